@@ -1,0 +1,3 @@
+from pspc.cli import main
+
+main()

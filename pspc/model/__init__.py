@@ -1,0 +1,1 @@
+"""The meaning of policies: the IR, and how source intents resolve into it."""

@@ -1,0 +1,145 @@
+"""Semantic checks on resolved policies: contradictions, dead intents, and the seeds' traps.
+
+Each check reads only the IR and reports at the span where the offending value was set
+(which may be in a parent policy: the message then names the policy that inherits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from pspc.diagnostics import Diagnostics, Span
+from pspc.model import ir
+from pspc.model import vocabulary as voc
+
+Finding = tuple[str, str, str, str | None]  # code, field, message, help
+
+
+def _capabilities(p: ir.Policy) -> Iterator[Finding]:
+    drops = set(p.required_drop_capabilities)
+    for field, label in (("allowed_capabilities", "allowed"),
+                         ("default_add_capabilities", "added by default")):
+        for cap in getattr(p, field):
+            if cap in drops:
+                yield ("E012", field, f"capability `{cap}` is both required to be dropped and "
+                       f"{label}", "a capability cannot be dropped and added; keep one")
+    if voc.ALL in p.allowed_capabilities and drops:
+        yield ("E013", "allowed_capabilities", "`allow capabilities any` cannot be combined with "
+               "required drops (" + ", ".join(sorted(drops)) + ")",
+               "also say `drop capabilities none`, or list the allowed capabilities")
+
+
+def _privilege_escalation(p: ir.Policy) -> Iterator[Finding]:
+    if p.default_allow_privilege_escalation and not p.allow_privilege_escalation:
+        yield ("E014", "default_allow_privilege_escalation", "privilege escalation is allowed by "
+               "default but denied", "say `allow privilege escalation` or "
+               "`default deny privilege escalation`")
+    if p.privileged and not p.allow_privilege_escalation:
+        yield ("E015", "privileged", "privileged containers are allowed but privilege escalation "
+               "is denied: Kubernetes rejects a privileged container whose "
+               "allowPrivilegeEscalation is false, so no privileged pod is admitted",
+               "also say `allow privilege escalation`, or `deny privileged`")
+
+
+def _prefix_overlap(a: str, b: str) -> bool:
+    a_glob, b_glob = a.endswith("*"), b.endswith("*")
+    a_stem, b_stem = a.rstrip("*"), b.rstrip("*")
+    if a_glob and b_glob:
+        return a_stem.startswith(b_stem) or b_stem.startswith(a_stem)
+    if a_glob:
+        return b.startswith(a_stem)
+    if b_glob:
+        return a.startswith(b_stem)
+    return a == b
+
+
+def _sysctls(p: ir.Policy) -> Iterator[Finding]:
+    for allowed in p.allowed_unsafe_sysctls:
+        for forbidden in p.forbidden_sysctls:
+            if _prefix_overlap(allowed, forbidden):
+                yield ("E017", "allowed_unsafe_sysctls", f"sysctl `{allowed}` is allowed but "
+                       f"overlaps the denied `{forbidden}`",
+                       "Kubernetes refuses a policy whose allowed and denied sysctls overlap")
+
+
+def _runtime_class(p: ir.Policy) -> Iterator[Finding]:
+    rc = p.runtime_class
+    if rc and rc.default and voc.ALL not in rc.allowed and rc.default not in rc.allowed:
+        yield ("E020", "runtime_class", f"default runtime class `{rc.default}` is not allowed",
+               "add it to `allow runtime classes`")
+
+
+def _same_profile(a: str, b: str) -> bool:
+    docker = {"docker/default", "runtime/default"}
+    return a == b or {a, b} <= docker
+
+
+def _profiles(p: ir.Policy) -> Iterator[Finding]:
+    for kind in ("seccomp", "apparmor"):
+        allowed = getattr(p, f"{kind}_allowed")
+        default = getattr(p, f"{kind}_default")
+        if default is None or allowed is None and kind == "apparmor":
+            continue
+        if allowed is None:
+            yield ("E019", f"{kind}_default", f"default {kind} profile `{default}` is set but no "
+                   f"{kind} profile is allowed", f"add `allow {kind} profiles {default}`")
+        elif voc.ALL not in allowed and not any(_same_profile(default, a) for a in allowed):
+            yield ("E019", f"{kind}_default", f"default {kind} profile `{default}` is not among "
+                   "the allowed profiles, so every pod that relies on it is rejected",
+                   f"add it to `allow {kind} profiles`")
+
+
+def _host_paths(p: ir.Policy) -> Iterator[Finding]:
+    if p.allowed_host_paths and "hostPath" not in p.volumes and voc.ALL not in p.volumes:
+        yield ("W104", "allowed_host_paths", "allowed host paths have no effect: hostPath volumes "
+               "are not allowed", "remove the host paths, or allow hostPath volumes")
+
+
+POLICY_CHECKS: tuple[Callable[[ir.Policy], Iterator[Finding]], ...] = (
+    _capabilities, _privilege_escalation, _sysctls, _runtime_class, _profiles, _host_paths,
+)
+
+_WORKLOAD_GROUPS = ("system:serviceaccounts", "system:authenticated")
+
+
+def _covers_workloads(subject: ir.Subject) -> bool:
+    """Can this subject be the identity that creates a controller's pods, or the pod's SA?"""
+    if subject.kind == "ServiceAccount":
+        return True
+    return subject.kind == "Group" and (
+        subject.name in _WORKLOAD_GROUPS or subject.name.startswith("system:serviceaccounts:"))
+
+
+def _binding_warnings(p: ir.Policy, diags: Diagnostics) -> None:
+    if not p.bindings:
+        diags.warning("W101", f"policy `{p.name}` is not bound to anyone, so it admits no pod",
+                      _name_span(p), help=f"add e.g. `bind {p.name} to service accounts in "
+                      "namespace <ns>`")
+        return
+    if not any(_covers_workloads(b.subject) for b in p.bindings):
+        first = p.bindings[0]
+        diags.warning("W102", f"policy `{p.name}` is bound only to users or groups of people: "
+                      "pods that controllers create for Deployments, StatefulSets, Jobs... are "
+                      "requested by the controller's service account, so this policy will not "
+                      "admit them", first.span or _name_span(p),
+                      help="also bind the workloads' service accounts, e.g. `bind "
+                      f"{p.name} to service accounts in namespace <ns>`")
+
+
+def _name_span(p: ir.Policy) -> Span:
+    return Span(p.span.file, p.span.line, p.span.column, p.span.line, p.span.column + 6)
+
+
+def check_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
+    for policy in policies:
+        for check in POLICY_CHECKS:
+            for code, field, message, help_text in check(policy):
+                origin = policy.origins.get(field)
+                span = origin.span if origin else _name_span(policy)
+                if origin and origin.policy != policy.name:
+                    message += f" (inherited by `{policy.name}` from `{origin.policy}`)"
+                if code.startswith("E"):
+                    diags.error(code, message, span, help=help_text)
+                else:
+                    diags.warning(code, message, span, help=help_text)
+        _binding_warnings(policy, diags)

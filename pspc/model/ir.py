@@ -1,0 +1,131 @@
+"""The IR: one frozen, fully resolved meaning per policy. Every target reads only this.
+
+Field names follow PodSecurityPolicy policy/v1beta1 so that the PSP target is a plain
+mapping, while other targets (Rego, CEL, PSA) read the same values. Lists whose order has
+no meaning are sorted at resolve time; lists whose order matters to Kubernetes (ID ranges,
+whose first minimum is the default; host ports and profile lists, which appear in
+admission messages) keep the order the author wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pspc.diagnostics import Span
+
+
+class Rule(str, Enum):
+    RUN_AS_ANY = "RunAsAny"
+    MUST_RUN_AS = "MustRunAs"
+    MAY_RUN_AS = "MayRunAs"
+    MUST_RUN_AS_NON_ROOT = "MustRunAsNonRoot"
+
+
+@dataclass(frozen=True)
+class IdRange:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class IdPolicy:
+    """runAsUser / runAsGroup / supplementalGroups / fsGroup strategy."""
+
+    rule: Rule
+    ranges: tuple[IdRange, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostPath:
+    prefix: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class SELinux:
+    rule: Rule
+    level: str | None = None
+    role: str | None = None
+    type: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeClass:
+    allowed: tuple[str, ...]
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str  # "User" | "Group" | "ServiceAccount"
+    name: str
+    namespace: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace or "", self.name)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Who may `use` a policy; namespace None means cluster-wide."""
+
+    subject: Subject
+    namespace: str | None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an intent's value was set: the policy that said it and the span."""
+
+    policy: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    source: str
+    span: Span = field(compare=False)
+    description: str | None
+    privileged: bool
+    host_network: bool
+    host_pid: bool
+    host_ipc: bool
+    host_ports: tuple[IdRange, ...]
+    volumes: tuple[str, ...]
+    allowed_host_paths: tuple[HostPath, ...]
+    allowed_flex_volumes: tuple[str, ...]
+    allowed_csi_drivers: tuple[str, ...]
+    run_as_user: IdPolicy
+    run_as_group: IdPolicy | None
+    supplemental_groups: IdPolicy
+    fs_group: IdPolicy
+    read_only_root_filesystem: bool
+    allow_privilege_escalation: bool
+    default_allow_privilege_escalation: bool | None
+    allowed_capabilities: tuple[str, ...]
+    default_add_capabilities: tuple[str, ...]
+    required_drop_capabilities: tuple[str, ...]
+    selinux: SELinux
+    allowed_proc_mount_types: tuple[str, ...]
+    allowed_unsafe_sysctls: tuple[str, ...]
+    forbidden_sysctls: tuple[str, ...]
+    runtime_class: RuntimeClass | None
+    seccomp_allowed: tuple[str, ...] | None
+    seccomp_default: str | None
+    apparmor_allowed: tuple[str, ...] | None
+    apparmor_default: str | None
+    annotations: tuple[tuple[str, str], ...]
+    extends: tuple[str, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+    origins: dict[str, Origin] = field(default_factory=dict, compare=False, hash=False)
+
+
+INTENT_FIELDS = tuple(
+    f for f in Policy.__dataclass_fields__
+    if f not in ("name", "source", "span", "extends", "bindings", "origins")
+)

@@ -1,0 +1,64 @@
+"""Kubernetes names and limits that the language checks against (policy/v1beta1)."""
+
+from __future__ import annotations
+
+import re
+
+VOLUME_TYPES = (
+    "awsElasticBlockStore", "azureDisk", "azureFile", "cephFS", "cinder", "configMap", "csi",
+    "downwardAPI", "emptyDir", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk",
+    "gitRepo", "glusterfs", "hostPath", "iscsi", "nfs", "persistentVolumeClaim",
+    "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd", "scaleIO", "secret",
+    "storageos", "vsphereVolume",
+)
+ALL = "*"
+
+MAX_ID = 2**31 - 1
+MAX_PORT = 65535
+
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+SYSCTL_PATTERN = re.compile(
+    r"([a-z0-9]([-_a-z0-9]*[a-z0-9])?\.)*([a-z0-9][-_a-z0-9]*)?[a-z0-9*]"
+)
+CAPABILITY = re.compile(r"[A-Za-z0-9_]+")
+SAFE_SYSCTLS = (
+    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
+)
+
+SECCOMP_ALLOWED = "seccomp.security.alpha.kubernetes.io/allowedProfileNames"
+SECCOMP_DEFAULT = "seccomp.security.alpha.kubernetes.io/defaultProfileName"
+APPARMOR_ALLOWED = "apparmor.security.beta.kubernetes.io/allowedProfileNames"
+APPARMOR_DEFAULT = "apparmor.security.beta.kubernetes.io/defaultProfileName"
+DESCRIPTION = "kubernetes.io/description"
+RESERVED_ANNOTATIONS = (SECCOMP_ALLOWED, SECCOMP_DEFAULT, APPARMOR_ALLOWED, APPARMOR_DEFAULT,
+                        DESCRIPTION)
+
+ANNOTATION_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+
+
+def is_subdomain(name: str) -> bool:
+    return len(name) <= 253 and DNS1123_SUBDOMAIN.fullmatch(name) is not None
+
+
+def is_label(name: str) -> bool:
+    return len(name) <= 63 and DNS1123_LABEL.fullmatch(name) is not None
+
+
+def is_annotation_key(key: str) -> bool:
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and not is_subdomain(prefix):
+        return False
+    return len(name) <= 63 and ANNOTATION_NAME.fullmatch(name) is not None
+
+
+def suggest(word: str, choices: tuple[str, ...]) -> str | None:
+    """The closest known spelling, for `did you mean` help lines."""
+    import difflib
+
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return match[0] if match else None

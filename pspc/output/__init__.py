@@ -1,0 +1,1 @@
+"""Rendering output objects to bytes and writing them to disk safely."""

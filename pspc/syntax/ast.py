@@ -1,0 +1,110 @@
+"""The abstract syntax tree: what the user wrote, with where they wrote it.
+
+Statements keep their exact words and spans so that diagnostics can point at them and the
+formatter can print them back; meaning is assigned later, in pspc.model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pspc.diagnostics import Span
+
+
+@dataclass(frozen=True)
+class Word:
+    """A name, keyword argument or quoted string, unquoted, with its span."""
+
+    text: str
+    span: Span
+    quoted: bool = False
+
+
+@dataclass(frozen=True)
+class IdRange:
+    min: int
+    max: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class Words:
+    """A list argument: `any`, `none`, or explicit items."""
+
+    mode: str  # "any" | "none" | "list"
+    items: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ids:
+    """A user/group strategy argument: `any`, or ranges (optionally `if set`)."""
+
+    mode: str  # "any" | "ranges"
+    ranges: tuple[IdRange, ...] = ()
+    if_set: bool = False
+
+
+@dataclass(frozen=True)
+class HostPath:
+    prefix: Word
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One intent inside a policy body.
+
+    `kind` is the grammar rule name; `allow` carries allow/deny for the verdict forms;
+    `value` is the argument (Word, Words, Ids, tuples of them) as the rule defines it.
+    """
+
+    kind: str
+    span: Span
+    allow: bool | None = None
+    value: object = None
+
+
+@dataclass(frozen=True)
+class PolicyDecl:
+    name: Word
+    extends: Word | None
+    statements: tuple[Statement, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str  # user | group | service_account | namespace_service_accounts | all_service_accounts
+    name: Word | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class BindingDecl:
+    policy: Word
+    subjects: tuple[Subject, ...]
+    namespaces: tuple[Word, ...]
+    span: Span
+    namespaces_keyword: str = "namespace"
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    text: str
+    items: tuple[PolicyDecl | BindingDecl, ...]
+    comments: tuple[Comment, ...]
+
+    @property
+    def policies(self) -> tuple[PolicyDecl, ...]:
+        return tuple(i for i in self.items if isinstance(i, PolicyDecl))
+
+    @property
+    def bindings(self) -> tuple[BindingDecl, ...]:
+        return tuple(i for i in self.items if isinstance(i, BindingDecl))

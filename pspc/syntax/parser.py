@@ -1,0 +1,265 @@
+"""Parse pspc source text into the AST, turning every Lark error into a diagnostic.
+
+The LALR parser is built once per process from grammar/pspc.lark and reused.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from pspc.diagnostics import Diagnostics, Span
+from pspc.resources import resource_dir
+from pspc.syntax import ast
+
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
+
+_TERMINAL_WORDS = {
+    "WORD": "a name",
+    "STRING": "a quoted string",
+    "INT": "a number",
+    "$END": "end of file",
+}
+
+
+class _Parser:
+    """The cached Lark parser plus a per-parse comment sink."""
+
+    def __init__(self) -> None:
+        self.comments: list[Token] = []
+        grammar = (resource_dir("grammar") / "pspc.lark").read_text(encoding="utf-8")
+        self.lark = Lark(
+            grammar,
+            parser="lalr",
+            lexer="contextual",
+            propagate_positions=True,
+            maybe_placeholders=False,
+            lexer_callbacks={"COMMENT": self.comments.append},
+        )
+        self.literals = {
+            t.name: t.pattern.value for t in self.lark.terminals if t.pattern.type == "str"
+        }
+
+    def describe(self, terminal: str) -> str:
+        if terminal in self.literals:
+            return f"`{self.literals[terminal]}`"
+        return _TERMINAL_WORDS.get(terminal, terminal.lower())
+
+
+@cache
+def _parser() -> _Parser:
+    return _Parser()
+
+
+def _span(path: str, item) -> Span:
+    return Span(path, item.line, item.column, item.end_line, item.end_column)
+
+
+def _unquote(text: str) -> str:
+    body, out, i = text[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            i += 1
+        out.append(body[i])
+        i += 1
+    return "".join(out)
+
+
+class _ToAst(Transformer):
+    """Build AST nodes bottom-up; statements carry their rule name as `kind`."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> Span:
+        return _span(self.path, meta)
+
+    def _word(self, token: Token) -> ast.Word:
+        if token.type == "STRING":
+            return ast.Word(_unquote(token.value), _span(self.path, token), quoted=True)
+        return ast.Word(token.value, _span(self.path, token))
+
+    def name(self, children):
+        return self._word(children[0])
+
+    word = name
+
+    @v_args(meta=True)
+    def id_range(self, meta, children):
+        low = int(children[0])
+        high = int(children[1]) if len(children) > 1 else low
+        return ast.IdRange(low, high, self._span(meta))
+
+    def words(self, children):
+        first = children[0]
+        if isinstance(first, Token) and first.type in ("ANY", "NONE"):
+            return ast.Words(first.type.lower())
+        return ast.Words("list", tuple(children))
+
+    def ids(self, children):
+        if isinstance(children[0], Token):
+            return ast.Ids("any")
+        if_set = bool(children) and children[-1] == "if_set"
+        ranges = tuple(c for c in children if isinstance(c, ast.IdRange))
+        return ast.Ids("ranges", ranges, if_set)
+
+    def if_set(self, _children):
+        return "if_set"
+
+    def host_namespace(self, children):
+        return self._word(children[0])
+
+    def selinux_field(self, children):
+        return str(children[0])
+
+    def selinux_option(self, children):
+        return (children[0], children[1])
+
+    @v_args(meta=True)
+    def host_path(self, meta, children):
+        return ast.HostPath(children[0], len(children) > 1)
+
+    # -- statements -------------------------------------------------------------------
+
+    def __default__(self, data, children, meta):
+        kind = str(data)
+        allow = None
+        rest = []
+        for child in children:
+            if isinstance(child, Token) and child.type in ("ALLOW", "DENY"):
+                allow = child.type == "ALLOW"
+            else:
+                rest.append(child)
+        value = self._statement_value(kind, rest)
+        return ast.Statement(kind, self._span(meta), allow, value)
+
+    def _statement_value(self, kind: str, rest: list):
+        if kind == "description":
+            return self._word(rest[0])
+        if kind == "annotation":
+            return (self._word(rest[0]), self._word(rest[1]))
+        if kind == "host_ports":
+            if rest and isinstance(rest[0], Token):
+                return "any"
+            return tuple(rest)
+        if kind == "run_as_non_root":
+            return None
+        if kind == "selinux":
+            if rest and isinstance(rest[0], Token):
+                return "any"
+            return tuple(rest)
+        if kind in ("host_namespaces", "allow_volumes", "deny_volumes", "allow_host_paths",
+                    "allow_flex_volumes", "allow_csi_drivers"):
+            return tuple(rest)
+        return rest[0] if rest else None
+
+    @v_args(meta=True)
+    def policy(self, meta, children):
+        name = children[0]
+        extends = None
+        body = children[1:]
+        if body and isinstance(body[0], tuple) and body[0][0] == "extends":
+            extends = body[0][1]
+            body = body[1:]
+        return ast.PolicyDecl(name, extends, tuple(body), self._span(meta))
+
+    def extends(self, children):
+        return ("extends", children[0])
+
+    @v_args(meta=True)
+    def binding(self, meta, children):
+        policy, *rest = children
+        subjects = tuple(c for c in rest if isinstance(c, ast.Subject))
+        scope = next((c for c in rest if isinstance(c, tuple)), ("namespace", ()))
+        return ast.BindingDecl(policy, subjects, scope[1], self._span(meta), scope[0])
+
+    def scope(self, children):
+        keyword = "namespaces" if len(children) > 1 else "namespace"
+        return (keyword, tuple(children))
+
+    def _subject(kind):  # noqa: N805 - a factory used at class creation
+        @v_args(meta=True)
+        def build(self, meta, children):
+            return ast.Subject(kind, children[0] if children else None, self._span(meta))
+
+        return build
+
+    user = _subject("user")
+    group = _subject("group")
+    service_account = _subject("service_account")
+    namespace_service_accounts = _subject("namespace_service_accounts")
+    all_service_accounts = _subject("all_service_accounts")
+    del _subject
+
+    def start(self, children):
+        return tuple(children)
+
+
+def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | None:
+    """Parse one file's text; on a syntax error report it and return None."""
+    parser = _parser()
+    parser.comments.clear()
+    try:
+        tree = parser.lark.parse(text)
+    except UnexpectedInput as exc:
+        _report_syntax_error(exc, text, path, diags, parser)
+        return None
+    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in parser.comments)
+    items = _ToAst(path).transform(tree)
+    return ast.SourceFile(path, text, items, comments)
+
+
+def read_source(path: str, data: bytes, diags: Diagnostics) -> str | None:
+    """Decode a source file (UTF-8, optional BOM), refusing oversized or binary input."""
+    if len(data) > MAX_SOURCE_BYTES:
+        diags.error("E002", f"source file is larger than {MAX_SOURCE_BYTES} bytes",
+                    Span(path, 1, 1, 1, 1), help="split the policies over several files")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        diags.error("E002", "source file is not valid UTF-8", Span(path, line, column, line,
+                    column + 1), help="save the file as UTF-8")
+        return None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        diags.error("E002", "source file contains a NUL character", Span(path, line, 1, line, 2))
+        return None
+    return text
+
+
+def _report_syntax_error(exc: UnexpectedInput, text: str, path: str, diags: Diagnostics,
+                         parser: _Parser) -> None:
+    line, column = exc.line, exc.column
+    if isinstance(exc, UnexpectedEOF) or line < 1:
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    width = 1
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        found = f"`{exc.token.value}`"
+        width = max(1, len(exc.token.value))
+    elif isinstance(exc, UnexpectedCharacters):
+        found = f"character `{text[exc.pos_in_stream]}`"
+    else:
+        found = "end of file"
+    expected = sorted({parser.describe(t) for t in getattr(exc, "expected", ()) or ()})
+    if isinstance(exc, UnexpectedCharacters):
+        expected = sorted({parser.describe(t) for t in exc.allowed or ()})
+    span = Span(path, line, column, line, column + width)
+    if expected == ["`only`"]:
+        expected = ["`only via pvc` (or an intent after `allow`: is one mistyped?)"]
+    help_text = f"expected {_one_of(expected)}" if expected else None
+    diags.error("E001", f"syntax error: unexpected {found}", span, help=help_text)
+
+
+def _one_of(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    if len(items) > 8:
+        return ", ".join(items[:8]) + f" or one of {len(items) - 8} more"
+    return ", ".join(items[:-1]) + f" or {items[-1]}"

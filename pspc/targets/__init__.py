@@ -1,0 +1,32 @@
+"""Targets: pure functions from the IR to output files. Nothing here touches the disk.
+
+Each target returns OutputFile objects (a relative path, the source it came from, and the
+documents to write); pspc.output renders and writes them deterministically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pspc.model.resolve import Program
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    path: str
+    source: str
+    documents: tuple[dict, ...]
+
+
+Target = Callable[[Program], list[OutputFile]]
+
+
+def registry() -> dict[str, Target]:
+    """Every target by name, in the order their files are listed."""
+    from pspc.targets import psp, rbac
+
+    return {"psp": psp.build, "rbac": rbac.build}
+
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}
