@@ -82,18 +82,21 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
         plan = writer.plan(Path(out), files)
         if check:
             if plan.is_current:
-                click.echo(f"{out} is up to date ({len(files)} files)")
+                click.echo(f"{out} is up to date ({len(plan.files)} files)")
                 return
             click.echo(writer.diff(plan), nl=False)
             click.echo(f"{out} is stale: {len(plan.added)} to add, {len(plan.changed)} to "
                        f"change, {len(plan.removed)} to delete; run `pspc build` to update it",
                        err=True)
             sys.exit(EXIT_FAILED)
+        if plan.is_current:
+            click.echo(f"{out} is up to date ({len(plan.files)} files)")
+            return
         writer.commit(plan)
     except writer.WriteError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"wrote {out}: {len(plan.added)} added, {len(plan.changed)} changed, "
-               f"{len(plan.removed)} deleted, {len(files)} files in all")
+               f"{len(plan.removed)} deleted, {len(plan.files)} files in all")
 
 
 @main.command("check")

@@ -116,12 +116,15 @@ def wrap(indent: str, head: str, items: list[str], tail: str) -> list[str]:
         return [indent + head + tail]
     lines = [indent + head + " " + items[0]]
     for item in items[1:]:
-        if len(lines[-1]) + 2 + len(item) <= WIDTH:
+        if len(lines[-1]) + len(", ,") + len(item) <= WIDTH:
             lines[-1] += ", " + item
         else:
             lines[-1] += ","
             lines.append(indent + "    " + item)
-    lines[-1] += tail
+    if len(lines[-1]) + len(tail) > WIDTH:
+        lines.append(indent + "    " + tail.strip())
+    else:
+        lines[-1] += tail
     return lines
 
 
@@ -178,7 +181,8 @@ class _Printer:
         header = f"policy {word(p.name)}"
         if p.extends is not None:
             header += f" extends {word(p.extends)}"
-        self._emit([header + " {"], p.span.line, p.span.line, "")
+        shares_line = bool(p.statements) and p.statements[0].span.line == p.span.line
+        self._emit([header + " {"], p.span.line, p.span.line - shares_line, "")
         for stmt in p.statements:
             head, items, tail = statement_parts(stmt)
             self._emit(wrap("  ", head, items, tail), stmt.span.line, stmt.span.end_line, "  ")

@@ -1,0 +1,42 @@
+"""Semantic equality of PodSecurityPolicy specs: what the API server would store.
+
+Applies the API defaults (allowPrivilegeEscalation true when absent), drops fields equal
+to their zero value, and sorts the lists whose order has no meaning. Lists whose order
+Kubernetes shows or uses (ID ranges: the first minimum is the default; host ports and
+profile lists, which appear in admission messages) are compared in order.
+"""
+
+from __future__ import annotations
+
+_UNORDERED = ("volumes", "allowedCapabilities", "defaultAddCapabilities",
+              "requiredDropCapabilities", "allowedUnsafeSysctls", "forbiddenSysctls",
+              "allowedProcMountTypes")
+_UNORDERED_OBJECTS = ("allowedHostPaths", "allowedFlexVolumes", "allowedCSIDrivers")
+_PROFILE_KEYS = ("seccomp.security.alpha.kubernetes.io/allowedProfileNames",
+                 "seccomp.security.alpha.kubernetes.io/defaultProfileName",
+                 "apparmor.security.beta.kubernetes.io/allowedProfileNames",
+                 "apparmor.security.beta.kubernetes.io/defaultProfileName")
+
+
+def _empty(value) -> bool:
+    return value is False or value == [] or value == {} or value is None
+
+
+def normal_spec(spec: dict) -> dict:
+    out = {k: v for k, v in spec.items() if not _empty(v)}
+    out.setdefault("allowPrivilegeEscalation", True)
+    for key in _UNORDERED:
+        if key in out:
+            out[key] = sorted(out[key])
+    for key in _UNORDERED_OBJECTS:
+        if key in out:
+            out[key] = sorted(out[key], key=lambda o: sorted(o.items()))
+    if out.get("allowedProcMountTypes") == ["Default"]:
+        del out["allowedProcMountTypes"]
+    return out
+
+
+def profiles(psp: dict) -> dict:
+    """The seccomp/AppArmor annotations, the part of PSP semantics kept in metadata."""
+    notes = psp.get("metadata", {}).get("annotations", {}) or {}
+    return {k: notes[k] for k in _PROFILE_KEYS if k in notes}

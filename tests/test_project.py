@@ -1,0 +1,43 @@
+"""Project hygiene that CI enforces: the README's commands, style, formatted sources."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO
+
+from pspc.cli import main
+
+
+def _readme_commands() -> list[str]:
+    return re.findall(r"```sh\n(.+?)\n```", (REPO / "README.md").read_text())
+
+
+def test_ci_runs_the_readme_test_command():
+    test_command = next(c for c in _readme_commands() if "pytest" in c)
+    assert test_command in (REPO / ".ci" / "run").read_text().splitlines()
+
+
+def test_code_passes_ruff():
+    if importlib.util.find_spec("ruff") is None:
+        pytest.skip("ruff is not installed (it comes with the test extra)")
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "pspc", "tests", "bench"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_examples_and_stdlib_are_formatted():
+    result = CliRunner().invoke(main, ["fmt", "--check", str(REPO / "examples"),
+                                       str(REPO / "stdlib")])
+    assert result.exit_code == 0, result.output
+
+
+def test_python_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "pspc", "--version"], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.startswith("pspc, version")
