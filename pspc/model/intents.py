@@ -121,12 +121,12 @@ class Intent:
 def _ranges(state: State, ranges: tuple[ast.IdRange, ...], limit: int, what: str):
     good = []
     for r in ranges:
-        if r.min > r.max:
-            state.diags.error("E007", f"{what} range {r.min}..{r.max} has its minimum above its "
-                              "maximum", r.span, help=f"write it as {r.max}..{r.min}")
-        elif r.max > limit:
-            state.diags.error("E007", f"{what} {r.max} is above the largest allowed, {limit}",
+        if r.max > limit or r.min > limit:
+            state.diags.error("E007", f"{what} {r.text} is above the largest allowed, {limit}",
                               r.span)
+        elif r.min > r.max:
+            state.diags.error("E007", f"{what} range {r.text} has its minimum above its "
+                              "maximum", r.span, help=f"write it as {r.max}..{r.min}")
         else:
             good.append(ir.IdRange(r.min, r.max))
     return tuple(good)
@@ -235,9 +235,6 @@ def _host_namespaces(state: State, stmt: ast.Statement) -> None:
 
 def _host_ports(state: State, stmt: ast.Statement) -> None:
     if not stmt.allow:
-        if stmt.value:
-            state.diags.error("E007", "`deny host ports` takes no ports: every port not allowed "
-                              "is denied", stmt.span, help="write `deny host ports` alone")
         state.set("host_ports", (), stmt.span)
     elif stmt.value == "any" or not stmt.value:
         state.set("host_ports", (ir.IdRange(0, voc.MAX_PORT),), stmt.span)
@@ -300,7 +297,10 @@ def _deny_host_paths(state: State, stmt: ast.Statement) -> None:
 
 
 def _allow_flex(state: State, stmt: ast.Statement) -> None:
-    drivers = {w.text for w in stmt.value if w.text}
+    for word in stmt.value:
+        if not word.text.strip():
+            state.diags.error("E023", "a flex volume driver name cannot be empty", word.span)
+    drivers = {w.text for w in stmt.value if w.text.strip()}
     state.set("allowed_flex_volumes", tuple(sorted(drivers)), stmt.span)
     state.change_volume("flexVolume", True, stmt.span)
 
@@ -318,6 +318,12 @@ def _allow_csi(state: State, stmt: ast.Statement) -> None:
 
 
 def _run_as_user(state: State, stmt: ast.Statement) -> None:
+    if stmt.value.if_set:
+        state.diags.error("E024", "`if set` applies to groups only: a PodSecurityPolicy cannot "
+                          "make a user ID range optional", stmt.span,
+                          help="drop `if set`, or write `run as non-root` to accept any "
+                          "non-root user")
+        return
     state.set("run_as_user", _id_policy(state, stmt.value, "user ID"), stmt.span)
 
 
@@ -389,6 +395,9 @@ def _runtime_classes(state: State, stmt: ast.Statement) -> None:
                               word.span, help="runtime class names are DNS subdomains")
         else:
             names.append(word.text)
+    if voc.ALL in names and len(names) > 1:
+        state.diags.error("E020", "`*` already allows every runtime class; list nothing else",
+                          words.items[0].span, help="write `allow runtime classes any`")
     state.set("runtime_class", ir.RuntimeClass(tuple(sorted(names)), default), stmt.span)
 
 

@@ -93,6 +93,7 @@ class _Resolver:
 
     def _resolve(self, decl: ast.PolicyDecl, is_local: bool) -> State | None:
         name = decl.name.text
+        label = name if is_local else f"stdlib:{name}"
         chain: tuple[str, ...] = ()
         if decl.extends is not None:
             parent_local, parent = self.parent_of(decl, is_local)
@@ -103,11 +104,11 @@ class _Resolver:
                 return None
             parent_name = parent.name.text if parent_local else f"stdlib:{parent.name.text}"
             chain = (parent_name,) + self.chain[(parent_local, parent.name.text)]
-            state = State(name, {**base.fields, "description": None},
+            state = State(label, {**base.fields, "description": None},
                           {k: v for k, v in base.origins.items() if k != "description"},
                           self.diags)
         else:
-            state = State(name, dict(ROOT), {}, self.diags)
+            state = State(label, dict(ROOT), {}, self.diags)
         self.chain[(is_local, name)] = chain
         seen: dict[str, Span] = {}
         for stmt in decl.statements:

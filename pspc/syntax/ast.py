@@ -22,9 +22,13 @@ class Word:
 
 @dataclass(frozen=True)
 class IdRange:
+    """`min..max` or a single number. `text` is as written (numbers too long for any
+    ID are clamped in min/max, so that the checks can report them by their text)."""
+
     min: int
     max: int
     span: Span
+    text: str
 
 
 @dataclass(frozen=True)

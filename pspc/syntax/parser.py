@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from pspc.diagnostics import Diagnostics, Span
 from pspc.resources import resource_dir
@@ -57,6 +57,11 @@ def _span(path: str, item) -> Span:
     return Span(path, item.line, item.column, item.end_line, item.end_column)
 
 
+def _number(digits: str) -> int:
+    """An integer literal; beyond 18 digits it is clamped (still far above any limit)."""
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def _unquote(text: str) -> str:
     body, out, i = text[1:-1], [], 0
     while i < len(body):
@@ -89,9 +94,9 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def id_range(self, meta, children):
-        low = int(children[0])
-        high = int(children[1]) if len(children) > 1 else low
-        return ast.IdRange(low, high, self._span(meta))
+        low, high = children[0], children[-1]
+        text = low if len(children) == 1 else f"{low}..{high}"
+        return ast.IdRange(_number(low), _number(high), self._span(meta), text)
 
     def words(self, children):
         first = children[0]
@@ -131,6 +136,8 @@ class _ToAst(Transformer):
         for child in children:
             if isinstance(child, Token) and child.type in ("ALLOW", "DENY"):
                 allow = child.type == "ALLOW"
+            elif isinstance(child, Token) and child.type == "READ_ONLY":
+                continue
             else:
                 rest.append(child)
         value = self._statement_value(kind, rest)
@@ -221,35 +228,43 @@ def read_source(path: str, data: bytes, diags: Diagnostics) -> str | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
         line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
         diags.error("E002", "source file is not valid UTF-8", Span(path, line, column, line,
                     column + 1), help="save the file as UTF-8")
         return None
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        diags.error("E002", "source file contains a NUL character", Span(path, line, 1, line, 2))
+        index = text.index("\x00")
+        line = text[:index].count("\n") + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        diags.error("E002", "source file contains a NUL character",
+                    Span(path, line, column, line, column + 1), help="remove the NUL byte")
         return None
     return text
 
 
+def _end_of_text(text: str) -> tuple[int, int]:
+    """The position just after the last non-blank character: where more was expected."""
+    stripped = text.rstrip()
+    return stripped.count("\n") + 1, len(stripped) - (stripped.rfind("\n") + 1) + 1
+
+
 def _report_syntax_error(exc: UnexpectedInput, text: str, path: str, diags: Diagnostics,
                          parser: _Parser) -> None:
-    line, column = exc.line, exc.column
-    if isinstance(exc, UnexpectedEOF) or line < 1:
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
-    width = 1
+    line, column, width = exc.line, exc.column, 1
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         found = f"`{exc.token.value}`"
         width = max(1, len(exc.token.value))
+        allowed = exc.accepts or exc.expected
     elif isinstance(exc, UnexpectedCharacters):
         found = f"character `{text[exc.pos_in_stream]}`"
+        allowed = exc.allowed
     else:
         found = "end of file"
-    expected = sorted({parser.describe(t) for t in getattr(exc, "expected", ()) or ()})
-    if isinstance(exc, UnexpectedCharacters):
-        expected = sorted({parser.describe(t) for t in exc.allowed or ()})
+        line, column = _end_of_text(text)
+        allowed = getattr(exc, "accepts", None) or getattr(exc, "expected", None)
+    expected = sorted({parser.describe(t) for t in allowed or ()})
     span = Span(path, line, column, line, column + width)
     if expected == ["`only`"]:
         expected = ["`only via pvc` (or an intent after `allow`: is one mistyped?)"]

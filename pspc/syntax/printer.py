@@ -27,7 +27,7 @@ def quote(text: str) -> str:
 
 
 def _ranges(ranges) -> list[str]:
-    return [str(r.min) if r.min == r.max else f"{r.min}..{r.max}" for r in ranges]
+    return [r.text for r in ranges]
 
 
 def _words(value: ast.Words) -> list[str]:
@@ -121,7 +121,7 @@ def wrap(indent: str, head: str, items: list[str], tail: str) -> list[str]:
         else:
             lines[-1] += ","
             lines.append(indent + "    " + item)
-    if len(lines[-1]) + len(tail) > WIDTH:
+    if tail and len(lines[-1]) + len(tail) > WIDTH:
         lines.append(indent + "    " + tail.strip())
     else:
         lines[-1] += tail
@@ -183,6 +183,7 @@ class _Printer:
             header += f" extends {word(p.extends)}"
         shares_line = bool(p.statements) and p.statements[0].span.line == p.span.line
         self._emit([header + " {"], p.span.line, p.span.line - shares_line, "")
+        self.last_line = 0  # never a blank line right after `{`
         for stmt in p.statements:
             head, items, tail = statement_parts(stmt)
             self._emit(wrap("  ", head, items, tail), stmt.span.line, stmt.span.end_line, "  ")
