@@ -174,3 +174,115 @@ def explain(policy: str, paths: tuple[str, ...]) -> None:
         who = f"{subject.kind} {subject.namespace + '/' if subject.namespace else ''}{subject.name}"
         scope = f"in namespace {binding.namespace}" if binding.namespace else "cluster-wide"
         click.echo(f"# bound to {who} {scope}" + (f" ({binding.span})" if binding.span else ""))
+
+
+def _default_groups(user: str) -> tuple[str, ...]:
+    """The groups Kubernetes authentication gives a user that names none."""
+    prefix = "system:serviceaccount:"
+    if user.startswith(prefix) and user.count(":") == 3:
+        namespace = user.split(":")[2]
+        return ("system:serviceaccounts", f"system:serviceaccounts:{namespace}",
+                "system:authenticated")
+    return ("system:authenticated",)
+
+
+def _kube_version(text: str) -> tuple[int, int]:
+    try:
+        major, minor = (int(part) for part in text.lstrip("v").split(".")[:2])
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a version such as 1.24") from None
+    if (major, minor) > (1, 24) or (major, minor) < (1, 3):
+        raise click.BadParameter("PodSecurityPolicy exists from Kubernetes 1.3 to 1.24")
+    return major, minor
+
+
+@main.command("eval")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-f", "--filename", "files", multiple=True, required=True, type=click.Path(),
+              help="Pods and workloads to evaluate (YAML; multi-document and kind: List).")
+@click.option("-n", "--namespace", default="default", show_default=True,
+              help="Namespace of objects that do not name one.")
+@click.option("--engine", "engine_names", multiple=True, default=("psp",), show_default=True,
+              type=click.Choice(["psp", "all"]), help="Engines to run (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--rbac", "rbac_files", multiple=True, type=click.Path(),
+              help="Extra RBAC (and PSP) YAML, e.g. a cluster dump (repeatable).")
+@click.option("--as", "as_user", help="The requesting user (default: a cluster admin in "
+              "system:masters).")
+@click.option("--as-group", "as_groups", multiple=True, help="A group of --as (repeatable).")
+@click.option("--no-default-rbac", is_flag=True,
+              help="Do not assume the bootstrap RBAC (cluster-admin bound to system:masters).")
+@click.option("--operation", type=click.Choice(["create", "update"]), default="create",
+              show_default=True)
+@click.option("--kube-version", default="1.24", show_default=True,
+              help="Kubernetes version whose messages to reproduce (1.3-1.24; before 1.19 "
+              "rejections read `unable to validate against any pod security policy`).")
+@click.option("--pipeline", type=click.Choice(["plugin", "full"]), default="plugin",
+              show_default=True, help="plugin: the PSP plugin alone, objects as written; "
+              "full: a stock API server (service account token volume, seccomp sync, gates).")
+@click.option("--feature-gates", default=None,
+              help="e.g. ProcMountType=false,EphemeralContainers=true")
+def eval_command(paths, files, namespace, engine_names, fmt, rbac_files, as_user, as_groups,
+                 no_default_rbac, operation, kube_version, pipeline, feature_gates):
+    """Evaluate pods and workloads against the policies in PATHS.
+
+    PATHS are pspc sources and/or PodSecurityPolicy and RBAC YAML. A workload's pods are
+    requested by its controller's service account (e.g. the ReplicaSet controller for a
+    Deployment), a Pod by the requesting user. Exit code: 0 all admitted, 1 something
+    forbidden, 3 engines disagree.
+    """
+    from pspc.admission import Identity
+    from pspc.admission.pipeline import FeatureGates
+    from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
+    from pspc.evaluation import (
+        add_policy_object,
+        disagreements,
+        evaluate,
+        load_objects,
+        load_policy_objects,
+    )
+    from pspc.manifests import read_manifests
+
+    version = _kube_version(kube_version)
+    try:
+        gates = FeatureGates.parse(feature_gates) if feature_gates else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--feature-gates") from None
+    diags = Diagnostics()
+    try:
+        objects = load_policy_objects(list(paths), diags)
+        for raw in rbac_files:
+            if not Path(raw).is_file():
+                raise UsageError(f"no such file: {raw}")
+            for manifest in read_manifests(Path(raw), raw, diags):
+                add_policy_object(objects, manifest, diags)
+        manifests = load_objects(list(files), diags)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if diags.has_errors:
+        _report(Compilation(None, diags, objects.sources))
+        sys.exit(EXIT_FAILED)
+    requester = DEFAULT_REQUESTER
+    if as_user:
+        requester = Identity(as_user, tuple(as_groups) or _default_groups(as_user))
+    rbac = objects.rbac + ([] if no_default_rbac else list(BOOTSTRAP_RBAC))
+    options = PspOptions(requester, operation.upper(), version, pipeline, gates)
+    engines = [PspEngine(objects.psps, rbac, options)]
+    results = evaluate(manifests, engines, namespace, diags)
+    found = disagreements(results)
+    if fmt == "json":
+        click.echo(json.dumps({"objects": [r.to_json() for r in results],
+                               "disagreements": found}, indent=2))
+    else:
+        for result in results:
+            click.echo("\n".join(result.lines()))
+        for item in found:
+            click.echo(f"DISAGREEMENT {item['source']}: {item['engine']} says "
+                       f"{'admitted' if item['got'] else 'forbidden'}, the PSP contract says "
+                       f"{'admitted' if item['expected'] else 'forbidden'}")
+    _report(Compilation(None, diags, objects.sources))
+    if found:
+        sys.exit(3)
+    if diags.has_errors or any(not v.allowed for r in results for v in r.verdicts.values()):
+        sys.exit(EXIT_FAILED)

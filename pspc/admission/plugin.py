@@ -3,21 +3,29 @@ exact rejection message (spec §3 and §1.4).
 
 This is the "plugin only" pipeline of the golden data: v1 defaulting, then the mutating pass
 (CREATE only), then the validating pass. Other admission plugins and the REST strategy do not
-run, so the ServiceAccount token volume is not injected.
+run, so the ServiceAccount token volume is not injected; `pipeline.Pipeline` adds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .authorizers import AllowAll, Authorizer, CanUse, as_can_use
 from .fielderrors import FieldError, go_quote, render_list
 from .jsonpatch import diff
-from .pod import PSP_ANNOTATION, annotations_of, default_pod, json_clone, only_gc_fields_changed
+from .pod import (
+    PSP_ANNOTATION,
+    annotations_of,
+    default_pod,
+    json_clone,
+    only_gc_fields_changed,
+    seccomp_annotation_for_field,
+    semantically_equal,
+)
 from .provider import Provider
 from .rbac import Identity, service_account_identity
-from .strategies import ProviderError
+from .strategies import SECCOMP_POD_ANNOTATION, ProviderError
 
 CREATE = "CREATE"
 UPDATE = "UPDATE"
@@ -36,7 +44,10 @@ class AdmissionResult:
     `policy` is the policy recorded in `kubernetes.io/psp` on CREATE, or the one that
     validated an UPDATE. `policy_errors` holds the error list of each authorized policy that
     rejected the pod, in policy-name order; `message` concatenates them (upstream uses random
-    map order). `patch` turns the request pod into `pod`, defaulting included.
+    map order). `patch` turns the request pod into `pod`, defaulting included. `mutated`
+    says whether the admitting policy changed the pod's security settings, for the
+    equivalence contract between PSP and the validating targets (design.md): copying the
+    seccomp field into its legacy annotation, which every policy does, is no such change.
     """
 
     allowed: bool
@@ -49,6 +60,7 @@ class AdmissionResult:
     policy_errors: PolicyErrors = field(default_factory=list)
     audit_annotations: dict[str, str] = field(default_factory=dict)
     evaluated: bool = True
+    mutated: bool = False
 
 
 class PodSecurityPolicyPlugin:
@@ -57,6 +69,8 @@ class PodSecurityPolicyPlugin:
     PSPs whose provider cannot be built are dropped, as upstream does; `skipped` maps their
     names to the reason. `legacy_wording` renders rejections the way releases before 1.15 did
     (`unable to validate against any pod security policy: [...]`, spec §9 item 1).
+    `ephemeral_containers` and `csi_inline_volume` are the feature gates the providers consult
+    (see `Provider`); the defaults honour the objects as written.
     """
 
     def __init__(
@@ -65,12 +79,20 @@ class PodSecurityPolicyPlugin:
         authorizer: Authorizer | CanUse | None = None,
         *,
         legacy_wording: bool = False,
+        ephemeral_containers: bool = True,
+        csi_inline_volume: bool = True,
     ) -> None:
         providers = []
         self.skipped: dict[str, str] = {}
         for psp in psps:
             try:
-                providers.append(Provider(psp))
+                providers.append(
+                    Provider(
+                        psp,
+                        ephemeral_containers=ephemeral_containers,
+                        csi_inline_volume=csi_inline_volume,
+                    )
+                )
             except ProviderError as error:
                 self.skipped[(psp.get("metadata") or {}).get("name", "")] = str(error)
         self.providers = tuple(sorted(providers, key=lambda provider: provider.name))
@@ -87,8 +109,14 @@ class PodSecurityPolicyPlugin:
         old_pod: dict | None = None,
         subresource: str = "",
         resource: str = "pods",
+        prepare_for_create: Callable[[dict], None] | None = None,
     ) -> AdmissionResult:
-        """Run one API request for `pod` through the plugin (Admit, then Validate)."""
+        """Run one API request for `pod` through the plugin (Admit, then Validate).
+
+        On CREATE, `prepare_for_create` edits the admitted pod in place before the validating
+        pass: it stands for the REST strategy step that sits between the two (spec §2 step 3),
+        which the plugin-only pipeline leaves out.
+        """
         if resource != "pods" or subresource or operation not in (CREATE, UPDATE):
             return AdmissionResult(True, pod=json_clone(pod), evaluated=False)
         current = default_pod(pod)
@@ -110,12 +138,17 @@ class PodSecurityPolicyPlugin:
             identities.append(user)
         audit: dict[str, str] = {}
         policy = None
+        mutated = False
         if operation == CREATE:
+            before = current
             winner, current, failures = self._select(current, ADMIT, identities, namespace)
             if winner is None:
                 return self._reject(pod, ADMIT, failures)
+            mutated = not semantically_equal(before, _without_seccomp_mirror(before, current))
             current["metadata"].setdefault("annotations", {})[PSP_ANNOTATION] = winner.name
             audit[AUDIT_ADMIT_POLICY] = policy = winner.name
+            if prepare_for_create is not None:
+                prepare_for_create(current)
         winner, _, failures = self._select(current, VALIDATE, identities, namespace)
         if winner is None:
             return self._reject(pod, VALIDATE, failures)
@@ -126,6 +159,7 @@ class PodSecurityPolicyPlugin:
             pod=current,
             patch=diff(pod, current),
             audit_annotations=audit,
+            mutated=mutated,
         )
 
     def _select(
@@ -204,3 +238,18 @@ def review(
     return plugin.review(
         operation, pod, user=user, namespace=namespace, old_pod=old_pod, subresource=subresource
     )
+
+
+def _without_seccomp_mirror(before: dict, after: dict) -> dict:
+    """`after`, less a pod seccomp annotation that only mirrors the pod's seccomp field."""
+    profile = (before["spec"].get("securityContext") or {}).get("seccompProfile")
+    mirrored = after["metadata"].get("annotations", {}).get(SECCOMP_POD_ANNOTATION)
+    if (
+        not profile
+        or annotations_of(before).get(SECCOMP_POD_ANNOTATION)
+        or mirrored != seccomp_annotation_for_field(profile)
+    ):
+        return after
+    trimmed = json_clone(after)
+    del trimmed["metadata"]["annotations"][SECCOMP_POD_ANNOTATION]
+    return trimmed

@@ -70,6 +70,7 @@ _EMPTY_IS_ABSENT = frozenset(
 _GC_FIELDS = ("ownerReferences", "finalizers", "managedFields", "selfLink")
 
 PSP_ANNOTATION = "kubernetes.io/psp"
+_LOCALHOST_PREFIX = "localhost/"
 
 
 def json_clone(value: Any) -> Any:
@@ -131,9 +132,14 @@ def volume_source(volume: dict) -> str | None:
     return None
 
 
-def iter_containers(spec: dict) -> Iterator[tuple[str, dict]]:
-    """Yield `(path prefix, container)` for init, regular, then ephemeral containers."""
-    for key, prefix in CONTAINER_LISTS:
+def iter_containers(spec: dict, *, ephemeral: bool = True) -> Iterator[tuple[str, dict]]:
+    """Yield `(path prefix, container)` for init, regular, then ephemeral containers.
+
+    `ephemeral=False` leaves out ephemeral containers, as upstream's validation walk does
+    while the EphemeralContainers feature gate is off (spec §1.1).
+    """
+    lists = CONTAINER_LISTS if ephemeral else CONTAINER_LISTS[:2]
+    for key, prefix in lists:
         for index, container in enumerate(spec.get(key) or ()):
             yield f"{prefix}[{index}]", container
 
@@ -150,8 +156,23 @@ def seccomp_annotation_for_field(profile: dict) -> str:
     if kind == "Unconfined":
         return "unconfined"
     if kind == "Localhost" and profile.get("localhostProfile") is not None:
-        return "localhost/" + profile["localhostProfile"]
+        return _LOCALHOST_PREFIX + profile["localhostProfile"]
     return ""
+
+
+def seccomp_field_for_annotation(annotation: str) -> dict | None:
+    """Translate a legacy seccomp annotation into a `seccompProfile` field (spec §6.19).
+
+    None for values with no field form (empty, unknown, or `localhost/` without a profile).
+    """
+    if annotation == "unconfined":
+        return {"type": "Unconfined"}
+    if annotation in ("runtime/default", "docker/default"):
+        return {"type": "RuntimeDefault"}
+    profile = annotation.removeprefix(_LOCALHOST_PREFIX)
+    if annotation.startswith(_LOCALHOST_PREFIX) and profile:
+        return {"type": "Localhost", "localhostProfile": profile}
+    return None
 
 
 def semantically_equal(left: Any, right: Any) -> bool:

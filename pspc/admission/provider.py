@@ -70,7 +70,12 @@ def _writable_container(container: dict) -> dict:
 
 
 class Provider:
-    """A PSP compiled for evaluation. Raises `ProviderError` for PSPs the plugin would skip."""
+    """A PSP compiled for evaluation. Raises `ProviderError` for PSPs the plugin would skip.
+
+    `ephemeral_containers` and `csi_inline_volume` are the feature gates of those names: when
+    off, validation skips ephemeral containers (mutation still visits them) and the
+    `allowedCSIDrivers` check (spec §1.1, §6.6). The defaults honour the PSP as written.
+    """
 
     __slots__ = (
         "name",
@@ -96,9 +101,12 @@ class Provider:
         "proc_mount_types",
         "runtime_class_names",
         "default_runtime_class",
+        "ephemeral_containers",
     )
 
-    def __init__(self, psp: dict) -> None:
+    def __init__(
+        self, psp: dict, *, ephemeral_containers: bool = True, csi_inline_volume: bool = True
+    ) -> None:
         psp = default_psp(psp)
         metadata = psp.get("metadata") or _EMPTY
         self.name: str = metadata.get("name", "")
@@ -125,7 +133,9 @@ class Provider:
         self.sysctls = SysctlStrategy(
             spec.get("allowedUnsafeSysctls") or [], spec.get("forbiddenSysctls") or []
         )
-        self.volumes = VolumePolicy(spec)
+        self.volumes = VolumePolicy(
+            spec, ephemeral_containers=ephemeral_containers, csi_inline_volume=csi_inline_volume
+        )
         self.privileged = bool(spec.get("privileged"))
         self.host_network = bool(spec.get("hostNetwork"))
         self.host_pid = bool(spec.get("hostPID"))
@@ -147,6 +157,7 @@ class Provider:
             else frozenset(runtime_class.get("allowedRuntimeClassNames") or ())
         )
         self.default_runtime_class = (runtime_class or _EMPTY).get("defaultRuntimeClassName")
+        self.ephemeral_containers = ephemeral_containers
 
     def __repr__(self) -> str:
         return f"Provider({self.name!r})"
@@ -287,7 +298,7 @@ class Provider:
             ):
                 errors.append(invalid("spec.runtimeClassName", name))
 
-        for prefix, container in iter_containers(spec):
+        for prefix, container in iter_containers(spec, ephemeral=self.ephemeral_containers):
             self._validate_container(errors, prefix, container, pod_sc, annotations)
         return errors
 

@@ -46,11 +46,25 @@ def has_path_prefix(path: str, prefix: str) -> bool:
 
 
 class VolumePolicy:
-    """The volume part of one compiled PSP."""
+    """The volume part of one compiled PSP.
 
-    __slots__ = ("allow_all", "allowed", "host_paths", "flex_drivers", "csi_drivers")
+    The keyword arguments are the EphemeralContainers and CSIInlineVolume feature gates: with
+    the first off, read-only host path mounts are not checked in ephemeral containers; with
+    the second off, `allowedCSIDrivers` is ignored (spec §1.1, §6.6).
+    """
 
-    def __init__(self, spec: dict) -> None:
+    __slots__ = (
+        "allow_all",
+        "allowed",
+        "host_paths",
+        "flex_drivers",
+        "csi_drivers",
+        "ephemeral_containers",
+    )
+
+    def __init__(
+        self, spec: dict, *, ephemeral_containers: bool = True, csi_inline_volume: bool = True
+    ) -> None:
         volumes = spec.get("volumes") or ()
         self.allow_all = "*" in volumes
         self.allowed = frozenset(volumes)
@@ -61,9 +75,9 @@ class VolumePolicy:
         self.flex_drivers = frozenset(
             entry.get("driver", "") for entry in spec.get("allowedFlexVolumes") or ()
         )
-        self.csi_drivers = frozenset(
-            entry.get("name", "") for entry in spec.get("allowedCSIDrivers") or ()
-        )
+        csi_drivers = spec.get("allowedCSIDrivers") if csi_inline_volume else None
+        self.csi_drivers = frozenset(entry.get("name", "") for entry in csi_drivers or ())
+        self.ephemeral_containers = ephemeral_containers
 
     def allows_host_path(self, path: str) -> tuple[bool, bool]:
         """(allowed, must be read-only); an empty allow-list allows every path read-write."""
@@ -113,7 +127,7 @@ class VolumePolicy:
             errors.append(invalid(path_field, path, "is not allowed to be used"))
         elif read_only:
             name = volume.get("name", "")
-            for prefix, container in iter_containers(spec):
+            for prefix, container in iter_containers(spec, ephemeral=self.ephemeral_containers):
                 for mount_index, mount in enumerate(container.get("volumeMounts") or ()):
                     if mount.get("name", "") == name and not mount.get("readOnly"):
                         mount_field = f"{prefix}.volumeMounts[{mount_index}].readOnly"

@@ -1,0 +1,177 @@
+"""`pspc eval`: run pods and workloads through the engines, as a cluster would.
+
+Policy inputs are pspc sources (compiled with the PSP and RBAC targets, exactly what
+`pspc build` writes) and plain Kubernetes YAML (PodSecurityPolicy and RBAC objects, e.g. a
+`kubectl get psp,clusterrole,... -o yaml` dump), so a team can simulate its current
+cluster before migrating.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pspc.compiler import SOURCE_SUFFIX, UsageError, display_path, parse_files
+from pspc.diagnostics import Diagnostics
+from pspc.engines import Engine, Verdict
+from pspc.manifests import Manifest, read_manifests
+from pspc.model.checks import check_policies
+from pspc.model.resolve import compile_files
+from pspc.targets import psp as psp_target
+from pspc.targets import rbac as rbac_target
+from pspc.workloads import WORKLOADS, NoPodTemplateError, pod_request
+
+RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+PSP_API_VERSIONS = ("policy/v1beta1", "extensions/v1beta1")
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class PolicyObjects:
+    """The PodSecurityPolicy and RBAC objects an engine evaluates against."""
+
+    psps: list[dict] = field(default_factory=list)
+    rbac: list[dict] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def _files_in(paths: list[str], suffixes: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(p for p in sorted(path.rglob("*")) if p.suffix in suffixes
+                         and not any(part.startswith(".") for part in p.parts[len(path.parts):]))
+        elif path.is_file():
+            if path.suffix in suffixes:
+                found.append(path)
+        else:
+            raise UsageError(f"no such file or directory: {raw}")
+    return found
+
+
+def load_policy_objects(paths: list[str], diags: Diagnostics) -> PolicyObjects:
+    """PSP and RBAC objects from pspc sources and from YAML files among `paths`."""
+    objects = PolicyObjects()
+    sources = _files_in(paths, (SOURCE_SUFFIX,))
+    if sources:
+        files, texts = parse_files(sources, diags)
+        objects.sources.update(texts)
+        if not diags.has_errors:
+            program = compile_files(files, diags)
+            check_policies(program.policies, diags)
+            objects.sources.update(program.sources)
+            for policy in program.policies:
+                objects.psps.append(psp_target.manifest(policy))
+                objects.rbac.extend(rbac_target.manifests(policy))
+    for path in _files_in(paths, MANIFEST_SUFFIXES):
+        for manifest in read_manifests(path, display_path(path), diags):
+            add_policy_object(objects, manifest, diags)
+    return objects
+
+
+def add_policy_object(objects: PolicyObjects, manifest: Manifest, diags: Diagnostics) -> None:
+    obj = manifest.object
+    if manifest.kind == "PodSecurityPolicy" and obj.get("apiVersion") in PSP_API_VERSIONS:
+        objects.psps.append(obj)
+    elif manifest.kind in RBAC_KINDS:
+        objects.rbac.append(obj)
+    else:
+        diags.warning("W201", f"{manifest.source}: ignoring {manifest.kind or 'an object'} "
+                      f"{manifest.name!r}: not a PodSecurityPolicy or RBAC object",
+                      manifest.span)
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    source: str
+    kind: str
+    name: str
+    namespace: str
+    requester: str | None
+    pod_name: str
+    verdicts: dict[str, Verdict]
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "kind": self.kind, "name": self.name,
+                "namespace": self.namespace,
+                "engines": {name: v.to_json() for name, v in self.verdicts.items()}}
+
+    def lines(self) -> list[str]:
+        """The result as a person reads it: each engine's verdict, as kubectl shows it."""
+        creator = self.requester or "the requesting user"
+        out = [f"{self.source}  {self.kind} {self.namespace}/{self.name}  "
+               f"(pod {self.pod_name!r} created by {creator})"]
+        for name, verdict in self.verdicts.items():
+            if verdict.allowed:
+                how = ", after mutating it:" if verdict.mutated else ""
+                policy = f" under {verdict.policy}" if verdict.policy else ""
+                out.append(f"  {name}: admitted{policy}{how}")
+                if verdict.mutated:
+                    out.extend(f"    {op['op']} {op['path']}"
+                               + (f" = {json.dumps(op['value'])}" if "value" in op else "")
+                               for op in verdict.patch)
+                continue
+            out.append(f"  {name}: forbidden")
+            if self.requester is None:
+                file = self.source.rsplit("#", 1)[0]
+                out.append(f"    Error from server (Forbidden): error when creating "
+                           f"\"{file}\": {verdict.message}")
+            else:
+                controller = self.requester.rsplit(":", 1)[-1]
+                out.append(f"    Warning  FailedCreate  {controller}  Error creating: "
+                           f"{verdict.message}")
+        return out
+
+
+def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
+    """The pods and workloads to evaluate, in file and document order."""
+    found: list[Manifest] = []
+    for raw in files:
+        path = Path(raw)
+        if not path.is_file():
+            raise UsageError(f"no such file: {raw}")
+        for manifest in read_manifests(path, raw, diags):
+            if manifest.kind == "Pod" or manifest.kind in WORKLOADS:
+                found.append(manifest)
+            else:
+                diags.warning("W202", f"{manifest.source}: skipping {manifest.kind or 'an object'}"
+                              f" {manifest.name!r}: not a Pod or a workload", manifest.span)
+    return found
+
+
+def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
+             diags: Diagnostics) -> list[ObjectResult]:
+    results = []
+    for manifest in manifests:
+        try:
+            request = pod_request(manifest.object, namespace)
+        except NoPodTemplateError as exc:
+            diags.error("E031", f"{manifest.source}: {exc}", manifest.span)
+            continue
+        metadata = request.pod["metadata"]
+        pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
+        verdicts = {engine.name: engine.evaluate(request) for engine in engines}
+        results.append(ObjectResult(manifest.source, manifest.kind, manifest.name,
+                                    request.namespace, request.requester, pod_name, verdicts))
+    return results
+
+
+def disagreements(results: list[ObjectResult]) -> list[dict]:
+    """Where a validating engine's verdict breaks the equivalence contract with PSP's.
+
+    A pod the PSP admits unchanged must be admitted; a pod it rejects must be rejected;
+    a pod it admits only by mutating it must be rejected by validating engines.
+    """
+    found = []
+    for result in results:
+        reference = result.verdicts.get("psp")
+        if reference is None:
+            continue
+        expected = reference.allowed and not reference.mutated
+        for name, verdict in result.verdicts.items():
+            if name != "psp" and verdict.allowed != expected:
+                found.append({"source": result.source, "engine": name,
+                              "expected": expected, "got": verdict.allowed})
+    return found
