@@ -32,6 +32,9 @@ SECCOMP_DEFAULT = "seccomp.security.alpha.kubernetes.io/defaultProfileName"
 APPARMOR_ALLOWED = "apparmor.security.beta.kubernetes.io/allowedProfileNames"
 APPARMOR_DEFAULT = "apparmor.security.beta.kubernetes.io/defaultProfileName"
 DESCRIPTION = "kubernetes.io/description"
+SECCOMP_POD = "seccomp.security.alpha.kubernetes.io/pod"
+SECCOMP_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
+APPARMOR_CONTAINER_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 RESERVED_ANNOTATIONS = (SECCOMP_ALLOWED, SECCOMP_DEFAULT, APPARMOR_ALLOWED, APPARMOR_DEFAULT,
                         DESCRIPTION)
 

@@ -1,0 +1,477 @@
+"""Each intent of a policy as checks: what a validating engine must require of a pod.
+
+A check passes exactly when the PodSecurityPolicy admits the pod without changing it:
+its validation passes and none of its defaults would apply (design.md, the equivalence
+contract). Where PSP would fill a field in, the check instead requires it set, and says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from pspc.admission.pod import VOLUME_SOURCES
+from pspc.model import ir
+from pspc.model import vocabulary as voc
+from pspc.validation.expr import (
+    FALSE,
+    TRUE,
+    All,
+    Cmp,
+    Concat,
+    Containers,
+    Expr,
+    Has,
+    In,
+    Items,
+    Lit,
+    NonEmpty,
+    Path,
+    StartsWith,
+    Val,
+    Var,
+    and_,
+    eq,
+    in_ranges,
+    ne,
+    not_,
+    or_,
+    path,
+)
+
+OBJ, SPEC, C, V = Var("obj"), Var("spec"), Var("c"), Var("v")
+SC, PSC = path(C, "securityContext"), path(SPEC, "securityContext")
+ANNOTATIONS = path(OBJ, "metadata", "annotations")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One requirement. `scope` says what `ok` ranges over: the pod, each container (`c`)
+    or each volume (`v`); `requirement` completes "container X ..." / "pod ..." / "volume X
+    ..."; `default` is set when PSP would fill the field in instead of rejecting."""
+
+    id: str
+    intent: str
+    scope: str
+    ok: Expr
+    requirement: str
+    default: str | None = None
+
+
+def _effective(field: str, default: object) -> Val:
+    """A container's security setting, falling back to the pod's (runAsUser and friends)."""
+    return Val(SC / field, Val(PSC / field, Lit(default)))
+
+
+def _ranges_text(ranges: tuple[ir.IdRange, ...]) -> str:
+    return ", ".join(str(r.min) if r.min == r.max else f"{r.min}-{r.max}" for r in ranges)
+
+
+def _privileged(p: ir.Policy) -> list[Check]:
+    if p.privileged:
+        return []
+    return [Check("privileged", "privileged", "container",
+                  ne(Val(SC / "privileged", FALSE), True),
+                  "must not set securityContext.privileged=true")]
+
+
+def _host_namespaces(p: ir.Policy) -> list[Check]:
+    checks = []
+    for field, key in (("host_network", "hostNetwork"), ("host_pid", "hostPID"),
+                       ("host_ipc", "hostIPC")):
+        if not getattr(p, field):
+            checks.append(Check(key, field, "pod", ne(Val(path(SPEC, key), FALSE), True),
+                                f"must not set {key}=true"))
+    return checks
+
+
+def _host_ports(p: ir.Policy) -> list[Check]:
+    port = Var("port")
+    host_port = Val(path(port, "hostPort"), Lit(0))
+    container_port = Val(path(port, "containerPort"), Lit(0))
+    host_network = eq(Val(path(SPEC, "hostNetwork"), FALSE), True)
+    allowed = or_(
+        and_(Cmp(">", host_port, Lit(0)), in_ranges(host_port, p.host_ports)),
+        and_(eq(host_port, 0), or_(not_(host_network), eq(container_port, 0),
+                                   in_ranges(container_port, p.host_ports))))
+    ranges = _ranges_text(p.host_ports) or "none"
+    return [Check("hostPorts", "host_ports", "container",
+                  All(port, Items(path(C, "ports")), allowed),
+                  f"must use only allowed host ports ({ranges}; with hostNetwork every "
+                  "containerPort is a host port)")]
+
+
+def _volume_type(volume_type: str) -> Expr:
+    key = "cephfs" if volume_type == "cephFS" else volume_type
+    presence = Has(path(V, key))
+    if volume_type == "emptyDir":
+        return or_(presence, and_(*(not_(Has(path(V, k))) for k in VOLUME_SOURCES)))
+    return presence
+
+
+def _projected_token(v: Var) -> Expr:
+    """The service account token volume, allowed wherever secrets are (spec §6.3)."""
+    source, item = Var("src"), Var("item")
+    token = and_(Has(path(source, "serviceAccountToken")),
+                 eq(Val(path(source, "serviceAccountToken", "path"), Lit("")), "token"),
+                 eq(Val(path(source, "serviceAccountToken", "audience"), Lit("")), ""))
+    root_ca = and_(Has(path(source, "configMap")),
+                   eq(Val(path(source, "configMap", "name"), Lit("")), "kube-root-ca.crt"))
+    namespace = and_(Has(path(source, "downwardAPI")), All(
+        item, Items(path(source, "downwardAPI", "items")),
+        and_(eq(Val(path(item, "path"), Lit("")), "namespace"),
+             eq(Val(path(item, "fieldRef", "apiVersion"), Lit("v1")), "v1"),
+             eq(Val(path(item, "fieldRef", "fieldPath"), Lit("")), "metadata.namespace"))))
+    return and_(Has(path(v, "projected")), All(source, Items(path(v, "projected", "sources")),
+                                               or_(token, root_ca, namespace)))
+
+
+def _volumes(p: ir.Policy) -> list[Check]:
+    if voc.ALL in p.volumes:
+        return []
+    allowed = [_volume_type(t) for t in p.volumes]
+    if "secret" in p.volumes and "projected" not in p.volumes:
+        allowed.append(_projected_token(V))
+    names = ", ".join(p.volumes) or "none"
+    return [Check("volumes", "volumes", "volume", or_(*allowed),
+                  f"must be of an allowed type ({names})")]
+
+
+def _path_match(text: Expr, prefix: str) -> Expr:
+    """Segment-wise prefix match, after dropping one trailing '/' (spec §6.4)."""
+    stem = prefix[:-1] if prefix.endswith("/") else prefix
+    return or_(eq(text, stem), StartsWith(text, Lit(stem + "/")))
+
+
+def _host_paths(p: ir.Policy) -> list[Check]:
+    if not p.allowed_host_paths:
+        return []
+    host_path = Val(path(V, "hostPath", "path"), Lit(""))
+    matches = or_(*(_path_match(host_path, h.prefix) for h in p.allowed_host_paths))
+    prefixes = ", ".join(h.prefix for h in p.allowed_host_paths)
+    checks = [Check("allowedHostPaths", "allowed_host_paths", "volume",
+                    or_(not_(Has(path(V, "hostPath"))), matches),
+                    f"must use a host path under an allowed prefix ({prefixes})")]
+    read_only = [h for h in p.allowed_host_paths if h.read_only]
+    if read_only:
+        writable = or_(*(_path_match(host_path, h.prefix) for h in p.allowed_host_paths
+                         if not h.read_only))
+        mount, container = Var("mount"), Var("ctr")
+        mounted_read_only = All(container, Containers(SPEC), All(
+            mount, Items(path(container, "volumeMounts")),
+            or_(ne(Val(path(mount, "name"), Lit("")), Val(path(V, "name"), Lit(""))),
+                eq(Val(path(mount, "readOnly"), FALSE), True))))
+        checks.append(Check("allowedHostPathsReadOnly", "allowed_host_paths", "volume",
+                            or_(not_(Has(path(V, "hostPath"))), writable, mounted_read_only),
+                            "must be mounted read-only (its host path is allowed read-only)"))
+    return checks
+
+
+def _drivers(p: ir.Policy) -> list[Check]:
+    checks = []
+    if p.allowed_flex_volumes:
+        checks.append(Check("allowedFlexVolumes", "allowed_flex_volumes", "volume", or_(
+            not_(Has(path(V, "flexVolume"))),
+            In(Val(path(V, "flexVolume", "driver"), Lit("")), Lit(list(p.allowed_flex_volumes)))),
+            "must use an allowed flex volume driver (" + ", ".join(p.allowed_flex_volumes)
+            + ")"))
+    if p.allowed_csi_drivers:
+        checks.append(Check("allowedCSIDrivers", "allowed_csi_drivers", "volume", or_(
+            not_(Has(path(V, "csi"))),
+            In(Val(path(V, "csi", "driver"), Lit("")), Lit(list(p.allowed_csi_drivers)))),
+            "must use an allowed inline CSI driver (" + ", ".join(p.allowed_csi_drivers) + ")"))
+    return checks
+
+
+def _run_as_user(p: ir.Policy) -> list[Check]:
+    rule = p.run_as_user.rule
+    if rule is ir.Rule.MUST_RUN_AS:
+        ranges = _ranges_text(p.run_as_user.ranges)
+        return [Check("runAsUser", "run_as_user", "container",
+                      in_ranges(_effective("runAsUser", -1), p.run_as_user.ranges),
+                      f"must set runAsUser (container or pod) within {ranges}",
+                      default=f"runAsUser {p.run_as_user.ranges[0].min}")]
+    if rule is ir.Rule.MUST_RUN_AS_NON_ROOT:
+        set_either = or_(Has(SC / "runAsNonRoot"), Has(PSC / "runAsNonRoot"),
+                         Has(SC / "runAsUser"), Has(PSC / "runAsUser"))
+        return [Check("runAsNonRoot", "run_as_user", "container",
+                      and_(set_either, ne(_effective("runAsNonRoot", True), False),
+                           ne(_effective("runAsUser", 1), 0)),
+                      "must set runAsNonRoot=true or a non-zero runAsUser, and neither "
+                      "runAsNonRoot=false nor runAsUser=0", default="runAsNonRoot true")]
+    return []
+
+
+def _group(strategy: ir.IdPolicy | None, value: Expr, present: Expr, field: str, intent: str,
+           scope: str, name: str) -> list[Check]:
+    if strategy is None or strategy.rule is ir.Rule.RUN_AS_ANY:
+        return []
+    ranges = _ranges_text(strategy.ranges)
+    inside = in_ranges(value, strategy.ranges)
+    if strategy.rule is ir.Rule.MAY_RUN_AS:
+        return [Check(name, intent, scope, or_(not_(present), inside),
+                      f"must keep {field}, when set, within {ranges}")]
+    return [Check(name, intent, scope, inside, f"must set {field} within {ranges}",
+                  default=f"{field} {strategy.ranges[0].min}")]
+
+
+def _groups(p: ir.Policy) -> list[Check]:
+    checks = _group(p.run_as_group, _effective("runAsGroup", -1),
+                    or_(Has(SC / "runAsGroup"), Has(PSC / "runAsGroup")), "runAsGroup",
+                    "run_as_group", "container", "runAsGroup")
+    checks += _group(p.fs_group, Val(PSC / "fsGroup", Lit(-1)), Has(PSC / "fsGroup"),
+                     "fsGroup", "fs_group", "pod", "fsGroup")
+    strategy = p.supplemental_groups
+    if strategy.rule is not ir.Rule.RUN_AS_ANY:
+        group = Var("gid")
+        groups = Items(PSC / "supplementalGroups")
+        every = All(group, groups, in_ranges(group, strategy.ranges))
+        ranges = _ranges_text(strategy.ranges)
+        if strategy.rule is ir.Rule.MUST_RUN_AS:
+            checks.append(Check("supplementalGroups", "supplemental_groups", "pod",
+                                and_(NonEmpty(groups), every),
+                                f"must set supplementalGroups, all within {ranges}",
+                                default=f"supplementalGroups [{strategy.ranges[0].min}]"))
+        else:
+            checks.append(Check("supplementalGroups", "supplemental_groups", "pod", every,
+                                f"must keep supplementalGroups within {ranges}"))
+    return checks
+
+
+def _root_filesystem(p: ir.Policy) -> list[Check]:
+    if not p.read_only_root_filesystem:
+        return []
+    return [Check("readOnlyRootFilesystem", "read_only_root_filesystem", "container",
+                  eq(Val(SC / "readOnlyRootFilesystem", FALSE), True),
+                  "must set securityContext.readOnlyRootFilesystem=true",
+                  default="readOnlyRootFilesystem true")]
+
+
+def _privilege_escalation(p: ir.Policy) -> list[Check]:
+    if not p.allow_privilege_escalation:
+        return [Check("allowPrivilegeEscalation", "allow_privilege_escalation", "container",
+                      eq(Val(SC / "allowPrivilegeEscalation", TRUE), False),
+                      "must set securityContext.allowPrivilegeEscalation=false",
+                      default="allowPrivilegeEscalation false")]
+    if p.default_allow_privilege_escalation is not None:
+        value = str(p.default_allow_privilege_escalation).lower()
+        return [Check("defaultAllowPrivilegeEscalation", "default_allow_privilege_escalation",
+                      "container", Has(SC / "allowPrivilegeEscalation"),
+                      "must set securityContext.allowPrivilegeEscalation",
+                      default=f"allowPrivilegeEscalation {value}")]
+    return []
+
+
+def _capabilities(p: ir.Policy) -> list[Check]:
+    checks = []
+    adds, drops = Items(SC / "capabilities" / "add"), Items(SC / "capabilities" / "drop")
+    if voc.ALL not in p.allowed_capabilities:
+        allowed = sorted(set(p.allowed_capabilities) | set(p.default_add_capabilities))
+        cap = Var("cap")
+        checks.append(Check("allowedCapabilities", "allowed_capabilities", "container",
+                            All(cap, adds, In(cap, Lit(allowed))),
+                            "must add only allowed capabilities (" + (", ".join(allowed) or
+                                                                      "none") + ")"))
+    for cap in p.default_add_capabilities:
+        checks.append(Check(f"defaultAddCapabilities.{cap}", "default_add_capabilities",
+                            "container", or_(In(Lit(cap), adds), In(Lit(cap), drops)),
+                            f"must add capability {cap} (or drop it)",
+                            default=f"capabilities.add {cap}"))
+    for cap in p.required_drop_capabilities:
+        checks.append(Check(f"requiredDropCapabilities.{cap}", "required_drop_capabilities",
+                            "container", In(Lit(cap), drops), f"must drop capability {cap}",
+                            default=f"capabilities.drop {cap}"))
+    return checks
+
+
+_MAX_PERMUTED_CATEGORIES = 4
+
+
+def _levels(level: str) -> list[str]:
+    """Every spelling of an SELinux level that PSP treats as equal (category order)."""
+    sensitivity, _, categories = level.partition(":")
+    parts = categories.split(",") if categories else []
+    if not parts or len(parts) > _MAX_PERMUTED_CATEGORIES:
+        return [level]
+    return sorted({f"{sensitivity}:{','.join(order)}" for order in itertools.permutations(parts)})
+
+
+def _selinux_equal(options: Path, selinux: ir.SELinux) -> Expr:
+    fields = []
+    for name in ("level", "role", "type", "user"):
+        expected = getattr(selinux, name) or ""
+        value = Val(options / name, Lit(""))
+        if name == "level" and expected:
+            fields.append(In(value, Lit(_levels(expected))))
+        else:
+            fields.append(eq(value, expected))
+    return and_(*fields)
+
+
+def _selinux(p: ir.Policy) -> list[Check]:
+    if p.selinux.rule is not ir.Rule.MUST_RUN_AS:
+        return []
+    text = " ".join(f"{k}={getattr(p.selinux, k)}" for k in ("level", "role", "type", "user")
+                    if getattr(p.selinux, k))
+    pod_options, options = PSC / "seLinuxOptions", SC / "seLinuxOptions"
+    return [
+        Check("seLinux", "selinux", "pod", and_(Has(pod_options),
+                                                _selinux_equal(pod_options, p.selinux)),
+              f"must set securityContext.seLinuxOptions to exactly {text}",
+              default=f"seLinuxOptions {text}"),
+        Check("seLinux.container", "selinux", "container",
+              or_(not_(Has(options)), _selinux_equal(options, p.selinux)),
+              f"must not set seLinuxOptions other than {text}"),
+    ]
+
+
+def _proc_mount(p: ir.Policy) -> list[Check]:
+    allowed = sorted(set(p.allowed_proc_mount_types) | {"Default"})
+    return [Check("procMount", "allowed_proc_mount_types", "container",
+                  In(Val(SC / "procMount", Lit("Default")), Lit(allowed)),
+                  "must use an allowed procMount (" + ", ".join(allowed) + ")")]
+
+
+def _sysctl_match(name: Expr, patterns: tuple[str, ...]) -> Expr:
+    return or_(*(StartsWith(name, Lit(p[:-1])) if p.endswith("*") else eq(name, p)
+                 for p in patterns))
+
+
+def _sysctls(p: ir.Policy) -> list[Check]:
+    sysctl = Var("sysctl")
+    name = Val(path(sysctl, "name"), Lit(""))
+    ok = and_(not_(_sysctl_match(name, p.forbidden_sysctls)),
+              or_(In(name, Lit(list(voc.SAFE_SYSCTLS))),
+                  _sysctl_match(name, p.allowed_unsafe_sysctls)))
+    return [Check("sysctls", "allowed_unsafe_sysctls", "pod",
+                  All(sysctl, Items(PSC / "sysctls"), ok),
+                  "must use only safe or allowed sysctls, none of the denied ones")]
+
+
+def _runtime_class(p: ir.Policy) -> list[Check]:
+    rc = p.runtime_class
+    if rc is None:
+        return []
+    present = Has(path(SPEC, "runtimeClassName"))
+    allowed = TRUE if voc.ALL in rc.allowed else In(Val(path(SPEC, "runtimeClassName"), Lit("")),
+                                                    Lit(list(rc.allowed)))
+    names = ", ".join(rc.allowed) or "none"
+    if rc.default:
+        return [Check("runtimeClass", "runtime_class", "pod", and_(present, allowed),
+                      f"must set runtimeClassName to an allowed class ({names})",
+                      default=f"runtimeClassName {rc.default}")]
+    return [Check("runtimeClass", "runtime_class", "pod", or_(not_(present), allowed),
+                  f"must not set a runtimeClassName other than {names}")]
+
+
+def _seccomp_field_is(field: Path, profile: str) -> Expr:
+    kind = Val(field / "type", Lit(""))
+    if profile in ("runtime/default", "docker/default"):
+        return eq(kind, "RuntimeDefault")
+    if profile == "unconfined":
+        return eq(kind, "Unconfined")
+    return and_(eq(kind, "Localhost"), eq(Val(field / "localhostProfile", Lit("")),
+                                          profile[len("localhost/"):]))
+
+
+def _annotation_is(value: Expr, profile: str) -> Expr:
+    if profile in ("runtime/default", "docker/default"):
+        return In(value, Lit(["docker/default", "runtime/default"]))
+    return eq(value, profile)
+
+
+def _seccomp_profiles(profile_is) -> tuple[Expr, Expr]:
+    """(pod matches, container matches) built from `profile_is(source kind, path or value)`.
+
+    The pod's profile is its annotation, else its field; a container's is its own field,
+    else its annotation (even empty), else the pod's field, else the pod's annotation.
+    """
+    pod_annotation = Val(ANNOTATIONS / voc.SECCOMP_POD, Lit(""))
+    container_key = ANNOTATIONS / Concat((Lit(voc.SECCOMP_CONTAINER_PREFIX), Val(
+        path(C, "name"), Lit(""))))
+    pod_field, container_field = PSC / "seccompProfile", SC / "seccompProfile"
+    pod = or_(and_(ne(pod_annotation, ""), profile_is("annotation", pod_annotation)),
+              and_(eq(pod_annotation, ""), profile_is("field", pod_field)))
+    container = or_(
+        and_(Has(container_field), profile_is("field", container_field)),
+        and_(not_(Has(container_field)), Has(container_key),
+             profile_is("annotation", Val(container_key, Lit("")))),
+        and_(not_(Has(container_field)), not_(Has(container_key)), Has(pod_field),
+             profile_is("field", pod_field)),
+        and_(not_(Has(container_field)), not_(Has(container_key)), not_(Has(pod_field)),
+             profile_is("annotation", pod_annotation)))
+    return pod, container
+
+
+def _seccomp(p: ir.Policy) -> list[Check]:
+    allowed = p.seccomp_allowed
+    if allowed is not None and voc.ALL in allowed:
+        return []
+    if allowed is None:
+        def profile_is(kind, where):
+            return Has(where / "type") if kind == "field" else ne(where, "")
+        pod, container = _seccomp_profiles(profile_is)
+        return [Check("seccomp", "seccomp_allowed", "pod", not_(pod),
+                      "must not set a seccomp profile (the policy allows none)"),
+                Check("seccomp.container", "seccomp_allowed", "container", not_(container),
+                      "must not set a seccomp profile (the policy allows none)")]
+
+    def profile_is(kind, where):
+        if kind == "field":
+            return or_(*(_seccomp_field_is(where, a) for a in allowed))
+        return or_(*(_annotation_is(where, a) for a in allowed))
+
+    pod, container = _seccomp_profiles(profile_is)
+    names = ", ".join(allowed)
+    default = f"seccomp profile {p.seccomp_default}" if p.seccomp_default else None
+    return [Check("seccomp", "seccomp_allowed", "pod", pod,
+                  f"must set an allowed seccomp profile ({names})", default=default),
+            Check("seccomp.container", "seccomp_allowed", "container", container,
+                  f"must run with an allowed seccomp profile ({names})", default=default)]
+
+
+def _apparmor_field_is(field: Path, profile: str) -> Expr:
+    kind = Val(field / "type", Lit(""))
+    if profile == "runtime/default":
+        return eq(kind, "RuntimeDefault")
+    if profile == "unconfined":
+        return eq(kind, "Unconfined")
+    return and_(eq(kind, "Localhost"), eq(Val(field / "localhostProfile", Lit("")),
+                                          profile[len("localhost/"):]))
+
+
+def _apparmor(p: ir.Policy) -> list[Check]:
+    allowed, default = p.apparmor_allowed, p.apparmor_default
+    if allowed is None and default is None:
+        return []
+    key = ANNOTATIONS / Concat((Lit(voc.APPARMOR_CONTAINER_PREFIX), Val(path(C, "name"),
+                                                                       Lit(""))))
+    annotation = Val(key, Lit(""))
+    container_field, pod_field = SC / "appArmorProfile", PSC / "appArmorProfile"
+
+    def matches(profile: str | None) -> Expr:
+        def field_is(field: Path) -> Expr:
+            return Has(field / "type") if profile is None else _apparmor_field_is(field, profile)
+        by_annotation = ne(annotation, "") if profile is None else eq(annotation, profile)
+        return or_(and_(ne(annotation, ""), by_annotation),
+                   and_(eq(annotation, ""), Has(container_field), field_is(container_field)),
+                   and_(eq(annotation, ""), not_(Has(container_field)), field_is(pod_field)))
+
+    ok = matches(None) if allowed is None else or_(*(matches(a) for a in allowed))
+    names = ", ".join(allowed) if allowed is not None else "any"
+    return [Check("apparmor", "apparmor_allowed", "container", ok,
+                  f"must set an allowed AppArmor profile ({names})",
+                  default=f"AppArmor profile {default}" if default else None)]
+
+
+BUILDERS = (
+    _privileged, _host_namespaces, _host_ports, _volumes, _host_paths, _drivers, _run_as_user,
+    _groups, _root_filesystem, _privilege_escalation, _capabilities, _selinux, _proc_mount,
+    _sysctls, _runtime_class, _seccomp, _apparmor,
+)
+
+
+def checks(policy: ir.Policy) -> list[Check]:
+    """Every check a validating engine needs for this policy, in PSP's validation order."""
+    return [check for build in BUILDERS for check in build(policy) if check.ok != TRUE]
+

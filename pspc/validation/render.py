@@ -1,0 +1,107 @@
+"""Assemble a policy's checks into Rego modules and CEL validations.
+
+Both renderings come from the same Check list; only the way a check is quantified (over
+the pod, its containers or its volumes) and worded is decided here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pspc.model import ir
+from pspc.validation import cel
+from pspc.validation import expr as e
+from pspc.validation.checks import OBJ, SPEC, C, Check, V, checks
+from pspc.validation.rego import CONTAINERS_FUNCTION, RegoWriter, check_call
+
+CONTROLLER_TEMPLATES = {
+    "Deployment": "input.spec.template",
+    "ReplicaSet": "input.spec.template",
+    "ReplicationController": "input.spec.template",
+    "StatefulSet": "input.spec.template",
+    "DaemonSet": "input.spec.template",
+    "Job": "input.spec.template",
+    "CronJob": "input.spec.jobTemplate.spec.template",
+}
+_SUBJECT = {"pod": "pod", "container": "container", "volume": "volume"}
+
+
+def package_name(policy: ir.Policy) -> str:
+    """A Rego package segment for the policy name (DNS names may hold '-' and '.')."""
+    name = re.sub(r"[^a-z0-9_]", "_", policy.name)
+    return name if name[0].isalpha() else f"p_{name}"
+
+
+def _iteration(check: Check) -> tuple[list[str], tuple[str, ...], str]:
+    """Rego lines binding the checked element, the scope, and the element's name."""
+    if check.scope == "container":
+        return (["some c in _containers(spec)"], ("obj", "spec", "c"),
+                'object.get(c, "name", "")')
+    if check.scope == "volume":
+        return (['some v in object.get(spec, "volumes", [])'], ("obj", "spec", "v"),
+                'object.get(v, "name", "")')
+    return [], ("obj", "spec"), 'object.get(object.get(obj, "metadata", {}), "name", "")'
+
+
+def rego_module(policy: ir.Policy, flavour: str) -> str:
+    """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper)."""
+    writer = RegoWriter("pspc")
+    rules = []
+    for index, check in enumerate(checks(policy), 1):
+        lines, scope, name = _iteration(check)
+        call = check_call(writer, f"_ok_{index}", check.ok, scope)
+        message = (f'concat("", ["{policy.name}: {_SUBJECT[check.scope]} ", {name}, '
+                   f'" {check.requirement}"])')
+        head = ("deny contains msg if {" if flavour == "conftest"
+                else 'violation contains {"msg": msg} if {')
+        body = ["obj := _pod" if flavour == "conftest" else "obj := input.review.object",
+                'spec := object.get(obj, "spec", {})', *lines, f"not {call}",
+                f"msg := {message}"]
+        rules.append(f"# {check.id}\n{head}\n" + "\n".join(f"\t{line}" for line in body)
+                     + "\n}")
+    parts = [f"package {'pspc' if flavour == 'conftest' else 'pspc.gatekeeper'}."
+             f"{package_name(policy)}", "import rego.v1"]
+    if flavour == "conftest":
+        parts.append("# The pod of a Pod, or the pod template of a workload.\n"
+                     '_pod := input if input.kind == "Pod"\n' + "\n".join(
+                         f'_pod := {path} if input.kind == "{kind}"'
+                         for kind, path in CONTROLLER_TEMPLATES.items()))
+    parts.append(CONTAINERS_FUNCTION)
+    parts.extend(rules)
+    parts.extend(writer.helpers)
+    return "\n\n".join(parts) + "\n"
+
+
+@dataclass(frozen=True)
+class CelValidation:
+    id: str
+    intent: str
+    expression: str
+    message_expression: str
+
+
+def _cel_check(policy: ir.Policy, check: Check) -> CelValidation:
+    """The check as (allowed expression, message naming the offending elements)."""
+    ok = cel.condition(check.ok)
+    lead = cel.value(e.Lit(f"{policy.name}: {check.scope} "))
+    tail = cel.value(e.Lit(f" {check.requirement}"))
+    if check.scope == "pod":
+        name = cel.value(e.Val(e.path(OBJ, "metadata", "name"), e.Lit("")))
+        return CelValidation(check.id, check.intent, ok, f"{lead} + {name} + {tail}")
+    if check.scope == "container":
+        items, var = cel.value(e.Containers(SPEC)), C.name
+    else:
+        items, var = cel.value(e.Items(e.path(SPEC, "volumes"))), V.name
+    names = f'{items}.filter({var}, !({ok})).map({var}, {var}.name).join(", ")'
+    return CelValidation(check.id, check.intent, f"{items}.all({var}, {ok})",
+                         f"{lead} + {names} + {tail}")
+
+
+def cel_validations(policy: ir.Policy) -> list[CelValidation]:
+    return [_cel_check(policy, check) for check in checks(policy)]
+
+
+def cel_variables() -> list[dict]:
+    """Variables every validation may use (`variables.containers`)."""
+    return [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
