@@ -62,14 +62,20 @@ def main() -> None:
 def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...]) -> None:
     """Compile the .pspc files in PATHS (default: .) into OUTPUT.
 
-    OUTPUT gets psp/<policy>.yaml, rbac/<policy>.yaml and a kustomization.yaml listing
-    them. pspc only replaces or deletes files it generated (listed in
-    OUTPUT/.pspc-manifest); a failed build leaves OUTPUT as it was.
+    Per policy, OUTPUT gets psp/ and rbac/ (PodSecurityPolicy and the RBAC that makes it
+    take effect), gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy) and
+    kyverno/, plus report.md/report.json (what each target enforces, intent by intent) and
+    a kustomization.yaml listing the manifests. pspc only replaces or deletes files it
+    generated (listed in OUTPUT/.pspc-manifest); a failed build leaves OUTPUT as it was.
     """
     from pspc.compiler import build_outputs
     from pspc.output import writer
+    from pspc.validation.gaps import report_gaps
 
     compilation = _compile(paths)
+    chosen = list(targets) or target_names()
+    if compilation.program is not None:
+        report_gaps(compilation.program.policies, chosen, compilation.diagnostics)
     _report(compilation)
     if compilation.diagnostics.has_errors or compilation.program is None:
         click.echo("nothing written: fix the errors above", err=True)
@@ -77,7 +83,7 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     from pspc.compiler import display_path
 
     label = ", ".join(sorted(display_path(Path(p)) for p in paths)) if paths else "."
-    files = build_outputs(compilation.program, list(targets) or target_names(), label)
+    files = build_outputs(compilation.program, chosen, label)
     try:
         plan = writer.plan(Path(out), files)
         if check:
@@ -186,6 +192,10 @@ def _default_groups(user: str) -> tuple[str, ...]:
     return ("system:authenticated",)
 
 
+def _engine_names(names: tuple[str, ...]) -> list[str]:
+    return ["psp", "rego", "gatekeeper", "cel"] if "all" in names else list(dict.fromkeys(names))
+
+
 def _kube_version(text: str) -> tuple[int, int]:
     try:
         major, minor = (int(part) for part in text.lstrip("v").split(".")[:2])
@@ -203,7 +213,10 @@ def _kube_version(text: str) -> tuple[int, int]:
 @click.option("-n", "--namespace", default="default", show_default=True,
               help="Namespace of objects that do not name one.")
 @click.option("--engine", "engine_names", multiple=True, default=("psp",), show_default=True,
-              type=click.Choice(["psp", "all"]), help="Engines to run (repeatable).")
+              type=click.Choice(["psp", "rego", "gatekeeper", "cel", "all"]),
+              help="Engines to run (repeatable): psp (the admission simulator), rego "
+              "(conftest module), gatekeeper (its Rego), cel (the VAP/Kyverno/Gatekeeper "
+              "CEL), or all. The validating engines need regorus / cel-python.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--rbac", "rbac_files", multiple=True, type=click.Path(),
@@ -235,12 +248,14 @@ def eval_command(paths, files, namespace, engine_names, fmt, rbac_files, as_user
     from pspc.admission import Identity
     from pspc.admission.pipeline import FeatureGates
     from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
+    from pspc.engines.validating import ContractOracle
     from pspc.evaluation import (
         add_policy_object,
         disagreements,
         evaluate,
         load_objects,
         load_policy_objects,
+        validating_engines,
     )
     from pspc.manifests import read_manifests
 
@@ -268,8 +283,15 @@ def eval_command(paths, files, namespace, engine_names, fmt, rbac_files, as_user
         requester = Identity(as_user, tuple(as_groups) or _default_groups(as_user))
     rbac = objects.rbac + ([] if no_default_rbac else list(BOOTSTRAP_RBAC))
     options = PspOptions(requester, operation.upper(), version, pipeline, gates)
-    engines = [PspEngine(objects.psps, rbac, options)]
-    results = evaluate(manifests, engines, namespace, diags)
+    chosen = _engine_names(engine_names)
+    engines = [PspEngine(objects.psps, rbac, options)] if "psp" in chosen else []
+    try:
+        engines += validating_engines(objects.policies, chosen)
+    except ImportError as exc:
+        raise click.UsageError(f"{exc.name} is not installed; install pspc[test] to run the "
+                               "validating engines") from exc
+    oracle = ContractOracle(objects.policies) if len(engines) > 1 else None
+    results = evaluate(manifests, engines, namespace, diags, oracle)
     found = disagreements(results)
     if fmt == "json":
         click.echo(json.dumps({"objects": [r.to_json() for r in results],

@@ -15,7 +15,9 @@ from pathlib import Path
 from pspc.compiler import SOURCE_SUFFIX, UsageError, display_path, parse_files
 from pspc.diagnostics import Diagnostics
 from pspc.engines import Engine, Verdict
+from pspc.engines.validating import ContractOracle, PolicySetEngine
 from pspc.manifests import Manifest, read_manifests
+from pspc.model import ir
 from pspc.model.checks import check_policies
 from pspc.model.resolve import compile_files
 from pspc.targets import psp as psp_target
@@ -34,6 +36,7 @@ class PolicyObjects:
     psps: list[dict] = field(default_factory=list)
     rbac: list[dict] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    policies: list[ir.Policy] = field(default_factory=list)
 
 
 def _files_in(paths: list[str], suffixes: tuple[str, ...]) -> list[Path]:
@@ -62,6 +65,7 @@ def load_policy_objects(paths: list[str], diags: Diagnostics) -> PolicyObjects:
             program = compile_files(files, diags)
             check_policies(program.policies, diags)
             objects.sources.update(program.sources)
+            objects.policies.extend(program.policies)
             for policy in program.policies:
                 objects.psps.append(psp_target.manifest(policy))
                 objects.rbac.extend(rbac_target.manifests(policy))
@@ -92,6 +96,7 @@ class ObjectResult:
     requester: str | None
     pod_name: str
     verdicts: dict[str, Verdict]
+    expected: dict[str, bool] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"source": self.source, "kind": self.kind, "name": self.name,
@@ -114,7 +119,9 @@ class ObjectResult:
                                for op in verdict.patch)
                 continue
             out.append(f"  {name}: forbidden")
-            if self.requester is None:
+            if name != "psp":
+                out.extend(f"    {m}" for m in (verdict.message or "").split("; "))
+            elif self.requester is None:
                 file = self.source.rsplit("#", 1)[0]
                 out.append(f"    Error from server (Forbidden): error when creating "
                            f"\"{file}\": {verdict.message}")
@@ -142,7 +149,7 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
 
 
 def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
-             diags: Diagnostics) -> list[ObjectResult]:
+             diags: Diagnostics, oracle: ContractOracle | None = None) -> list[ObjectResult]:
     results = []
     for manifest in manifests:
         try:
@@ -153,25 +160,31 @@ def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
         metadata = request.pod["metadata"]
         pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
         verdicts = {engine.name: engine.evaluate(request) for engine in engines}
+        expected = {engine.name: oracle.expected(engine, request) for engine in engines
+                    if oracle is not None and isinstance(engine, PolicySetEngine)}
         results.append(ObjectResult(manifest.source, manifest.kind, manifest.name,
-                                    request.namespace, request.requester, pod_name, verdicts))
+                                    request.namespace, request.requester, pod_name, verdicts,
+                                    expected))
     return results
 
 
 def disagreements(results: list[ObjectResult]) -> list[dict]:
-    """Where a validating engine's verdict breaks the equivalence contract with PSP's.
+    """Where a validating engine breaks the equivalence contract (design.md): for each
+    policy that applies, it must admit exactly the pods that policy's PSP admits without
+    changing them, and reject the ones it rejects or would have to change."""
+    return [{"source": r.source, "engine": name, "expected": expected,
+             "got": r.verdicts[name].allowed}
+            for r in results for name, expected in r.expected.items()
+            if r.verdicts[name].allowed != expected]
 
-    A pod the PSP admits unchanged must be admitted; a pod it rejects must be rejected;
-    a pod it admits only by mutating it must be rejected by validating engines.
-    """
-    found = []
-    for result in results:
-        reference = result.verdicts.get("psp")
-        if reference is None:
-            continue
-        expected = reference.allowed and not reference.mutated
-        for name, verdict in result.verdicts.items():
-            if name != "psp" and verdict.allowed != expected:
-                found.append({"source": result.source, "engine": name,
-                              "expected": expected, "got": verdict.allowed})
-    return found
+
+def validating_engines(policies: list[ir.Policy], names: list[str]) -> list[PolicySetEngine]:
+    """The validating engines asked for, over the policies compiled from sources."""
+    from pspc.engines.validators import CelEngine, RegoEngine
+
+    makers = {
+        "rego": (lambda p: RegoEngine(p, "conftest"), False),
+        "gatekeeper": (lambda p: RegoEngine(p, "gatekeeper"), True),
+        "cel": (CelEngine, True),
+    }
+    return [PolicySetEngine(name, policies, *makers[name]) for name in names if name in makers]

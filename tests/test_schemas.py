@@ -1,22 +1,29 @@
-"""Every manifest pspc writes is valid for Kubernetes (kubernetes-validate --strict).
+"""Every manifest pspc writes is valid (kubernetes-validate --strict, or a schema).
 
 PodSecurityPolicy exists only up to Kubernetes 1.24, so PSP and RBAC are checked against
-1.24 schemas; RBAC is also checked against the newest schemas the current release has.
+1.24 schemas; RBAC and ValidatingAdmissionPolicy (1.30+) against the newest schemas the
+current release has. Gatekeeper and Kyverno objects are custom resources, absent from
+those schemas: they are checked against the schemas in tests/fixtures/schemas, written
+from the projects' documentation.
 """
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
+import pytest
 import yaml
-from conftest import OUTPUTS
+from conftest import OUTPUTS, REPO
 from k8s_schemas import validate_current, validate_v124
 
-from pspc.compiler import build_outputs, compile_paths
+from pspc.compiler import build_outputs, compile_paths, target_names
 from pspc.resources import resource_dir
 
 
 def _documents(files: dict[str, bytes]) -> list[dict]:
     return [doc for name, data in sorted(files.items())
-            if not name.endswith("kustomization.yaml")
+            if name.endswith(".yaml") and not name.endswith("kustomization.yaml")
             for doc in yaml.safe_load_all(data)]
 
 
@@ -26,19 +33,53 @@ def _golden_documents() -> list[dict]:
 
 def _stdlib_documents() -> list[dict]:
     compiled = compile_paths([str(resource_dir("stdlib"))])
-    return _documents(build_outputs(compiled.program, ["psp", "rbac"], "stdlib"))
+    return _documents(build_outputs(compiled.program, target_names(), "stdlib"))
 
 
 def test_golden_manifests_validate_against_kubernetes_1_24():
-    documents = _golden_documents() + _stdlib_documents()
+    documents = [d for d in _golden_documents() + _stdlib_documents()
+                 if d["apiVersion"].startswith(("policy/", "rbac."))]
     kinds = {d["kind"] for d in documents}
     assert {"PodSecurityPolicy", "ClusterRole", "ClusterRoleBinding", "RoleBinding"} <= kinds
     assert validate_v124(documents) == []
 
 
-def test_rbac_validates_against_current_kubernetes():
-    rbac = [d for d in _golden_documents() if d["apiVersion"].startswith("rbac.")]
-    assert rbac and validate_current(rbac) == []
+def test_rbac_and_admission_policies_validate_against_current_kubernetes():
+    documents = [d for d in _golden_documents() + _stdlib_documents()
+                 if d["apiVersion"].startswith(("rbac.", "admissionregistration."))]
+    kinds = {d["kind"] for d in documents}
+    assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= kinds
+    assert validate_current(documents) == []
+
+
+SCHEMAS = {
+    "ConstraintTemplate": "constrainttemplate-v1.json",
+    "ClusterPolicy": "kyverno-clusterpolicy-v1.json",
+}
+
+
+def _schema_for(document: dict) -> dict:
+    if document["apiVersion"].startswith("constraints.gatekeeper.sh/"):
+        name = "constraint-v1beta1.json"
+    else:
+        name = SCHEMAS[document["kind"]]
+    return json.loads((REPO / "tests" / "fixtures" / "schemas" / name).read_text())
+
+
+def test_gatekeeper_and_kyverno_objects_have_the_documented_shape():
+    documents = [d for d in _golden_documents() + _stdlib_documents()
+                 if d["apiVersion"].startswith(("templates.gatekeeper", "constraints.gatekeeper",
+                                                "kyverno.io"))]
+    assert {d["kind"] for d in documents} >= {"ConstraintTemplate", "ClusterPolicy"}
+    for document in documents:
+        jsonschema.validate(document, _schema_for(document))
+
+
+def test_the_shape_schemas_catch_mistakes():
+    template = next(d for d in _golden_documents() if d["kind"] == "ConstraintTemplate")
+    broken = {**template, "spec": {**template["spec"], "targets": [{"target": "x"}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, _schema_for(template))
 
 
 def test_validation_catches_a_broken_manifest():

@@ -251,5 +251,10 @@ def _without_seccomp_mirror(before: dict, after: dict) -> dict:
     ):
         return after
     trimmed = json_clone(after)
-    del trimmed["metadata"]["annotations"][SECCOMP_POD_ANNOTATION]
+    original = (before["metadata"].get("annotations") or {})
+    if SECCOMP_POD_ANNOTATION in original:
+        trimmed["metadata"]["annotations"][SECCOMP_POD_ANNOTATION] = original[
+            SECCOMP_POD_ANNOTATION]
+    else:
+        del trimmed["metadata"]["annotations"][SECCOMP_POD_ANNOTATION]
     return trimmed

@@ -58,7 +58,7 @@ class CelEngine:
         functions = {"join": _join}
         self.variables = [(v["name"], env.program(env.compile(v["expression"]), functions))
                           for v in cel_variables()]
-        self.validations = [(v, env.program(env.compile(v.expression), functions),
+        self.validations = [(env.program(env.compile(v.expression), functions),
                              env.program(env.compile(v.message_expression), functions))
                             for v in cel_validations(policy)]
 
@@ -69,7 +69,7 @@ class CelEngine:
             self._celpy.celtypes.StringType(name): program.evaluate(activation)
             for name, program in self.variables})
         found = []
-        for validation, allowed, message in self.validations:
+        for allowed, message in self.validations:
             if not bool(allowed.evaluate(activation)):
                 found.append(str(message.evaluate(activation)))
         return found

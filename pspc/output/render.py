@@ -14,6 +14,11 @@ def header(source: str) -> str:
 
 
 def render(file: OutputFile) -> bytes:
+    if file.text is not None:
+        comment = "<!-- {} -->\n" if file.path.endswith(".md") else "# {}\n"
+        if file.path.endswith(".json"):
+            return file.text.encode("utf-8")
+        return (comment.format(header(file.source)[2:-1]) + file.text).encode("utf-8")
     body = yaml.dump_all(file.documents, Dumper=_Dumper, sort_keys=False,
                          default_flow_style=False, allow_unicode=True, width=100,
                          explicit_start=len(file.documents) > 1)

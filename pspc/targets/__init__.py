@@ -14,9 +14,12 @@ from pspc.model.resolve import Program
 
 @dataclass(frozen=True)
 class OutputFile:
+    """A file to write: YAML `documents`, or verbatim `text` (Rego, Markdown, JSON)."""
+
     path: str
     source: str
     documents: tuple[dict, ...]
+    text: str | None = None
 
 
 Target = Callable[[Program], list[OutputFile]]
@@ -24,9 +27,11 @@ Target = Callable[[Program], list[OutputFile]]
 
 def registry() -> dict[str, Target]:
     """Every target by name, in the order their files are listed."""
-    from pspc.targets import psp, rbac
+    from pspc.targets import gatekeeper, kyverno, psp, rbac, rego, report, vap
 
-    return {"psp": psp.build, "rbac": rbac.build}
+    return {"psp": psp.build, "rbac": rbac.build, "gatekeeper": gatekeeper.build,
+            "rego": rego.build, "vap": vap.build, "kyverno": kyverno.build,
+            "report": report.build}
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}

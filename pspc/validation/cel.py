@@ -79,9 +79,11 @@ def condition(node: e.Expr) -> str:
         return f"size({value(node.items)}) > 0"
     if isinstance(node, e.Has):
         tests, _ = _steps(node.path)
-        return "(" + " && ".join(tests) + ")"
+        return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"
     if isinstance(node, e.Not):
-        return f"!({condition(node.operand)})"
+        inner = condition(node.operand)
+        return f"!{inner}" if inner.startswith(("(", "has(")) and _balanced(inner) else \
+            f"!({inner})"
     if isinstance(node, e.And):
         return "(" + " && ".join(condition(o) for o in node.operands) + ")"
     if isinstance(node, e.Or):
@@ -91,3 +93,13 @@ def condition(node: e.Expr) -> str:
     if isinstance(node, e.Any):
         return f"{value(node.items)}.exists({node.var.name}, {condition(node.body)})"
     raise TypeError(f"not a condition: {node!r}")
+
+
+def _balanced(text: str) -> bool:
+    """Whether `text` is one parenthesised or called term, safe to negate without parens."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and index < len(text) - 1 and char == ")":
+            return False
+    return True

@@ -1,0 +1,157 @@
+"""The equivalence contract, through the real engines: for a policy and a pod, the
+generated Rego (conftest and Gatekeeper flavours, in regorus) and CEL (in cel-python) admit
+the pod exactly when that policy's PodSecurityPolicy admits it without changing it.
+
+Corpus: the seeds' pods, the per-intent pods (tests/corpus/intents, each against its own
+intent policy and the stdlib and example policies), and the distinct Kubernetes PSA
+fixtures in ../shared (Rego against every stdlib and example policy; CEL, whose Python
+interpreter is slow, against a fixed sample).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import yaml
+from conftest import EXAMPLES, REPO, SHARED, example_dirs
+
+from pspc.compiler import compile_paths
+from pspc.engines.validating import ContractOracle
+from pspc.resources import resource_dir
+from pspc.workloads import pod_request
+
+regorus = pytest.importorskip("regorus", reason="regorus (gordon-to-regorus) runs the Rego")
+celpy = pytest.importorskip("celpy", reason="cel-python runs the CEL")
+
+from pspc.engines.validators import CelEngine, RegoEngine  # noqa: E402
+
+CORPUS = REPO / "tests" / "corpus"
+CEL_PSA_SAMPLE = 25
+
+
+def _policies(path) -> list:
+    return list(compile_paths([str(path)]).program.policies)
+
+
+def _shared_policies() -> list:
+    found = _policies(resource_dir("stdlib"))
+    for example in example_dirs():
+        found.extend(_policies(example))
+    return found
+
+
+POLICIES = _shared_policies()
+INTENT_POLICIES = {p.name: p for p in _policies(CORPUS / "policies")}
+
+
+def _documents(path) -> list[tuple[str, dict]]:
+    return [(f"{path.relative_to(REPO)}#{i}", d)
+            for i, d in enumerate(yaml.safe_load_all(path.read_text())) if d]
+
+
+def _psa_fixtures() -> list[tuple[str, dict]]:
+    root = SHARED / "conformance" / "psa"
+    distinct: dict[str, tuple[str, dict]] = {}
+    for path in sorted(root.rglob("*.yaml")) if root.is_dir() else []:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in distinct:
+            distinct[digest] = (str(path.relative_to(root)), yaml.safe_load(path.read_text()))
+    return [distinct[k] for k in sorted(distinct, key=lambda k: distinct[k][0])]
+
+
+SEED_PODS = [doc for path in sorted((CORPUS / "seeds").glob("*.yaml")) for doc in _documents(path)]
+INTENT_PODS = [doc for path in sorted((CORPUS / "intents").glob("*.yaml"))
+               for doc in _documents(path)]
+
+
+class Harness:
+    """Engines built once per policy; compares each engine with the PSP contract."""
+
+    def __init__(self) -> None:
+        self.oracles: dict[str, ContractOracle] = {}
+        self.engines: dict[tuple[str, str], object] = {}
+
+    def engine(self, policy, kind: str):
+        key = (policy.source + policy.name, kind)
+        if key not in self.engines:
+            self.engines[key] = CelEngine(policy) if kind == "cel" else RegoEngine(policy, kind)
+        return self.engines[key]
+
+    def mismatches(self, policy, pods, kinds) -> list[str]:
+        oracle = self.oracles.setdefault(policy.source + policy.name, ContractOracle([policy]))
+        found = []
+        for name, pod in pods:
+            request = pod_request(pod, "default")
+            expected = oracle.admits_unchanged(policy, request)
+            for kind in kinds:
+                verdict = self.engine(policy, kind).evaluate(request)
+                if verdict.allowed != expected:
+                    found.append(f"{policy.name} × {name}: {kind} says "
+                                 f"{'admit' if verdict.allowed else 'reject'}, PSP contract "
+                                 f"{'admit' if expected else 'reject'} ({verdict.message})")
+        return found
+
+
+HARNESS = Harness()
+REGO = ("conftest", "gatekeeper")
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_seed_and_intent_pods_against_shared_policies(policy):
+    assert HARNESS.mismatches(policy, SEED_PODS + INTENT_PODS, REGO) == []
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_seed_pods_in_cel(policy):
+    assert HARNESS.mismatches(policy, SEED_PODS, ("cel",)) == []
+
+
+def _intent_cases() -> list[tuple[str, list]]:
+    by_policy: dict[str, list] = {}
+    for name, pod in INTENT_PODS:
+        target = pod["metadata"]["annotations"]["pspc.test/policy"]
+        by_policy.setdefault(target, []).append((name, pod))
+    return sorted(by_policy.items())
+
+
+@pytest.mark.parametrize(("policy_name", "pods"), _intent_cases(), ids=lambda v: v
+                         if isinstance(v, str) else "")
+def test_intent_pods_against_their_policy_in_every_engine(policy_name, pods):
+    policy = INTENT_POLICIES[policy_name]
+    assert HARNESS.mismatches(policy, pods, (*REGO, "cel")) == []
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_psa_fixtures_in_rego(shared, policy):
+    fixtures = _psa_fixtures()
+    assert len(fixtures) > 300
+    assert HARNESS.mismatches(policy, fixtures, REGO) == []
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_psa_fixture_sample_in_cel(shared, policy):
+    fixtures = _psa_fixtures()
+    sample = fixtures[:: max(1, len(fixtures) // CEL_PSA_SAMPLE)]
+    assert HARNESS.mismatches(policy, sample, ("cel",)) == []
+
+
+def test_the_corpus_exercises_both_verdicts():
+    """A differential test is only as good as its corpus: each side must occur often."""
+    verdicts = json.loads((CORPUS / "verdicts.json").read_text())
+    outcomes = [v.split(":")[0] for v in verdicts.values()]
+    assert outcomes.count("admit") > 200 and outcomes.count("reject") > 200
+    assert outcomes.count("mutate") > 50
+
+
+def test_workloads_are_checked_through_their_pod_template():
+    policy = next(p for p in POLICIES if p.name == "restricted")
+    deployment = yaml.safe_load((CORPUS / "seeds" / "001-dm.yaml").read_text())
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    messages = HARNESS.engine(policy, "conftest").messages(deployment)
+    assert "restricted: container pause must not set securityContext.privileged=true" in messages
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
+               "spec": {"jobTemplate": {"spec": {"template": deployment["spec"]["template"]}}}}
+    assert HARNESS.engine(policy, "conftest").messages(cronjob) == messages
+    assert EXAMPLES.is_dir()

@@ -1,0 +1,172 @@
+"""The validating targets as objects: shapes, scoping, wording, the report, and that every
+Rego module and CEL expression pspc writes compiles in the real engines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import OUTPUTS
+
+from pspc.cli import main
+from pspc.diagnostics import Diagnostics
+from pspc.model.resolve import compile_files
+from pspc.syntax.parser import parse_text
+from pspc.targets import gatekeeper, kyverno, report, vap
+from pspc.validation import cel, checks
+from pspc.validation import expr as e
+from pspc.validation.gaps import NOT_EXPRESSIBLE, PARTIAL, report_gaps, validating_gaps
+from pspc.validation.render import rego_module
+
+regorus = pytest.importorskip("regorus", reason="regorus runs the Rego")
+celpy = pytest.importorskip("celpy", reason="cel-python compiles the CEL")
+
+
+def compile_one(text: str, name: str = "p"):
+    diags = Diagnostics()
+    program = compile_files([parse_text(text, "t.pspc", diags)], diags)
+    assert not diags.has_errors, diags.items
+    return {p.name: p for p in program.policies}[name]
+
+
+def ids(policy) -> list[str]:
+    return [c.id for c in checks.checks(policy)]
+
+
+def test_each_intent_becomes_checks_only_where_it_restricts():
+    open_policy = compile_one("policy p extends privileged {}\nbind p to all service accounts")
+    assert ids(open_policy) == ["procMount", "sysctls"]
+    closed = compile_one("policy p extends restricted {\n  run as user 1000..2000\n"
+                         "  add capabilities NET_BIND_SERVICE by default\n"
+                         "  allow capabilities NET_BIND_SERVICE\n}\nbind p to all service accounts")
+    assert ids(closed)[:8] == ["privileged", "hostNetwork", "hostPID", "hostIPC", "hostPorts",
+                               "volumes", "runAsUser", "fsGroup"]
+    run_as = next(c for c in checks.checks(closed) if c.id == "runAsUser")
+    assert run_as.default == "runAsUser 1000"
+    assert "defaultAddCapabilities.NET_BIND_SERVICE" in ids(closed)
+
+
+def test_selinux_levels_match_in_any_category_order():
+    policy = compile_one('policy p extends privileged {\n  selinux level "s0:c2,c1"\n}\n'
+                         "bind p to all service accounts")
+    pod_check = next(c for c in checks.checks(policy) if c.id == "seLinux")
+    assert 'in ["s0:c1,c2", "s0:c2,c1"]' in cel.condition(pod_check.ok)
+
+
+def test_cel_guards_every_field_read():
+    value = e.Val(e.path(e.Var("obj"), "metadata", "annotations", "a/b"), e.Lit(""))
+    assert cel.value(value) == ('(has(object.metadata) && has(object.metadata.annotations) && '
+                                '"a/b" in object.metadata.annotations ? '
+                                'object.metadata.annotations["a/b"] : "")')
+
+
+def test_gatekeeper_names_and_scope():
+    policy = compile_one("policy 100-psp.v2 extends restricted {}\n"
+                         "bind 100-psp.v2 to service accounts in namespace web", "100-psp.v2")
+    template, constraint = gatekeeper.template(policy), gatekeeper.constraint(policy)
+    assert template["spec"]["crd"]["spec"]["names"]["kind"] == "Pspc100PspV2"
+    assert template["metadata"]["name"] == "pspc100pspv2" == constraint["kind"].lower()
+    engines = [c["engine"] for c in template["spec"]["targets"][0]["code"]]
+    assert engines == ["K8sNativeValidation"] and "violation contains" in \
+        template["spec"]["targets"][0]["rego"]
+    assert constraint["spec"]["match"]["namespaceSelector"] == {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["web"]}]}
+
+
+def test_an_unbound_policy_applies_nowhere_and_a_cluster_wide_one_everywhere():
+    unbound = compile_one("policy p extends restricted {}")
+    selector = {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
+                                      "operator": "DoesNotExist"}]}
+    assert vap.binding_object(unbound)["spec"]["matchResources"]["namespaceSelector"] == selector
+    everywhere = compile_one("policy p extends restricted {}\nbind p to group devs")
+    assert "matchResources" not in vap.binding_object(everywhere)["spec"]
+    assert "namespaceSelector" not in gatekeeper.constraint(everywhere)["spec"]["match"]
+    rule = kyverno.cluster_policy(everywhere)["spec"]["rules"][0]
+    assert rule["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
+
+
+def test_kyverno_rule_names_are_dns_labels():
+    assert kyverno.rule_name("requiredDropCapabilities.ALL") == "required-drop-capabilities-all"
+    assert kyverno.rule_name("seccomp.container") == "seccomp-container"
+
+
+def test_report_marks_defaults_partial_and_bindings():
+    policy = compile_one("policy p extends restricted {}\nbind p to user jane")
+    by_intent = {g.intent: g for g in validating_gaps(policy, "gatekeeper")}
+    assert by_intent["fs_group"].status == PARTIAL and "fsGroup 1" in by_intent["fs_group"].reason
+    assert by_intent["privileged"].status == "exact"
+    assert by_intent["bindings"].status == PARTIAL
+    assert {g.intent: g for g in validating_gaps(policy, "rego")}["bindings"].status == \
+        NOT_EXPRESSIBLE
+    entries = report.entries(type("P", (), {"policies": (policy,)})())
+    assert set(entries[0]["targets"]) == {"psp", "rego", "gatekeeper", "vap", "kyverno"}
+    assert not any(g.weakens for t in ("rego", "gatekeeper") for g in validating_gaps(policy, t))
+
+
+def test_build_warns_about_gaps():
+    policy = compile_one("policy p extends restricted {}\n"
+                         "bind p to service account kube-system/replicaset-controller")
+    diags = Diagnostics()
+    report_gaps((policy,), ["psp", "gatekeeper"], diags)
+    assert [d.code for d in diags.items] == ["W301", "W302"]
+    assert "gatekeeper cannot fill in" in diags.items[0].message
+    quiet = Diagnostics()
+    report_gaps((policy,), ["psp", "rbac"], quiet)
+    assert quiet.items == []
+
+
+def _golden(kind: str) -> list[dict]:
+    return [d for p in sorted(OUTPUTS.rglob(f"{kind}/*.yaml")) for d in yaml.safe_load_all(
+        p.read_text())]
+
+
+def test_every_generated_rego_module_compiles_in_regorus():
+    modules = sorted(OUTPUTS.rglob("rego/*.rego"))
+    assert modules
+    for path in modules:
+        engine = regorus.Engine()
+        engine.add_policy(path.name, path.read_text())
+    for template in (d for d in _golden("gatekeeper") if d["kind"] == "ConstraintTemplate"):
+        regorus.Engine().add_policy("t.rego", template["spec"]["targets"][0]["rego"])
+
+
+def test_every_generated_cel_expression_compiles_in_cel_python():
+    env = celpy.Environment()
+    expressions = []
+    for doc in _golden("vap"):
+        spec = doc["spec"]
+        expressions += [v["expression"] for v in spec.get("variables", [])]
+        expressions += [x for v in spec.get("validations", []) for x in
+                        (v["expression"], v["messageExpression"])]
+    for doc in _golden("kyverno"):
+        expressions += [x for r in doc["spec"]["rules"] for v in r["validate"]["cel"]["expressions"]
+                        for x in (v["expression"], v["messageExpression"])]
+    assert len(expressions) > 100
+    for text in expressions:
+        env.compile(text)
+
+
+def test_conftest_module_runs_on_a_manifest_in_regorus(tmp_path):
+    policy = compile_one("policy p extends restricted {}\nbind p to all service accounts")
+    engine = regorus.Engine()
+    engine.add_policy("p.rego", rego_module(policy, "conftest"))
+    pod = {"kind": "Pod", "metadata": {"name": "x"}, "spec": {
+        "hostNetwork": True, "containers": [{"name": "a", "image": "i"}]}}
+    engine.set_input_json(json.dumps(pod))
+    denied = json.loads(engine.eval_query_as_json("data.pspc.p.deny"))
+    messages = denied["result"][0]["expressions"][0]["value"]
+    assert "p: pod x must not set hostNetwork=true" in messages
+
+
+def test_eval_runs_every_engine_and_reports_no_disagreement(in_repo):
+    result = CliRunner().invoke(main, ["eval", "examples/seed-004-shared-nfs", "--engine", "all",
+                                       "--as", "alice", "-f", "tests/corpus/seeds/004-nfs-pods.yaml",
+                                       "--format", "json"])
+    report_json = json.loads(result.stdout)
+    assert result.exit_code == 1, result.output
+    assert report_json["disagreements"] == []
+    engines = report_json["objects"][2]["engines"]
+    assert set(engines) == {"psp", "rego", "gatekeeper", "cel"}
+    assert engines["psp"]["allowed"] and not engines["gatekeeper"]["allowed"]
