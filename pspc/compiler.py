@@ -102,6 +102,6 @@ def build_outputs(program: Program, targets: list[str], label: str) -> dict[str,
     for name in targets:
         files.extend(chosen[name](program))
     rendered = {f.path: render(f) for f in files}
-    manifests = [p for p in rendered if p.endswith(".yaml")]
+    manifests = [p for p in rendered if p.endswith(".yaml") and not p.startswith("helm/")]
     rendered["kustomization.yaml"] = render(kustomization(manifests, label))
     return dict(sorted(rendered.items()))

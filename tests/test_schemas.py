@@ -24,6 +24,7 @@ from pspc.resources import resource_dir
 def _documents(files: dict[str, bytes]) -> list[dict]:
     return [doc for name, data in sorted(files.items())
             if name.endswith(".yaml") and not name.endswith("kustomization.yaml")
+            and "helm/" not in name
             for doc in yaml.safe_load_all(data)]
 
 

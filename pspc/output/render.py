@@ -19,10 +19,11 @@ def render(file: OutputFile) -> bytes:
         if file.path.endswith(".json"):
             return file.text.encode("utf-8")
         return (comment.format(header(file.source)[2:-1]) + file.text).encode("utf-8")
+    notes = "".join(f"# {line}\n" for line in (file.comment or "").splitlines())
     body = yaml.dump_all(file.documents, Dumper=_Dumper, sort_keys=False,
                          default_flow_style=False, allow_unicode=True, width=100,
                          explicit_start=len(file.documents) > 1)
-    return (header(file.source) + body).encode("utf-8")
+    return (header(file.source) + notes + body).encode("utf-8")
 
 
 def kustomization(paths: list[str], source: str) -> OutputFile:

@@ -20,6 +20,7 @@ class OutputFile:
     source: str
     documents: tuple[dict, ...]
     text: str | None = None
+    comment: str | None = None  # lines after the header, for what the data cannot say
 
 
 Target = Callable[[Program], list[OutputFile]]
@@ -27,11 +28,11 @@ Target = Callable[[Program], list[OutputFile]]
 
 def registry() -> dict[str, Target]:
     """Every target by name, in the order their files are listed."""
-    from pspc.targets import gatekeeper, kyverno, psp, rbac, rego, report, vap
+    from pspc.targets import gatekeeper, helm, kyverno, psp, rbac, rego, report, vap
 
     return {"psp": psp.build, "rbac": rbac.build, "gatekeeper": gatekeeper.build,
             "rego": rego.build, "vap": vap.build, "kyverno": kyverno.build,
-            "report": report.build}
+            "helm": helm.build, "report": report.build}
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}

@@ -161,9 +161,9 @@ def test_conftest_module_runs_on_a_manifest_in_regorus(tmp_path):
 
 
 def test_eval_runs_every_engine_and_reports_no_disagreement(in_repo):
+    pods = "tests/corpus/seeds/004-nfs-pods.yaml"
     result = CliRunner().invoke(main, ["eval", "examples/seed-004-shared-nfs", "--engine", "all",
-                                       "--as", "alice", "-f", "tests/corpus/seeds/004-nfs-pods.yaml",
-                                       "--format", "json"])
+                                       "--as", "alice", "-f", pods, "--format", "json"])
     report_json = json.loads(result.stdout)
     assert result.exit_code == 1, result.output
     assert report_json["disagreements"] == []

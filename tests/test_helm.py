@@ -1,0 +1,57 @@
+"""Helm values that pspc writes make a real `helm create` chart compliant.
+
+Helm itself (helm-python-sdk, which embeds Helm v4) creates the scaffold chart and renders
+it with each policy's helm/<policy>.values.yaml; the rendered Deployment's pod template must
+then be admitted unchanged by the policy's PodSecurityPolicy and by its Rego. The scaffold's
+own defaults must be rejected wherever the policy requires something they leave unset.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import example_dirs
+
+from pspc.compiler import compile_paths
+from pspc.engines.validating import ContractOracle
+from pspc.resources import resource_dir
+from pspc.targets.helm import values
+from pspc.validation.checks import checks
+from pspc.workloads import pod_request
+
+helm = pytest.importorskip("helm_python", reason="helm-python-sdk renders the chart")
+regorus = pytest.importorskip("regorus", reason="regorus runs the Rego")
+
+from pspc.engines.validators import RegoEngine  # noqa: E402
+
+POLICIES = [p for path in [resource_dir("stdlib"), *example_dirs()]
+            for p in compile_paths([str(path)]).program.policies]
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory):
+    with helm.Chart.create("web", tmp_path_factory.mktemp("charts")) as created:
+        yield created
+
+
+def _deployment(chart, overrides: dict) -> dict:
+    rendered = chart.render(overrides, name="demo", namespace="apps")
+    return yaml.safe_load(rendered["web/templates/deployment.yaml"])
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_generated_values_make_the_scaffold_compliant(chart, policy):
+    request = pod_request(_deployment(chart, values(policy)), "apps")
+    assert ContractOracle([policy]).admits_unchanged(policy, request)
+    verdict = RegoEngine(policy, "conftest").evaluate(request)
+    assert verdict.allowed, verdict.message
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_scaffold_defaults_are_rejected_where_the_policy_requires_more(chart, policy):
+    request = pod_request(_deployment(chart, {}), "apps")
+    demands = [c for c in checks(policy) if c.default or c.id.startswith(("seccomp", "apparmor"))]
+    verdict = RegoEngine(policy, "conftest").evaluate(request)
+    assert verdict.allowed == ContractOracle([policy]).admits_unchanged(policy, request)
+    if demands:
+        assert not verdict.allowed
