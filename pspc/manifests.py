@@ -9,7 +9,8 @@ location instead of an exception.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -21,11 +22,23 @@ MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Manifest:
-    """One Kubernetes object and where it was read."""
+    """One Kubernetes object and where it was read.
+
+    `item` is the object's index in a `kind: List` document (None for a plain document);
+    `node` is the YAML node it was built from, for locating fields (see `locate`).
+    """
 
     source: str
     span: Span
     object: dict
+    item: int | None = None
+    node: yaml.Node | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def document(self) -> str:
+        """`document 3`, or `document 0, item 4` for an object inside a List."""
+        index = self.source.rsplit("#", 1)[-1]
+        return f"document {index}" + (f", item {self.item}" if self.item is not None else "")
 
     @property
     def kind(self) -> str:
@@ -74,14 +87,17 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
                 if not isinstance(items, list):
                     diags.error("E030", f"document {index}: `items` is not a list", span)
                     return []
-                for item in items:
+                item_nodes = _list_item_nodes(node)
+                for number, item in enumerate(items):
+                    item_node = item_nodes[number] if number < len(item_nodes) else None
+                    item_span = _mark_span(path, item_node.start_mark) if item_node else span
                     if not isinstance(item, dict):
                         diags.error("E030", f"document {index}: a list item is not an object",
-                                    span)
+                                    item_span)
                         return []
-                    found.append(Manifest(f"{path}#{index}", span, item))
+                    found.append(Manifest(f"{path}#{index}", item_span, item, number, item_node))
             else:
-                found.append(Manifest(f"{path}#{index}", span, document))
+                found.append(Manifest(f"{path}#{index}", span, document, None, node))
             index += 1
     except yaml.MarkedYAMLError as exc:
         diags.error("E030", f"invalid YAML: {exc.problem or exc.context}",
@@ -96,7 +112,67 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
     return found
 
 
-def read_manifests(path: Path, display: str, diags: Diagnostics) -> list[Manifest]:
+def _list_item_nodes(node: yaml.Node) -> list[yaml.Node]:
+    items = _child(node, "items")
+    return list(items.value) if isinstance(items, yaml.SequenceNode) else []
+
+
+def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
+    """The value node under a mapping key or at a sequence index, if there is one."""
+    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return value_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+        return node.value[key]
+    return None
+
+
+def locate(manifest: Manifest, path: tuple[str | int, ...], key: bool = False) -> Span:
+    """Where a field of a manifest is written: the value at `path` (its key with
+    `key=True`), or the nearest enclosing node that exists; the document when unknown."""
+    node, found = manifest.node, manifest.span
+    if node is None:
+        return found
+    found = _mark_span(manifest.span.file, node.start_mark)
+    for depth, step in enumerate(path):
+        last = depth == len(path) - 1
+        if key and last and isinstance(node, yaml.MappingNode):
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == step:
+                    return _mark_span(manifest.span.file, key_node.start_mark)
+        node = _child(node, step)
+        if node is None:
+            break
+        found = _mark_span(manifest.span.file, node.start_mark)
+    return found
+
+
+def duplicate_keys(manifest: Manifest) -> Iterator[tuple[tuple[str | int, ...], Span]]:
+    """Mapping keys written twice in a manifest (YAML keeps the last silently; Kubernetes'
+    strict decoding refuses them): the path of each repeated key and where it repeats."""
+    if manifest.node is None:
+        return
+    stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(manifest.node, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if name in seen:
+                    yield path + (name,), _mark_span(manifest.span.file, key_node.start_mark)
+                if name is not None:
+                    seen.add(name)
+                    stack.append((value_node, path + (name,)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, path + (i,)) for i, child in enumerate(node.value))
+
+
+def read_manifests(path: Path, display: str, diags: Diagnostics,
+                   texts: dict[str, str] | None = None) -> list[Manifest]:
+    """Every object in a file (see parse_manifests); `texts` receives the file's text, for
+    diagnostics that quote the offending line."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -111,4 +187,6 @@ def read_manifests(path: Path, display: str, diags: Diagnostics) -> list[Manifes
     except UnicodeDecodeError:
         diags.error("E002", "file is not valid UTF-8", Span(display, 1, 1, 1, 1))
         return []
+    if texts is not None:
+        texts[display] = text
     return parse_manifests(text, display, diags)

@@ -130,6 +130,10 @@ STATEMENTS = [
     ("drop capabilities none", "drop_capabilities", None, "none"),
     ("drop capabilities any", "drop_capabilities", None, "any"),
     ("selinux any", "selinux", None, "any"),
+    ("allow selinux types container_t, container_init_t", "selinux_types", None,
+     ["container_t", "container_init_t"]),
+    ("allow selinux types any", "selinux_types", None, "any"),
+    ("require explicit non-root", "require_non_root", None, None),
     ('selinux user system_u role system_r type container_t level "s0:c1,c2"', "selinux", None,
      [["user", "system_u"], ["role", "system_r"], ["type", "container_t"],
       ["level", "s0:c1,c2"]]),
@@ -421,16 +425,16 @@ def test_read_source_decodes_utf8_and_keeps_crlf():
     ("policy p {\n  volumes a,, b\n}\n", 2, 13, "unexpected `,`", "a name or a quoted string"),
     ("policy p {\n  run as user -1\n}\n", 2, 15, "unexpected `-1`", "`any` or a number"),
     ("policy p {\n  run as user 1..\n}\n", 3, 1, "unexpected `}`", "a number"),
-    ("policy p { deny privileged } }", 1, 30, "unexpected `}`", "`bind`, `policy` or end of file"),
+    ("policy p { deny privileged } }", 1, 30, "unexpected `}`", "`bind`, `namespace`, `policy` or end of file"),
     ("policy p {\n  frobnicate\n}\n", 2, 3, "unexpected `frobnicate`", "`allow`"),
     ("policy p {\n  allow nfs only\n}\n", 3, 1, "unexpected `}`", "`via`"),
     ("policy p {\n  allow foo\n}\n", 3, 1, "unexpected `}`", "only via pvc"),
     ("policy p {\n  volumes { }\n}\n", 2, 11, "unexpected `{`", "a name"),
-    ("{{{{{{{{", 1, 1, "unexpected `{`", "`bind`, `policy` or end of file"),
+    ("{{{{{{{{", 1, 1, "unexpected `{`", "`bind`, `namespace`, `policy` or end of file"),
     ("policy p {\n  allow host ports 1..2..3\n}\n", 2, 24, "unexpected `..3`", None),
     ("policy p {\n  deny host ports 80\n}\n", 2, 19, "unexpected `80`", "`allow`"),
     ("bind p to user a in place", 1, 21, "unexpected `place`", "`namespace` or `namespaces`"),
-    ("polciy p {}", 1, 1, "unexpected `polciy`", "`bind`, `policy` or end of file"),
+    ("polciy p {}", 1, 1, "unexpected `polciy`", "`bind`, `namespace`, `policy` or end of file"),
 ])
 def test_syntax_error_location_and_message(text, line, column, found, expected):
     diag = syntax_error(text)
@@ -521,3 +525,14 @@ def test_source_of_exactly_the_limit_is_accepted():
     diags = Diagnostics()
     assert read_source(PATH, b" " * MAX_SOURCE_BYTES, diags) == " " * MAX_SOURCE_BYTES
     assert diags.items == []
+
+
+def test_namespace_declarations():
+    source = parse("namespace web enforce baseline audit restricted version v1.30 force\n"
+                   "namespace ops warn restricted\n")
+    web, ops = source.namespaces
+    assert web.name.text == "web" and web.force and web.version.text == "v1.30"
+    assert [(mode, level.text) for mode, level in web.levels] == [("enforce", "baseline"),
+                                                                   ("audit", "restricted")]
+    assert (ops.version, ops.force, ops.levels[0][0]) == (None, False, "warn")
+    assert where(web.span) == (1, 1, 1, 68)

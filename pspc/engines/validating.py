@@ -19,6 +19,8 @@ from pspc.model import ir
 from pspc.model import vocabulary as voc
 from pspc.targets.gatekeeper import namespaces
 from pspc.targets.psp import manifest
+from pspc.validation.checks import checks
+from pspc.validation.interpret import passes
 from pspc.workloads import PodRequest
 
 _ANYONE = Identity("pspc:contract", ("system:authenticated",))
@@ -80,15 +82,19 @@ def with_apparmor_annotations(pod: dict) -> dict:
 
 
 class ContractOracle:
-    """Each policy's PSP alone, usable by anyone: does it admit the pod unchanged?"""
+    """Each policy's PSP alone, usable by anyone: does it admit the pod unchanged? And
+    does the pod meet the policy's intents that no PSP can express (ir.BEYOND_PSP)?"""
 
     def __init__(self, policies: list[ir.Policy]) -> None:
         self.pipelines = {p.name: Pipeline([manifest(p)], AllowAll()) for p in policies}
+        self.beyond = {p.name: [c for c in checks(p) if c.intent in ir.BEYOND_PSP]
+                       for p in policies}
 
     def admits_unchanged(self, policy: ir.Policy, request: PodRequest) -> bool:
         result = self.pipelines[policy.name].review("CREATE", with_apparmor_annotations(
             request.pod), user=_ANYONE, namespace=request.namespace)
-        return result.allowed and not result.mutated
+        return result.allowed and not result.mutated and all(
+            passes(check, request.pod) for check in self.beyond[policy.name])
 
     def expected(self, engine: PolicySetEngine, request: PodRequest) -> bool:
         return all(self.admits_unchanged(p, request)

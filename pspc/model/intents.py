@@ -38,6 +38,8 @@ ROOT: dict[str, object] = {
     "default_add_capabilities": (),
     "required_drop_capabilities": (),
     "selinux": None,
+    "selinux_types": None,
+    "require_explicit_non_root": False,
     "allowed_proc_mount_types": (),
     "allowed_unsafe_sysctls": (),
     "forbidden_sysctls": (),
@@ -368,6 +370,20 @@ def _selinux(state: State, stmt: ast.Statement) -> None:
     state.set("selinux", ir.SELinux(ir.Rule.MUST_RUN_AS, **options), stmt.span)
 
 
+def _selinux_types(state: State, stmt: ast.Statement) -> None:
+    words: ast.Words = stmt.value
+    if words.mode == "none":
+        state.diags.error("E023", "`allow selinux types none` has no meaning: an unset type is "
+                          "always allowed", stmt.span, help="list the types, e.g. container_t")
+        return
+    types = None if words.mode == "any" else tuple(sorted({w.text for w in words.items}))
+    state.set("selinux_types", types, stmt.span)
+
+
+def _require_non_root(state: State, stmt: ast.Statement) -> None:
+    state.set("require_explicit_non_root", True, stmt.span)
+
+
 def _proc_mount(state: State, stmt: ast.Statement) -> None:
     state.set("allowed_proc_mount_types", ("Default", "Unmasked") if stmt.allow else (),
               stmt.span)
@@ -488,6 +504,8 @@ INTENTS: dict[str, Intent] = {
                                 _capability_list("required_drop_capabilities", False,
                                                  "drop capabilities")),
     "selinux": Intent("selinux", 0, _selinux),
+    "selinux_types": Intent("selinux_types", 0, _selinux_types),
+    "require_non_root": Intent("require_non_root", 0, _require_non_root),
     "proc_mount": Intent("proc_mount", 0, _proc_mount),
     "allow_unsafe_sysctls": Intent("allow_unsafe_sysctls", 0,
                                    _sysctl_list("allowed_unsafe_sysctls")),

@@ -111,6 +111,8 @@ class Policy:
     default_add_capabilities: tuple[str, ...]
     required_drop_capabilities: tuple[str, ...]
     selinux: SELinux
+    selinux_types: tuple[str, ...] | None
+    require_explicit_non_root: bool
     allowed_proc_mount_types: tuple[str, ...]
     allowed_unsafe_sysctls: tuple[str, ...]
     forbidden_sysctls: tuple[str, ...]
@@ -125,6 +127,19 @@ class Policy:
     origins: dict[str, Origin] = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class Namespace:
+    """Explicit Pod Security Admission settings for a namespace (a `namespace` statement)."""
+
+    name: str
+    levels: dict[str, str] = field(hash=False)  # enforce / audit / warn -> level
+    version: str | None
+    force: bool
+    span: Span = field(compare=False)
+
+
+# Intents a PodSecurityPolicy cannot enforce; the validating targets and PSA do.
+BEYOND_PSP = ("selinux_types", "require_explicit_non_root")
 INTENT_FIELDS = tuple(
     f for f in Policy.__dataclass_fields__
     if f not in ("name", "source", "span", "extends", "bindings", "origins")

@@ -2,7 +2,8 @@
 
 The question is the PSA target's: enforcing which level breaks nothing the policy admits?
 
-**The pods a policy admits** are the pods its PodSecurityPolicy admits without changing them.
+**The pods a policy admits** are the pods its PodSecurityPolicy admits without changing them
+and that meet its intents beyond PSP (ir.BEYOND_PSP, which the validating targets enforce).
 Without a mutation target the validating targets admit exactly those; with one, every
 admitted pod is the mutated form, which PSP admits unchanged. So a PSP default becomes a
 requirement here (a pod that names no seccomp profile is not admitted as written), and a
@@ -219,6 +220,10 @@ def _app_armor_profile(p: ir.Policy, rules: Rules) -> Found:
 
 def _se_linux_options(p: ir.Policy, rules: Rules) -> Found:
     s = p.selinux
+    if p.selinux_types is not None and s.rule is ir.Rule.RUN_AS_ANY:
+        if extra := sorted(set(p.selinux_types) - set(rules.selinux_types)):
+            yield "selinux_types", f"admits SELinux types {', '.join(extra)}"
+        return
     if s.rule is ir.Rule.RUN_AS_ANY:
         yield "selinux", ("admits any SELinux options, such as type spc_t or a custom user "
                           "or role")
@@ -267,6 +272,8 @@ def _restricted_volumes(p: ir.Policy, rules: Rules) -> Found:
 
 
 def _run_as_non_root(p: ir.Policy, rules: Rules) -> Found:
+    if p.require_explicit_non_root:
+        return
     rule = p.run_as_user.rule
     if rule is ir.Rule.RUN_AS_ANY:
         yield "run_as_user", "admits pods that run as root or leave runAsNonRoot unset"
@@ -280,6 +287,8 @@ def _run_as_non_root(p: ir.Policy, rules: Rules) -> Found:
 
 
 def _run_as_user(p: ir.Policy, rules: Rules) -> Found:
+    if p.require_explicit_non_root:
+        return
     strategy = p.run_as_user
     if strategy.rule is ir.Rule.RUN_AS_ANY:
         yield "run_as_user", "admits runAsUser: 0"

@@ -93,6 +93,17 @@ class BindingDecl:
 
 
 @dataclass(frozen=True)
+class NamespaceDecl:
+    """`namespace NAME enforce LEVEL ...`: explicit Pod Security Admission labels."""
+
+    name: Word
+    levels: tuple[tuple[str, Word], ...]  # (enforce | audit | warn, level)
+    version: Word | None
+    force: bool
+    span: Span
+
+
+@dataclass(frozen=True)
 class Comment:
     text: str
     span: Span
@@ -102,7 +113,7 @@ class Comment:
 class SourceFile:
     path: str
     text: str
-    items: tuple[PolicyDecl | BindingDecl, ...]
+    items: tuple[PolicyDecl | BindingDecl | NamespaceDecl, ...]
     comments: tuple[Comment, ...]
 
     @property
@@ -112,3 +123,7 @@ class SourceFile:
     @property
     def bindings(self) -> tuple[BindingDecl, ...]:
         return tuple(i for i in self.items if isinstance(i, BindingDecl))
+
+    @property
+    def namespaces(self) -> tuple[NamespaceDecl, ...]:
+        return tuple(i for i in self.items if isinstance(i, NamespaceDecl))

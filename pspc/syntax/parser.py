@@ -62,12 +62,19 @@ def _number(digits: str) -> int:
     return int(digits) if len(digits) <= 18 else 10**18
 
 
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
+
+
 def _unquote(text: str) -> str:
+    """The text of a STRING token: `\\n`, `\\r` and `\\t` are control characters, and a
+    backslash before any other character stands for that character."""
     body, out, i = text[1:-1], [], 0
     while i < len(body):
         if body[i] == "\\" and i + 1 < len(body):
             i += 1
-        out.append(body[i])
+            out.append(_ESCAPES.get(body[i], body[i]))
+        else:
+            out.append(body[i])
         i += 1
     return "".join(out)
 
@@ -152,7 +159,7 @@ class _ToAst(Transformer):
             if rest and isinstance(rest[0], Token):
                 return "any"
             return tuple(rest)
-        if kind == "run_as_non_root":
+        if kind in ("run_as_non_root", "require_non_root"):
             return None
         if kind == "selinux":
             if rest and isinstance(rest[0], Token):
@@ -200,6 +207,23 @@ class _ToAst(Transformer):
     namespace_service_accounts = _subject("namespace_service_accounts")
     all_service_accounts = _subject("all_service_accounts")
     del _subject
+
+    @v_args(meta=True)
+    def namespace_decl(self, meta, children):
+        name, *clauses = children
+        levels = tuple(c[1] for c in clauses if c[0] == "level")
+        version = next((c[1] for c in clauses if c[0] == "version"), None)
+        force = any(c[0] == "force" for c in clauses)
+        return ast.NamespaceDecl(name, levels, version, force, self._span(meta))
+
+    def psa_level(self, children):
+        return ("level", (str(children[0]), children[1]))
+
+    def psa_version(self, children):
+        return ("version", children[0])
+
+    def psa_force(self, _children):
+        return ("force", None)
 
     def start(self, children):
         return tuple(children)

@@ -22,8 +22,12 @@ def word(w: ast.Word) -> str:
     return w.text
 
 
+_QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A double-quoted string that the parser reads back as `text` (escapes: \\ \" \\n \\r \\t)."""
+    return '"' + text.translate(_QUOTED) + '"'
 
 
 def _ranges(ranges) -> list[str]:
@@ -55,6 +59,7 @@ def statement_parts(stmt: ast.Statement) -> tuple[str, list[str], str]:
         "read_only_root_filesystem": "require read-only root filesystem",
         "writable_root_filesystem": "allow writable root filesystem",
         "deny_host_paths": "deny host paths",
+        "require_non_root": "require explicit non-root",
     }
     if k in simple:
         return simple[k], [], ""
@@ -94,6 +99,7 @@ def statement_parts(stmt: ast.Statement) -> tuple[str, list[str], str]:
         "allow_unsafe_sysctls": "allow unsafe sysctls", "deny_sysctls": "deny sysctls",
         "allow_runtime_classes": "allow runtime classes",
         "allow_seccomp": "allow seccomp profiles", "allow_apparmor": "allow apparmor profiles",
+        "selinux_types": "allow selinux types",
         "run_as_user": "run as user", "run_as_group": "run as group",
         "supplemental_groups": "supplemental groups", "fs_group": "fs group",
         "default_runtime_class": "default runtime class",
@@ -136,6 +142,15 @@ def _subject(s: ast.Subject) -> str:
     if s.kind == "service_account":
         return f"service account {word(s.name)}"
     return f"{s.kind} {word(s.name)}"
+
+
+def namespace_lines(n: ast.NamespaceDecl) -> list[str]:
+    parts = [f"{mode} {word(level)}" for mode, level in n.levels]
+    if n.version is not None:
+        parts.append(f"version {word(n.version)}")
+    if n.force:
+        parts.append("force")
+    return [f"namespace {word(n.name)} " + " ".join(parts)]
 
 
 def binding_lines(b: ast.BindingDecl) -> list[str]:
@@ -199,7 +214,9 @@ class _Printer:
             if isinstance(item, ast.PolicyDecl):
                 self.policy(item)
             else:
-                self._emit(binding_lines(item), item.span.line, item.span.end_line, "")
+                lines = (namespace_lines(item) if isinstance(item, ast.NamespaceDecl)
+                         else binding_lines(item))
+                self._emit(lines, item.span.line, item.span.end_line, "")
             previous = item
         self._leading(10**9, "")
         while self.lines and self.lines[-1] == "":

@@ -31,7 +31,7 @@ def _selinux(selinux: ir.SELinux) -> dict:
 def annotations(policy: ir.Policy) -> dict[str, str]:
     """The PSP's annotations: description, seccomp/AppArmor profiles, and the user's own."""
     out = dict(policy.annotations)
-    if policy.description:
+    if policy.description is not None:
         out[voc.DESCRIPTION] = policy.description
     if policy.seccomp_allowed is not None:
         out[voc.SECCOMP_ALLOWED] = ",".join(policy.seccomp_allowed)

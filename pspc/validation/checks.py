@@ -327,6 +327,37 @@ def _selinux(p: ir.Policy) -> list[Check]:
     ]
 
 
+def _selinux_types(p: ir.Policy) -> list[Check]:
+    """Beyond PSP: SELinux types from a list (or none), never a user or role."""
+    if p.selinux_types is None:
+        return []
+    types = ["", *p.selinux_types]
+
+    def ok(options: Path) -> Expr:
+        return and_(In(Val(options / "type", Lit("")), Lit(types)),
+                    eq(Val(options / "user", Lit("")), ""), eq(Val(options / "role", Lit("")), ""))
+
+    text = ", ".join(p.selinux_types)
+    return [Check("seLinuxTypes", "selinux_types", "pod", ok(PSC / "seLinuxOptions"),
+                  f"must use an allowed SELinux type ({text}) and no SELinux user or role"),
+            Check("seLinuxTypes.container", "selinux_types", "container",
+                  ok(SC / "seLinuxOptions"),
+                  f"must use an allowed SELinux type ({text}) and no SELinux user or role")]
+
+
+def _explicit_non_root(p: ir.Policy) -> list[Check]:
+    """Beyond PSP: runAsNonRoot set to true for every container, and no runAsUser 0."""
+    if not p.require_explicit_non_root:
+        return []
+    return [Check("runAsNonRoot.explicit", "require_explicit_non_root", "container",
+                  and_(eq(_effective("runAsNonRoot", False), True),
+                       ne(Val(SC / "runAsUser", Lit(1)), 0)),
+                  "must set runAsNonRoot=true (on the container or the pod) and not "
+                  "runAsUser=0"),
+            Check("runAsUser.pod", "require_explicit_non_root", "pod",
+                  ne(Val(PSC / "runAsUser", Lit(1)), 0), "must not set runAsUser=0")]
+
+
 def _proc_mount(p: ir.Policy) -> list[Check]:
     allowed = sorted(set(p.allowed_proc_mount_types) | {"Default"})
     return [Check("procMount", "allowed_proc_mount_types", "container",
@@ -468,7 +499,8 @@ def _apparmor(p: ir.Policy) -> list[Check]:
 
 BUILDERS = (
     _privileged, _host_namespaces, _host_ports, _volumes, _host_paths, _drivers, _run_as_user,
-    _groups, _root_filesystem, _privilege_escalation, _capabilities, _selinux, _proc_mount,
+    _groups, _root_filesystem, _privilege_escalation, _capabilities, _selinux, _selinux_types,
+    _explicit_non_root, _proc_mount,
     _sysctls, _runtime_class, _seccomp, _apparmor,
 )
 

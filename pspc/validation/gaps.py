@@ -57,20 +57,59 @@ def _binding_gap(policy: ir.Policy, target: str) -> Gap:
                "satisfy all of them (PodSecurityPolicy admits a pod any usable policy allows)")
 
 
+_BEYOND_REASONS = {
+    "selinux_types": "a PodSecurityPolicy can only allow any SELinux options or require one "
+                     "exact set (MustRunAs); it admits other types",
+    "require_explicit_non_root": "a PodSecurityPolicy accepts a non-zero runAsUser without "
+                                 "runAsNonRoot, and a pod-level runAsUser 0 that containers "
+                                 "override",
+}
+
+
 def psp_gaps(policy: ir.Policy) -> list[Gap]:
-    return [Gap(field, EXACT, "a PodSecurityPolicy field") for field in ir.INTENT_FIELDS
-            if field in policy.origins]
+    gaps = []
+    for field in ir.INTENT_FIELDS:
+        if field not in policy.origins:
+            continue
+        if field in ir.BEYOND_PSP:
+            if getattr(policy, field) not in (None, False):
+                gaps.append(Gap(field, NOT_EXPRESSIBLE, _BEYOND_REASONS[field] + "; the "
+                                "validating targets and PSA enforce it", weakens=True))
+        else:
+            gaps.append(Gap(field, EXACT, "a PodSecurityPolicy field"))
+    return gaps
+
+
+ENFORCING_TARGETS = ("gatekeeper", "vap", "kyverno")
+_STATEMENTS = {"selinux_types": "allow selinux types",
+               "require_explicit_non_root": "require explicit non-root"}
 
 
 def report_gaps(policies: tuple[ir.Policy, ...], targets: list[str], diags) -> None:
-    """Say in the build output what the validating targets enforce differently (W301/W302);
-    report.md has every intent. None of these gaps admits more than the policy does."""
+    """Say in the build output what targets enforce differently; report.md has every intent.
+
+    W301/W302: the validating targets are stricter or broader than PSP, never weaker.
+    W303/E303: the PSP target is weaker than the policy (an intent beyond PSP): a warning
+    when an admission-time target of the same build enforces it, an error (fail closed)
+    when the build has no such target.
+    """
     chosen = [t for t in VALIDATING_TARGETS if t in targets]
-    if not chosen:
-        return
     for policy in policies:
         span = policy.span.__class__(policy.span.file, policy.span.line, policy.span.column,
                                      policy.span.line, policy.span.column + 6)
+        weaker = [g.intent for g in psp_gaps(policy) if g.weakens]
+        if "psp" in targets and weaker:
+            enforcing = [t for t in ENFORCING_TARGETS if t in targets]
+            message = (f"policy `{policy.name}`: the PodSecurityPolicy cannot enforce "
+                       + ", ".join(f"`{_STATEMENTS[w]}`" for w in weaker))
+            if enforcing:
+                diags.warning("W303", message + f"; {', '.join(enforcing)} do", span,
+                              help="apply those outputs too (see report.md)")
+            else:
+                diags.error("E303", message + ", and no target of this build does", span,
+                            help="also build gatekeeper, vap or kyverno (`--target`)")
+        if not chosen:
+            continue
         defaults = [c.default for c in checks(policy) if c.default]
         if defaults:
             diags.warning("W301", f"policy `{policy.name}`: {', '.join(chosen)} cannot fill in "

@@ -119,12 +119,46 @@ deny contains msg if {
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must drop capability ALL"])
 }
 
+# seLinuxTypes
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_13(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must use an allowed SELinux type (container_init_t, container_kvm_t, container_t) and no SELinux user or role"])
+}
+
+# seLinuxTypes.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _containers(spec)
+	not _ok_14(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use an allowed SELinux type (container_init_t, container_kvm_t, container_t) and no SELinux user or role"])
+}
+
+# runAsNonRoot.explicit
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _containers(spec)
+	not _ok_15(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set runAsNonRoot=true (on the container or the pod) and not runAsUser=0"])
+}
+
+# runAsUser.pod
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_16(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set runAsUser=0"])
+}
+
 # procMount
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _containers(spec)
-	not _ok_13(obj, spec, c)
+	not _ok_17(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use an allowed procMount (Default)"])
 }
 
@@ -132,7 +166,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_14(obj, spec)
+	not _ok_18(obj, spec)
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must use only safe or allowed sysctls, none of the denied ones"])
 }
 
@@ -140,7 +174,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_15(obj, spec)
+	not _ok_19(obj, spec)
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set an allowed seccomp profile (docker/default, runtime/default)"])
 }
 
@@ -149,7 +183,7 @@ deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _containers(spec)
-	not _ok_16(obj, spec, c)
+	not _ok_20(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must run with an allowed seccomp profile (docker/default, runtime/default)"])
 }
 
@@ -158,7 +192,7 @@ deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _containers(spec)
-	not _ok_17(obj, spec, c)
+	not _ok_21(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set an allowed AppArmor profile (runtime/default)"])
 }
 
@@ -428,11 +462,32 @@ _ok_12(obj, spec, c) if {
 	"ALL" in object.get(c, ["securityContext", "capabilities", "drop"], [])
 }
 
-_ok_13(obj, spec, c) if {
+_ok_13(obj, spec) if {
+	object.get(spec, ["securityContext", "seLinuxOptions", "type"], "") in ["", "container_init_t", "container_kvm_t", "container_t"]
+	object.get(spec, ["securityContext", "seLinuxOptions", "user"], "") == ""
+	object.get(spec, ["securityContext", "seLinuxOptions", "role"], "") == ""
+}
+
+_ok_14(obj, spec, c) if {
+	object.get(c, ["securityContext", "seLinuxOptions", "type"], "") in ["", "container_init_t", "container_kvm_t", "container_t"]
+	object.get(c, ["securityContext", "seLinuxOptions", "user"], "") == ""
+	object.get(c, ["securityContext", "seLinuxOptions", "role"], "") == ""
+}
+
+_ok_15(obj, spec, c) if {
+	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], false)) == true
+	object.get(c, ["securityContext", "runAsUser"], 1) != 0
+}
+
+_ok_16(obj, spec) if {
+	object.get(spec, ["securityContext", "runAsUser"], 1) != 0
+}
+
+_ok_17(obj, spec, c) if {
 	object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 }
 
-_ok_14(obj, spec) if {
+_ok_18(obj, spec) if {
 	every sysctl in object.get(spec, ["securityContext", "sysctls"], []) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
 }
 
@@ -462,7 +517,7 @@ _pspc_36(obj, spec) if {
 	_pspc_38(obj, spec)
 }
 
-_ok_15(obj, spec) if {
+_ok_19(obj, spec) if {
 	_pspc_36(obj, spec)
 }
 
@@ -547,7 +602,7 @@ _pspc_39(obj, spec, c) if {
 	_pspc_49(obj, spec, c)
 }
 
-_ok_16(obj, spec, c) if {
+_ok_20(obj, spec, c) if {
 	_pspc_39(obj, spec, c)
 }
 
@@ -572,6 +627,6 @@ _pspc_50(obj, spec, c) if {
 	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
 }
 
-_ok_17(obj, spec, c) if {
+_ok_21(obj, spec, c) if {
 	_pspc_50(obj, spec, c)
 }
