@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pspc.diagnostics import Diagnostics, Span
-from pspc.model.checks import check_policies
-from pspc.model.resolve import Program, compile_files
-from pspc.output.render import kustomization, render
-from pspc.syntax import ast
-from pspc.syntax.parser import parse_text, read_source
-from pspc.targets import OutputFile, registry
+from pspc.targets import TARGET_NAMES
+
+if TYPE_CHECKING:
+    from pspc.model.resolve import Program
+    from pspc.syntax import ast
 
 SOURCE_SUFFIX = ".pspc"
 
@@ -55,6 +55,8 @@ def find_sources(paths: list[str]) -> list[Path]:
 
 def parse_files(paths: list[Path], diags: Diagnostics) -> tuple[list[ast.SourceFile],
                                                                  dict[str, str]]:
+    from pspc.syntax.parser import parse_text, read_source
+
     files, sources = [], {}
     for path in paths:
         name = display_path(path)
@@ -82,6 +84,9 @@ class Compilation:
 
 def compile_paths(paths: list[str]) -> Compilation:
     """Parse, resolve and check; the program is None when a source cannot be parsed."""
+    from pspc.model.checks import check_policies
+    from pspc.model.resolve import compile_files
+
     diags = Diagnostics()
     files, sources = parse_files(find_sources(paths), diags)
     if diags.has_errors:
@@ -92,11 +97,14 @@ def compile_paths(paths: list[str]) -> Compilation:
 
 
 def target_names() -> list[str]:
-    return list(registry())
+    return list(TARGET_NAMES)
 
 
 def build_outputs(program: Program, targets: list[str], label: str) -> dict[str, bytes]:
     """Run the chosen targets and render every file, plus kustomization.yaml."""
+    from pspc.output.render import kustomization, render
+    from pspc.targets import OutputFile, registry
+
     chosen = registry()
     files: list[OutputFile] = []
     for name in targets:

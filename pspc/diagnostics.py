@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 
 @dataclass(frozen=True, order=True)
@@ -94,6 +95,11 @@ _COLOURS = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[1;33m"}
 _BOLD, _BLUE, _RESET = "\x1b[1m", "\x1b[1;34m", "\x1b[0m"
 
 
+@lru_cache(maxsize=64)
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
 def render(diagnostic: Diagnostic, sources: dict[str, str], colour: bool = False) -> str:
     """Render one diagnostic with its source line and a caret under the span."""
 
@@ -106,7 +112,7 @@ def render(diagnostic: Diagnostic, sources: dict[str, str], colour: bool = False
     span = diagnostic.span
     text = sources.get(span.file) if span else None
     if span and text is not None:
-        source_lines = text.splitlines()
+        source_lines = _lines(text)
         if 0 < span.line <= len(source_lines):
             line = source_lines[span.line - 1].replace("\t", " ")
             gutter = str(span.line)

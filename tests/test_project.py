@@ -41,3 +41,18 @@ def test_python_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "pspc", "--version"], capture_output=True,
                             text=True, check=True)
     assert result.stdout.startswith("pspc, version")
+
+
+def test_target_names_match_the_registry():
+    """`pspc --help` lists targets without importing them; the list must stay in step."""
+    from pspc.targets import TARGET_NAMES, registry
+
+    assert tuple(registry()) == TARGET_NAMES
+
+
+def test_version_starts_without_the_compiler():
+    heavy = "('lark', 'yaml', 'pspc.targets.psp')"
+    code = f"import sys, pspc.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pspc.model.resolve import Program
+if TYPE_CHECKING:
+    from pspc.model.resolve import Program
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class OutputFile:
     comment: str | None = None  # lines after the header, for what the data cannot say
 
 
-Target = Callable[[Program], list[OutputFile]]
+Target = Callable[["Program"], list[OutputFile]]
 
 
 def registry() -> dict[str, Target]:
@@ -33,6 +35,10 @@ def registry() -> dict[str, Target]:
     return {"psp": psp.build, "rbac": rbac.build, "gatekeeper": gatekeeper.build,
             "rego": rego.build, "vap": vap.build, "kyverno": kyverno.build,
             "helm": helm.build, "report": report.build}
+
+
+# Every target, in the order their files are listed (the registry imports them lazily).
+TARGET_NAMES = ("psp", "rbac", "gatekeeper", "rego", "vap", "kyverno", "helm", "report")
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}

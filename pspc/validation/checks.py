@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pspc.admission.pod import VOLUME_SOURCES
 from pspc.model import ir
@@ -505,7 +506,14 @@ BUILDERS = (
 )
 
 
+@lru_cache(maxsize=4096)
+def _checks(policy: ir.Policy) -> tuple[Check, ...]:
+    return tuple(check for build in BUILDERS for check in build(policy) if check.ok != TRUE)
+
+
 def checks(policy: ir.Policy) -> list[Check]:
-    """Every check a validating engine needs for this policy, in PSP's validation order."""
-    return [check for build in BUILDERS for check in build(policy) if check.ok != TRUE]
+    """Every check a validating engine needs for this policy, in PSP's validation order.
+
+    Every target asks for them, so they are built once per policy."""
+    return list(_checks(policy))
 
