@@ -24,15 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gitops import write_repository  # noqa: E402
 
+# The floor: with the output objects already in memory, read the sources and dump the
+# objects with the C dumper; timed inside the process (loading the objects is set-up).
 FLOOR = """
-import sys, yaml
+import sys, time, yaml
 from pathlib import Path
 sources, out = Path(sys.argv[1]), Path(sys.argv[2])
-data = b"".join(p.read_bytes() for p in sorted(sources.glob("*.pspc")))
 documents = [list(yaml.load_all(p.read_bytes(), Loader=yaml.CSafeLoader))
              for p in sorted(out.rglob("*.yaml"))]
-import time
+texts = [p.read_text() for p in sorted(out.rglob("*")) if p.suffix in (".rego", ".md", ".json")]
 start = time.perf_counter()
+data = b"".join(p.read_bytes() for p in sorted(sources.glob("*.pspc")))
 for docs in documents:
     yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False)
 print(time.perf_counter() - start)
@@ -79,7 +81,8 @@ def main() -> None:
 
             build = best([*pspc, "build", str(sources), "-o", str(out)], runs, empty_output)
             check = best([*pspc, "build", str(sources), "-o", str(out), "--check"], runs)
-            floor = best([sys.executable, "-c", FLOOR, str(sources), str(out)], runs)
+            floor_run = best([sys.executable, "-c", FLOOR, str(sources), str(out)], runs)
+            floor = (float(floor_run[2]), floor_run[1])
             files = sum(1 for p in out.rglob("*") if p.is_file())
         print(f"{size:>6} {build[0]:>8.2f} {build[1]:>6.0f} {check[0]:>8.2f} {check[1]:>6.0f} "
               f"{floor[0]:>8.2f} {floor[1]:>6.0f} {build[0] / floor[0]:>11.1f} {files:>7}")

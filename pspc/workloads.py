@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from pspc.podshape import problems, without_nulls
+
 CONTROLLER_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system",
                      "system:authenticated")
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -59,14 +61,29 @@ def template_hash(template: dict) -> str:
 
 
 class NoPodTemplateError(ValueError):
-    """The object is neither a Pod nor a workload with a pod template."""
+    """The object is neither a Pod nor a workload with a well-formed pod template."""
 
 
 def pod_request(obj: dict, default_namespace: str) -> PodRequest:
-    """The pod creation request for a Pod or for one pod of a workload."""
+    """The pod creation request for a Pod or for one pod of a workload, type-checked."""
+    obj = without_nulls(obj)
+    found = problems(obj) if obj.get("kind") == "Pod" else []
+    if not found:
+        request = _pod_request(obj, default_namespace)
+        found = problems(request.pod)
+    if found:
+        where = "; ".join(f"{path} must be a{'n' if kind[0] in 'aeio' else ''} {kind}"
+                          for path, kind in found[:3])
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        raise NoPodTemplateError(f"not a valid pod: {where}{more}")
+    return request
+
+
+def _pod_request(obj: dict, default_namespace: str) -> PodRequest:
     kind = obj.get("kind")
-    metadata = obj.get("metadata") or {}
-    namespace = metadata.get("namespace") or default_namespace
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    namespace = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else None
+    namespace = namespace or default_namespace
     if kind == "Pod":
         pod = json.loads(json.dumps(obj))
         pod.setdefault("metadata", {})["namespace"] = namespace
@@ -82,7 +99,10 @@ def pod_request(obj: dict, default_namespace: str) -> PodRequest:
         path = ".".join(workload.template_path)
         raise NoPodTemplateError(f"{kind} has no pod template at {path}")
     template = json.loads(json.dumps(template))
-    pod_metadata = dict(template.get("metadata") or {})
+    raw_metadata = template.get("metadata") or {}
+    if not isinstance(raw_metadata, dict):
+        raise NoPodTemplateError(f"{kind}'s pod template metadata is not an object")
+    pod_metadata = dict(raw_metadata)
     name = metadata.get("name") or "unnamed"
     pod_metadata.pop("name", None)
     if workload.naming == "hash":
