@@ -46,7 +46,9 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        metadata = self.object.get("metadata") or {}
+        metadata = self.object.get("metadata")
+        if not isinstance(metadata, dict):
+            return ""
         return str(metadata.get("name") or metadata.get("generateName") or "")
 
 
@@ -65,7 +67,11 @@ def _mark_span(path: str, mark) -> Span:
 
 def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
     """Every object in one file; on a YAML error, report it and return nothing."""
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)
+    except yaml.YAMLError as exc:
+        diags.error("E030", f"not readable as YAML: {exc}", Span(path, 1, 1, 1, 2))
+        return []
     found: list[Manifest] = []
     index = 0
     try:
