@@ -49,6 +49,15 @@ def is_label(name: str) -> bool:
     return len(name) <= 63 and DNS1123_LABEL.fullmatch(name) is not None
 
 
+_RESERVED_FILE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                        *(f"lpt{i}" for i in range(1, 10))}
+
+
+def is_reserved_file_name(name: str) -> bool:
+    """Names Windows refuses for files whatever the extension (`con.yaml` included)."""
+    return name.split(".")[0] in _RESERVED_FILE_NAMES
+
+
 def is_annotation_key(key: str) -> bool:
     prefix, _, name = key.rpartition("/")
     if "/" in key and not is_subdomain(prefix):

@@ -3,12 +3,14 @@
 Rules: every file is written to a temporary name in its folder and renamed into place; a
 manifest (.pspc-manifest) remembers what pspc wrote, and only those files are ever
 deleted; a file pspc did not write is never overwritten (unless it carries pspc's header);
-nothing outside OUT is touched. SIGINT/SIGTERM are held back while files are being
-renamed, so an interrupted build leaves OUT either as it was or complete.
+nothing outside OUT is touched. An interruption while files are staged removes what was
+staged (OUT stays as it was); SIGINT/SIGTERM are held back during the renames that follow,
+which then complete before the signal is handled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import signal
@@ -113,12 +115,19 @@ def _signals_held():
             signal.raise_signal(received[0])
 
 
-def _stage(out: Path, name: str, data: bytes) -> Path:
+def _stage(out: Path, name: str, data: bytes, created: list[Path]) -> Path:
+    """Write `data` beside its target under a temporary name; note folders it creates."""
     target = out / name
+    missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
+    created.extend(reversed(missing))
     fd, tmp = tempfile.mkstemp(prefix=".pspc-", suffix=".tmp", dir=target.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)
 
 
@@ -126,13 +135,19 @@ def commit(result: Plan) -> None:
     """Apply a plan: stage every file first, then rename them all and prune stale ones."""
     out = result.out
     staged: list[tuple[Path, Path]] = []
+    created: list[Path] = []
     try:
         for name in sorted(result.added + result.changed, key=lambda n: n == MANIFEST):
-            staged.append((_stage(out, name, result.files[name]), out / name))
-    except OSError as exc:
+            staged.append((_stage(out, name, result.files[name], created), out / name))
+    except BaseException as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-        raise WriteError(f"cannot write into {out}: {exc}") from exc
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(exc, OSError):
+            raise WriteError(f"cannot write into {out}: {exc}") from exc
+        raise
     with _signals_held():
         for tmp, target in staged:
             os.replace(tmp, target)
