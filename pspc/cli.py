@@ -40,7 +40,25 @@ def _compile(paths: tuple[str, ...]) -> Compilation:
         raise click.UsageError(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Commands defined in their own modules are imported only when used, so that
+    `pspc --version` and `pspc check` start without loading them."""
+
+    lazy = {"import": ("pspc.importing.command", "import_command")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attribute = self.lazy[name]
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pspc")
 def main() -> None:
     """pspc compiles pod security intents into PodSecurityPolicies and the RBAC that makes
@@ -75,7 +93,8 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     compilation = _compile(paths)
     chosen = list(targets) or target_names()
     if compilation.program is not None:
-        report_gaps(compilation.program.policies, chosen, compilation.diagnostics)
+        report_gaps(compilation.program.policies, chosen, compilation.diagnostics,
+                    compilation.program)
     _report(compilation)
     if compilation.diagnostics.has_errors or compilation.program is None:
         click.echo("nothing written: fix the errors above", err=True)
@@ -182,6 +201,26 @@ def explain(policy: str, paths: tuple[str, ...]) -> None:
         click.echo(f"# bound to {who} {scope}" + (f" ({binding.span})" if binding.span else ""))
 
 
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+def migrate(paths: tuple[str, ...]) -> None:
+    """Print the plan from PodSecurityPolicy to Pod Security Admission for PATHS.
+
+    Per namespace: the policies bound there today, the enforce/audit/warn levels pspc
+    writes to psa/namespaces.yaml, the intents PSA cannot enforce and which outputs do, and
+    the workloads that rely on PodSecurityPolicy defaults (with the fields to set and the
+    Helm values that set them). `pspc build` writes the same plan to migration.md.
+    """
+    from pspc.targets.migration import plan
+
+    compilation = _compile(paths)
+    if compilation.diagnostics.has_errors or compilation.program is None:
+        _report(compilation)
+        sys.exit(EXIT_FAILED)
+    click.echo(plan(compilation.program), nl=False)
+    _report(compilation)
+
+
 def _default_groups(user: str) -> tuple[str, ...]:
     """The groups Kubernetes authentication gives a user that names none."""
     prefix = "system:serviceaccount:"
@@ -193,7 +232,18 @@ def _default_groups(user: str) -> tuple[str, ...]:
 
 
 def _engine_names(names: tuple[str, ...]) -> list[str]:
-    return ["psp", "rego", "gatekeeper", "cel"] if "all" in names else list(dict.fromkeys(names))
+    if "all" in names:
+        return ["psp", "rego", "gatekeeper", "cel", "psa"]
+    return list(dict.fromkeys(names))
+
+
+def _psa_version(ctx, param, value: str | None) -> str | None:
+    from pspc.pss import known_versions
+
+    if value is not None and value not in known_versions():
+        raise click.BadParameter(f"{value!r} is not a Pod Security Standards version pspc "
+                                 f"knows: use v1.0 to {known_versions()[-2]}, or latest")
+    return value
 
 
 def _kube_version(text: str) -> tuple[int, int]:
@@ -213,10 +263,18 @@ def _kube_version(text: str) -> tuple[int, int]:
 @click.option("-n", "--namespace", default="default", show_default=True,
               help="Namespace of objects that do not name one.")
 @click.option("--engine", "engine_names", multiple=True, default=("psp",), show_default=True,
-              type=click.Choice(["psp", "rego", "gatekeeper", "cel", "all"]),
+              type=click.Choice(["psp", "rego", "gatekeeper", "cel", "psa", "all"]),
               help="Engines to run (repeatable): psp (the admission simulator), rego "
               "(conftest module), gatekeeper (its Rego), cel (the VAP/Kyverno/Gatekeeper "
-              "CEL), or all. The validating engines need regorus / cel-python.")
+              "CEL), psa (Pod Security Admission), or all. The validating engines need "
+              "regorus / cel-python.")
+@click.option("--level", type=click.Choice(["privileged", "baseline", "restricted"]),
+              help="psa: enforce this level in every namespace (default: the levels pspc "
+              "writes to psa/namespaces.yaml for the pod's namespace; privileged, PSA's "
+              "default, where pspc labels none).")
+@click.option("--psa-version", "--version", "psa_version", callback=_psa_version,
+              help="psa: the Pod Security Standards version, e.g. v1.30 or latest (default: "
+              "the namespace's, else pspc's default v1.30).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--rbac", "rbac_files", multiple=True, type=click.Path(),
@@ -236,14 +294,19 @@ def _kube_version(text: str) -> tuple[int, int]:
               "full: a stock API server (service account token volume, seccomp sync, gates).")
 @click.option("--feature-gates", default=None,
               help="e.g. ProcMountType=false,EphemeralContainers=true")
-def eval_command(paths, files, namespace, engine_names, fmt, rbac_files, as_user, as_groups,
-                 no_default_rbac, operation, kube_version, pipeline, feature_gates):
+def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt, rbac_files,
+                 as_user, as_groups, no_default_rbac, operation, kube_version, pipeline,
+                 feature_gates):
     """Evaluate pods and workloads against the policies in PATHS.
 
     PATHS are pspc sources and/or PodSecurityPolicy and RBAC YAML. A workload's pods are
     requested by its controller's service account (e.g. the ReplicaSet controller for a
     Deployment), a Pod by the requesting user. Exit code: 0 all admitted, 1 something
     forbidden, 3 engines disagree.
+
+    --engine psa applies the Pod Security Admission labels pspc writes for the pod's
+    namespace (or --level everywhere), and checks that those labels reject no pod that the
+    policies usable there admit (a disagreement of kind psa).
     """
     from pspc.admission import Identity
     from pspc.admission.pipeline import FeatureGates
@@ -291,7 +354,16 @@ def eval_command(paths, files, namespace, engine_names, fmt, rbac_files, as_user
         raise click.UsageError(f"{exc.name} is not installed; install pspc[test] to run the "
                                "validating engines") from exc
     oracle = ContractOracle(objects.policies) if len(engines) > 1 else None
-    results = evaluate(manifests, engines, namespace, diags, oracle)
+    psa_check = None
+    if "psa" in chosen:
+        from pspc.engines.psa import NamespacePsaEngine
+        from pspc.evaluation import PsaConsistency, psa_labels
+
+        engines.append(NamespacePsaEngine(psa_labels(objects.program), level, psa_version))
+        if objects.program is not None and level is None and psa_version is None:
+            psa_check = PsaConsistency(objects.program,
+                                       oracle or ContractOracle(objects.policies))
+    results = evaluate(manifests, engines, namespace, diags, oracle, psa_check)
     found = disagreements(results)
     if fmt == "json":
         click.echo(json.dumps({"objects": [r.to_json() for r in results],
@@ -300,6 +372,11 @@ def eval_command(paths, files, namespace, engine_names, fmt, rbac_files, as_user
         for result in results:
             click.echo("\n".join(result.lines()))
         for item in found:
+            if item["kind"] == "psa":
+                click.echo(f"DISAGREEMENT {item['source']}: psa forbids, at the level pspc "
+                           "labels the namespace with, a pod that "
+                           + ", ".join(item["policies"]) + " admit(s) unchanged")
+                continue
             click.echo(f"DISAGREEMENT {item['source']}: {item['engine']} says "
                        f"{'admitted' if item['got'] else 'forbidden'}, the PSP contract says "
                        f"{'admitted' if item['expected'] else 'forbidden'}")

@@ -1,9 +1,11 @@
 """Semantic equality of PodSecurityPolicy specs: what the API server would store.
 
 Applies the API defaults (allowPrivilegeEscalation true when absent), drops fields equal
-to their zero value, and sorts the lists whose order has no meaning. Lists whose order
-Kubernetes shows or uses (ID ranges: the first minimum is the default; host ports and
-profile lists, which appear in admission messages) are compared in order.
+to their zero value (also inside host path, flex volume and CSI driver entries: `readOnly:
+false` is no `readOnly`), and sorts the lists whose order has no meaning (runtime class
+names included). Lists whose order Kubernetes shows or uses (ID ranges: the first minimum
+is the default; host ports and profile lists, which appear in admission messages) are
+compared in order.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ def normal_spec(spec: dict) -> dict:
             out[key] = sorted(out[key])
     for key in _UNORDERED_OBJECTS:
         if key in out:
-            out[key] = sorted(out[key], key=lambda o: sorted(o.items()))
+            objects = [{k: v for k, v in o.items() if not _empty(v)} for o in out[key]]
+            out[key] = sorted(objects, key=lambda o: sorted(o.items()))
+    if "runtimeClass" in out:  # admission only tests membership (spec §6.18)
+        runtime = dict(out["runtimeClass"])
+        runtime["allowedRuntimeClassNames"] = sorted(runtime.get("allowedRuntimeClassNames")
+                                                     or [])
+        out["runtimeClass"] = {k: v for k, v in runtime.items() if v is not None}
     if out.get("allowedProcMountTypes") == ["Default"]:
         del out["allowedProcMountTypes"]
     return out

@@ -6,7 +6,13 @@ import yaml
 
 from pspc.targets import OutputFile
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """Never writes anchors and aliases: each document reads on its own, and pspc's own
+    reader (which refuses aliases, as YAML bombs use them) reads what pspc writes."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def header(source: str) -> str:

@@ -1,0 +1,141 @@
+"""Strict, located reading of Kubernetes objects for `pspc import`.
+
+Every problem names the object (`document 2 (PodSecurityPolicy restricted)`, or
+`document 0, item 4 (...)` inside a List), the field (`spec.hostPorts[0].max`) and the line
+and column where it is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pspc.diagnostics import Diagnostics, Span
+from pspc.manifests import Manifest, duplicate_keys, locate
+
+Path = tuple[str | int, ...]
+
+
+def field_path(path: Path) -> str:
+    """`spec.hostPorts[0].max`, `metadata.annotations[kubernetes.io/description]`."""
+    text = ""
+    for depth, step in enumerate(path):
+        if isinstance(step, int) or (depth and path[depth - 1] in ("annotations", "labels")):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
+
+
+def describe(manifest: Manifest) -> str:
+    """`document 2 (PodSecurityPolicy restricted)`: how messages name an input object."""
+    name = manifest.name
+    return f"{manifest.document} ({manifest.kind or 'object'}{' ' + name if name else ''})"
+
+
+def where(manifest: Manifest) -> Span:
+    """Where an object starts: its first key (the document marker when unknown)."""
+    return locate(manifest, ())
+
+
+class InvalidFieldError(Exception):
+    """A field cannot be read; the diagnostic has been reported."""
+
+
+@dataclass
+class Reader:
+    """Strict typed access to one object's fields; every problem names document and field."""
+
+    manifest: Manifest
+    diags: Diagnostics
+    failed: bool = False
+
+    def error(self, path: Path, message: str, code: str = "E043", help: str | None = None,
+              key: bool = False, span: Span | None = None) -> None:
+        self.failed = True
+        where = f"{field_path(path)}: " if path else ""
+        self.diags.error(code, f"{describe(self.manifest)}: {where}{message}",
+                         span or locate(self.manifest, path, key), help=help)
+
+    def fail(self, path: Path, message: str, code: str = "E043", help: str | None = None):
+        self.error(path, message, code, help)
+        raise InvalidFieldError
+
+    def repeated_keys(self) -> None:
+        """Report keys written twice in one mapping (YAML keeps the last silently)."""
+        for path, span in duplicate_keys(self.manifest):
+            self.error(path, "key written twice", help="YAML keeps only the last one; "
+                       "Kubernetes refuses both", span=span)
+
+    def get(self, path: Path):
+        """The value at `path`, or None where the path leads nowhere."""
+        value = self.manifest.object
+        for step in path:
+            if isinstance(step, int):
+                value = value[step] if isinstance(value, list) and step < len(value) else None
+            else:
+                value = value.get(step) if isinstance(value, dict) else None
+        return value
+
+    def typed(self, path: Path, kinds: tuple[type, ...], what: str, required: bool = False):
+        value = self.get(path)
+        if value is None:
+            if required:
+                self.fail(path, "is required", help=f"set it to {what}")
+            return None
+        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+            self.fail(path, f"must be {what}, not {_kind(value)} {_show(value)}")
+        return value
+
+    def boolean(self, path: Path, default: bool | None = False) -> bool | None:
+        value = self.typed(path, (bool,), "true or false")
+        return default if value is None else value
+
+    def string(self, path: Path, required: bool = False) -> str | None:
+        return self.typed(path, (str,), "a string", required)
+
+    def integer(self, path: Path) -> int:
+        value = self.typed(path, (int,), "an integer", required=True)
+        if value < 0:
+            self.fail(path, f"{value} cannot be negative")
+        return value
+
+    def mapping(self, path: Path, keys: tuple[str, ...], required: bool = False) -> dict:
+        value = self.typed(path, (dict,), "a mapping", required) or {}
+        for key in value:
+            if key not in keys:
+                self.error(path + (str(key),), f"unknown field `{key}`",
+                           help="known fields: " + ", ".join(keys), key=True)
+        return value
+
+    def attempt(self, read, *args):
+        """read(self, *args), or None when it reported a problem: the other fields of the
+        object are still read, so that one run reports every problem."""
+        try:
+            return read(self, *args)
+        except InvalidFieldError:
+            return None
+
+    def items(self, path: Path) -> list:
+        return self.typed(path, (list,), "a list") or []
+
+    def strings(self, path: Path) -> list[str]:
+        return [self.string(path + (i,), required=True) for i in range(len(self.items(path)))]
+
+    def unique(self, path: Path, values: list, label=str, indexed: bool = True) -> None:
+        """pspc keeps these lists as sets: a repeated entry would be lost."""
+        seen: set = set()
+        for i, value in enumerate(values):
+            if value in seen:
+                self.fail(path + (i,) * indexed, f"{label(value)} is listed twice", "E044",
+                          help="remove the repetition: pspc keeps each entry once")
+            seen.add(value)
+
+
+def _kind(value) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _show(value) -> str:
+    text = repr(value) if isinstance(value, (str, int, float, bool)) else ""
+    return text if len(text) <= 40 else text[:37] + "..."
