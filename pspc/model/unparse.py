@@ -134,6 +134,12 @@ def statements(p: ir.Policy) -> list[tuple[str, tuple[str, list[str], str]]]:
     return out
 
 
+def one_line(parts: Parts) -> str:
+    """A statement on one line, unwrapped (for messages)."""
+    head, items, tail = parts
+    return head + (" " + ", ".join(items) if items else "") + tail
+
+
 def annotation(key: str, value: str) -> Parts:
     return f"annotation {quote(key)} {quote(value)}", [], ""
 
