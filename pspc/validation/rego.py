@@ -71,35 +71,73 @@ class RegoWriter:
         if isinstance(node, e.Has):
             return f"{self._get(node.path, 'null')} != null"
         if isinstance(node, e.Not):
+            if isinstance(node.operand, e.Has):  # the value read is always defined
+                return f"{self._get(node.operand.path, 'null')} == null"
             return f"not {self.helper([node.operand], scope)}"
         if isinstance(node, e.All):
             inner = (*scope, node.var.name)
             body = self.lines(node.body, inner)
-            if len(body) == 1:
-                return f"every {node.var.name} in {self.value(node.items)} {{ {body[0]} }}"
-            return (f"every {node.var.name} in {self.value(node.items)} "
-                    f"{{ {self.helper([node.body], inner)} }}")
+            if len(body) > 1:
+                self.count += 1
+                body = [self.function(f"_{self.prefix}_{self.count}", [body], inner)]
+            return f"every {node.var.name} in {self.value(node.items)} {{ {body[0]} }}"
         if isinstance(node, e.Or):
-            return self.helper(list(node.operands), scope)
+            alternatives = distinct(node.operands)
+            if len(alternatives) == 1:
+                return self.condition(alternatives[0], scope)
+            return self.helper(alternatives, scope)
         return self.helper([node], scope)
 
     def helper(self, alternatives: list[e.Expr], scope: tuple[str, ...]) -> str:
         """A function true when any alternative holds; returns its call."""
         self.count += 1
-        name = f"_{self.prefix}_{self.count}"
+        return self.define(f"_{self.prefix}_{self.count}", alternatives, scope)
+
+    def define(self, name: str, alternatives: list[e.Expr], scope: tuple[str, ...]) -> str:
+        """Define `name(scope...)` with one body per distinct alternative; returns its call."""
+        return self.function(name, [self.lines(a, scope) for a in distinct(alternatives)], scope)
+
+    def function(self, name: str, bodies: list[list[str]], scope: tuple[str, ...]) -> str:
+        """Define `name(scope...)` with these bodies (lists of lines); returns its call."""
         params = ", ".join(scope)
-        for alternative in alternatives:
-            body = "\n".join(f"\t{line}" for line in self.lines(alternative, scope))
-            self.helpers.append(f"{name}({params}) if {{\n{body}\n}}")
+        for body in bodies:
+            text = "\n".join(f"\t{line}" for line in body)
+            self.helpers.append(f"{name}({params}) if {{\n{text}\n}}")
         return f"{name}({params})"
 
 
+def distinct(alternatives) -> list[e.Expr]:
+    """The alternatives without repeats, in order (literals may hold lists: no hashing)."""
+    found: list[e.Expr] = []
+    for alternative in alternatives:
+        if alternative not in found:
+            found.append(alternative)
+    return found
+
+
 def check_call(writer: RegoWriter, name: str, node: e.Expr, scope: tuple[str, ...]) -> str:
-    """Define `name(scope...)` as `node` and return its call (the rule every check uses)."""
-    params = ", ".join(scope)
-    body = "\n".join(f"\t{line}" for line in writer.lines(node, scope))
-    writer.helpers.append(f"{name}({params}) if {{\n{body}\n}}")
-    return f"{name}({params})"
+    """Define `name(scope...)` as `node` and return its call; a disjunction gets one body
+    per alternative rather than a call to a helper that has them."""
+    return writer.define(name, list(node.operands) if isinstance(node, e.Or) else [node], scope)
+
+
+def violation(writer: RegoWriter, name: str, node: e.Expr, scope: tuple[str, ...]) -> str:
+    """A body line that holds exactly when check `node` fails.
+
+    Where the negation is one expression (a flipped equality, an absence test, the operand
+    of a negation, `not` of a membership, prefix or non-emptiness test) it is the line
+    itself; otherwise the line is `not` of the function `name`, defined as `node`. Each
+    inlined negation saves a function call per checked element.
+    """
+    if isinstance(node, e.Cmp) and node.op in ("==", "!="):
+        return writer.condition(e.not_(node), scope)
+    if isinstance(node, e.Has):
+        return writer.condition(e.Not(node), scope)
+    if isinstance(node, e.Not):
+        return writer.condition(node.operand, scope)
+    if isinstance(node, e.Lit | e.In | e.StartsWith | e.NonEmpty):
+        return f"not {writer.condition(node, scope)}"
+    return "not " + check_call(writer, name, node, scope)
 
 
 CONTAINERS_FUNCTION = (

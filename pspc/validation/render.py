@@ -13,7 +13,7 @@ from pspc.model import ir
 from pspc.validation import cel
 from pspc.validation import expr as e
 from pspc.validation.checks import OBJ, SPEC, C, Check, V, checks
-from pspc.validation.rego import CONTAINERS_FUNCTION, RegoWriter, check_call
+from pspc.validation.rego import CONTAINERS_FUNCTION, RegoWriter, violation
 
 CONTROLLER_TEMPLATES = {
     "Deployment": "input.spec.template",
@@ -36,7 +36,7 @@ def package_name(policy: ir.Policy) -> str:
 def _iteration(check: Check) -> tuple[list[str], tuple[str, ...], str]:
     """Rego lines binding the checked element, the scope, and the element's name."""
     if check.scope == "container":
-        return (["some c in _containers(spec)"], ("obj", "spec", "c"),
+        return (["some c in _pod_containers"], ("obj", "spec", "c"),
                 'object.get(c, "name", "")')
     if check.scope == "volume":
         return (['some v in object.get(spec, "volumes", [])'], ("obj", "spec", "v"),
@@ -50,14 +50,13 @@ def rego_module(policy: ir.Policy, flavour: str) -> str:
     rules = []
     for index, check in enumerate(checks(policy), 1):
         lines, scope, name = _iteration(check)
-        call = check_call(writer, f"_ok_{index}", check.ok, scope)
+        violated = violation(writer, f"_ok_{index}", check.ok, scope)
         message = (f'concat("", ["{policy.name}: {_SUBJECT[check.scope]} ", {name}, '
                    f'" {check.requirement}"])')
         head = ("deny contains msg if {" if flavour == "conftest"
                 else 'violation contains {"msg": msg} if {')
         body = ["obj := _pod" if flavour == "conftest" else "obj := input.review.object",
-                'spec := object.get(obj, "spec", {})', *lines, f"not {call}",
-                f"msg := {message}"]
+                'spec := object.get(obj, "spec", {})', *lines, violated, f"msg := {message}"]
         rules.append(f"# {check.id}\n{head}\n" + "\n".join(f"\t{line}" for line in body)
                      + "\n}")
     parts = [f"package {'pspc' if flavour == 'conftest' else 'pspc.gatekeeper'}."
@@ -68,6 +67,9 @@ def rego_module(policy: ir.Policy, flavour: str) -> str:
                          f'_pod := {path} if input.kind == "{kind}"'
                          for kind, path in CONTROLLER_TEMPLATES.items()))
     parts.append(CONTAINERS_FUNCTION)
+    pod = "_pod" if flavour == "conftest" else "input.review.object"
+    parts.append("# a rule, so evaluated once per query rather than once per check\n"
+                 f'_pod_containers := _containers(object.get({pod}, "spec", {{}}))')
     parts.extend(rules)
     parts.extend(writer.helpers)
     return "\n\n".join(parts) + "\n"
