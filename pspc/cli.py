@@ -81,10 +81,12 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     """Compile the .pspc files in PATHS (default: .) into OUTPUT.
 
     Per policy, OUTPUT gets psp/ and rbac/ (PodSecurityPolicy and the RBAC that makes it
-    take effect), gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy) and
-    kyverno/, plus report.md/report.json (what each target enforces, intent by intent) and
-    a kustomization.yaml listing the manifests. pspc only replaces or deletes files it
-    generated (listed in OUTPUT/.pspc-manifest); a failed build leaves OUTPUT as it was.
+    take effect), gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy),
+    kyverno/ and helm/, plus psa/namespaces.yaml (Pod Security Admission labels),
+    migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
+    enforces, intent by intent) and a kustomization.yaml listing the manifests. pspc only
+    replaces or deletes files it generated (listed in OUTPUT/.pspc-manifest); a failed
+    build leaves OUTPUT as it was.
     """
     from pspc.compiler import build_outputs
     from pspc.output import writer

@@ -84,7 +84,7 @@ class Compilation:
 
 def compile_paths(paths: list[str]) -> Compilation:
     """Parse, resolve and check; the program is None when a source cannot be parsed."""
-    from pspc.model.checks import check_policies
+    from pspc.model.checks import check_namespaces, check_policies
     from pspc.model.resolve import compile_files
 
     diags = Diagnostics()
@@ -93,6 +93,7 @@ def compile_paths(paths: list[str]) -> Compilation:
         return Compilation(None, diags, sources)
     program = compile_files(files, diags)
     check_policies(program.policies, diags)
+    check_namespaces(program, diags)
     return Compilation(program, diags, {**program.sources, **sources})
 
 

@@ -18,8 +18,8 @@ from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle, PolicySetEngine
 from pspc.manifests import Manifest, read_manifests
 from pspc.model import ir
-from pspc.model.checks import check_policies
-from pspc.model.resolve import compile_files
+from pspc.model.checks import check_namespaces, check_policies
+from pspc.model.resolve import Program, compile_files
 from pspc.targets import psp as psp_target
 from pspc.targets import rbac as rbac_target
 from pspc.workloads import WORKLOADS, NoPodTemplateError, pod_request
@@ -37,6 +37,7 @@ class PolicyObjects:
     rbac: list[dict] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     policies: list[ir.Policy] = field(default_factory=list)
+    program: Program | None = None  # the compiled sources, when PATHS hold any
 
 
 def _files_in(paths: list[str], suffixes: tuple[str, ...]) -> list[Path]:
@@ -64,6 +65,8 @@ def load_policy_objects(paths: list[str], diags: Diagnostics) -> PolicyObjects:
         if not diags.has_errors:
             program = compile_files(files, diags)
             check_policies(program.policies, diags)
+            check_namespaces(program, diags)
+            objects.program = program
             objects.sources.update(program.sources)
             objects.policies.extend(program.policies)
             for policy in program.policies:
@@ -97,6 +100,9 @@ class ObjectResult:
     pod_name: str
     verdicts: dict[str, Verdict]
     expected: dict[str, bool] = field(default_factory=dict)
+    # policies usable in the namespace that admit the pod unchanged, when pspc labels the
+    # namespace and the psa engine applies those labels: PSA must then admit the pod too
+    psa_admitted_by: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {"source": self.source, "kind": self.kind, "name": self.name,
@@ -109,27 +115,66 @@ class ObjectResult:
         out = [f"{self.source}  {self.kind} {self.namespace}/{self.name}  "
                f"(pod {self.pod_name!r} created by {creator})"]
         for name, verdict in self.verdicts.items():
-            if verdict.allowed:
-                how = ", after mutating it:" if verdict.mutated else ""
-                policy = f" under {verdict.policy}" if verdict.policy else ""
-                out.append(f"  {name}: admitted{policy}{how}")
-                if verdict.mutated:
-                    out.extend(f"    {op['op']} {op['path']}"
-                               + (f" = {json.dumps(op['value'])}" if "value" in op else "")
-                               for op in verdict.patch)
-                continue
-            out.append(f"  {name}: forbidden")
-            if name != "psp":
-                out.extend(f"    {m}" for m in (verdict.message or "").split("; "))
-            elif self.requester is None:
-                file = self.source.rsplit("#", 1)[0]
-                out.append(f"    Error from server (Forbidden): error when creating "
-                           f"\"{file}\": {verdict.message}")
-            else:
-                controller = self.requester.rsplit(":", 1)[-1]
-                out.append(f"    Warning  FailedCreate  {controller}  Error creating: "
-                           f"{verdict.message}")
+            out.extend(self._verdict_lines(name, verdict))
+            out.extend(self._psa_lines(name, verdict))
         return out
+
+    def _verdict_lines(self, name: str, verdict: Verdict) -> list[str]:
+        if verdict.allowed:
+            how = ", after mutating it:" if verdict.mutated else ""
+            policy = f" under {verdict.policy}" if verdict.policy else ""
+            return [f"  {name}: admitted{policy}{how}"] + [
+                f"    {op['op']} {op['path']}"
+                + (f" = {json.dumps(op['value'])}" if "value" in op else "")
+                for op in (verdict.patch if verdict.mutated else ())]
+        out = [f"  {name}: forbidden" + (f" under {verdict.policy}" if name == "psa" else "")]
+        if name not in ("psp", "psa"):
+            out.extend(f"    {m}" for m in (verdict.message or "").split("; "))
+        elif self.requester is None:
+            file = self.source.rsplit("#", 1)[0]
+            out.append(f"    Error from server (Forbidden): error when creating "
+                       f"\"{file}\": {verdict.message}")
+        else:
+            controller = self.requester.rsplit(":", 1)[-1]
+            out.append(f"    Warning  FailedCreate  {controller}  Error creating: "
+                       f"{verdict.message}")
+        return out
+
+    @staticmethod
+    def _psa_lines(name: str, verdict: Verdict) -> list[str]:
+        """What PSA says besides its verdict: an unlabelled namespace, warn-mode warnings."""
+        if name != "psa":
+            return []
+        return [f"    note: {verdict.note}"] * bool(verdict.note) + [
+            f"    Warning: {w}" for w in verdict.warnings or ()]
+
+
+class PsaConsistency:
+    """pspc's PSA labels must break nothing: a pod that a policy usable in its namespace
+    admits (unchanged, with the intents beyond PSP met: the ContractOracle's question)
+    passes the enforce level pspc writes for that namespace."""
+
+    def __init__(self, program: Program, oracle: ContractOracle) -> None:
+        from pspc.pss.namespaces import namespace_levels
+
+        self.oracle = oracle
+        self.labelled = {found.name: found for found in namespace_levels(program)}
+
+    def admitted_by(self, request) -> tuple[str, ...]:
+        found = self.labelled.get(request.namespace)
+        if found is None:
+            return ()
+        return tuple(p.name for p, _ in found.policies
+                     if self.oracle.admits_unchanged(p, request))
+
+
+def psa_labels(program: Program | None) -> dict[str, tuple[str, str, str]]:
+    """namespace -> (enforce, warn, version), as psa/namespaces.yaml labels it."""
+    if program is None:
+        return {}
+    from pspc.pss.namespaces import namespace_levels
+
+    return {f.name: (f.enforce, f.levels["warn"], f.version) for f in namespace_levels(program)}
 
 
 def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
@@ -149,7 +194,8 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
 
 
 def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
-             diags: Diagnostics, oracle: ContractOracle | None = None) -> list[ObjectResult]:
+             diags: Diagnostics, oracle: ContractOracle | None = None,
+             psa: PsaConsistency | None = None) -> list[ObjectResult]:
     results = []
     for manifest in manifests:
         try:
@@ -162,20 +208,32 @@ def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
         verdicts = {engine.name: engine.evaluate(request) for engine in engines}
         expected = {engine.name: oracle.expected(engine, request) for engine in engines
                     if oracle is not None and isinstance(engine, PolicySetEngine)}
+        admitted_by = psa.admitted_by(request) if psa is not None else ()
         results.append(ObjectResult(manifest.source, manifest.kind, manifest.name,
                                     request.namespace, request.requester, pod_name, verdicts,
-                                    expected))
+                                    expected, admitted_by))
     return results
 
 
 def disagreements(results: list[ObjectResult]) -> list[dict]:
-    """Where a validating engine breaks the equivalence contract (design.md): for each
-    policy that applies, it must admit exactly the pods that policy's PSP admits without
-    changing them, and reject the ones it rejects or would have to change."""
-    return [{"source": r.source, "engine": name, "expected": expected,
-             "got": r.verdicts[name].allowed}
-            for r in results for name, expected in r.expected.items()
-            if r.verdicts[name].allowed != expected]
+    """Where an engine breaks what pspc promises.
+
+    kind `contract`: a validating engine breaks the equivalence contract (design.md): for
+    each policy that applies, it must admit exactly the pods that policy's PSP admits
+    without changing them, and reject the ones it rejects or would have to change.
+    kind `psa`: PSA, at the level pspc labels the namespace with, rejects a pod that a
+    policy usable there admits (PSA has its own semantics, so it is not held to the
+    contract, only to breaking nothing).
+    """
+    found = [{"source": r.source, "engine": name, "kind": "contract", "expected": expected,
+              "got": r.verdicts[name].allowed}
+             for r in results for name, expected in r.expected.items()
+             if r.verdicts[name].allowed != expected]
+    found += [{"source": r.source, "engine": "psa", "kind": "psa", "expected": True,
+               "got": False, "policies": list(r.psa_admitted_by)}
+              for r in results if r.psa_admitted_by and "psa" in r.verdicts
+              and not r.verdicts["psa"].allowed]
+    return found
 
 
 def validating_engines(policies: list[ir.Policy], names: list[str]) -> list[PolicySetEngine]:

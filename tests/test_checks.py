@@ -10,7 +10,7 @@ from conftest import REPO, example_dirs
 
 from pspc.compiler import compile_paths, parse_files
 from pspc.diagnostics import Diagnostic, Diagnostics, Severity
-from pspc.model.checks import check_policies
+from pspc.model.checks import check_namespaces, check_policies
 from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.syntax.parser import parse_text, read_source
 
@@ -30,6 +30,7 @@ def diagnose(source: str | bytes, path: str = PATH) -> list[Diagnostic]:
     if parsed is not None:
         program = compile_files([parsed], diags)
         check_policies(program.policies, diags)
+        check_namespaces(program, diags)
     return diags.items
 
 
@@ -177,6 +178,23 @@ CASES = [
      "E023", E, 2, 21, "`Bad_Driver` is not a CSI driver name", "DNS subdomains"),
     ("E023-drop-any", "policy p extends baseline {\n  drop capabilities any\n}" + BOUND,
      "E023", E, 2, 3, "`drop capabilities any` has no meaning", "ALL"),
+    ("E006-namespace-declaration", "namespace Web enforce baseline\n",
+     "E006", E, 1, 11, "`Web` is not a valid namespace name", "DNS labels"),
+    ("E025-level", "namespace web enforce baseline audit strict\n",
+     "E025", E, 1, 38, "`strict` is not a Pod Security Standards level",
+     "did you mean `restricted`"),
+    ("E026-version", "namespace web\n  enforce baseline version 1.30\n",
+     "E026", E, 2, 28, "`1.30` is not a Pod Security Standards version",
+     "v1.0 to v1.37, or latest"),
+    ("E027-declared-twice", "namespace web enforce baseline\nnamespace web audit restricted\n",
+     "E027", E, 2, 11, "namespace `web` is declared twice", "one `namespace` declaration"),
+    ("E027-level-twice", "namespace web enforce baseline enforce restricted\n",
+     "E027", E, 1, 40, "states its enforce level twice", "keep one"),
+    ("E027-version-twice", "namespace web version v1.30 version latest\n",
+     "E027", E, 1, 37, "states its version twice", "keep one"),
+    ("E028-stricter", "policy p extends baseline {}" + BOUND + "namespace ns enforce restricted\n",
+     "E028", E, 3, 22, "namespace `ns` enforces restricted, which rejects pods that `p` admits",
+     "enforce baseline, tighten those policies, or add `force`"),
     ("W101-unbound", "# header\npolicy p extends baseline {}\n",
      "W101", W, 2, 1, "policy `p` is not bound to anyone", "bind p to service accounts"),
     ("W102-people-only", "policy p extends baseline {}\nbind p to user alice, group devs\n",
@@ -185,6 +203,15 @@ CASES = [
      "W103", W, 2, 21, "has a CAP_ prefix", "write `NET_RAW`"),
     ("W103-lower-case", "policy p extends baseline {\n  add capabilities chown by default\n}"
      + BOUND, "W103", W, 2, 20, "is not upper case", "write `CHOWN`"),
+    ("W105-weaker", "policy p extends restricted {}" + BOUND + "namespace ns enforce baseline\n",
+     "W105", W, 3, 22, "enforces baseline, but the policies usable there fit restricted",
+     "say `enforce restricted`"),
+    ("W106-force-not-needed", "policy p extends baseline {}" + BOUND
+     + "namespace ns enforce baseline force\n",
+     "W106", W, 3, 31, "`force` has no effect on namespace `ns`: baseline rejects no pod",
+     "remove `force`"),
+    ("W106-force-without-enforce", "namespace ns audit restricted force\n",
+     "W106", W, 1, 31, "it declares no enforce level", "remove `force`"),
     ("W104-host-paths-dead", "policy q extends baseline {\n  allow host paths /var/log\n}\n"
      "policy p extends q {\n  volumes configMap\n}" + BOUND + "bind q to all service accounts",
      "W104", W, 2, 3, "hostPath volumes are not allowed (inherited by `p` from `q`)",

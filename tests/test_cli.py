@@ -31,7 +31,8 @@ def test_build_writes_psp_rbac_kustomization_and_manifest(tmp_path):
     targets = ("gatekeeper", "helm", "kyverno", "psp", "rbac", "rego", "vap")
     suffix = {"rego": "rego", "helm": "values.yaml"}
     assert sorted(_files(tmp_path / "out")) == sorted(
-        [".pspc-manifest", "kustomization.yaml", "report.json", "report.md"]
+        [".pspc-manifest", "kustomization.yaml", "migration.md", "psa/namespaces.yaml",
+         "report.json", "report.md"]
         + [f"{t}/{p}.{suffix.get(t, 'yaml')}" for t in targets
            for p in ("restricted", "shared-nfs")])
 

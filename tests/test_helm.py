@@ -2,8 +2,10 @@
 
 Helm itself (helm-python-sdk, which embeds Helm v4) creates the scaffold chart and renders
 it with each policy's helm/<policy>.values.yaml; the rendered Deployment's pod template must
-then be admitted unchanged by the policy's PodSecurityPolicy and by its Rego. The scaffold's
-own defaults must be rejected wherever the policy requires something they leave unset.
+then be admitted unchanged by the policy's PodSecurityPolicy (and its intents beyond PSP),
+by its Rego, and by Pod Security Admission at the level the policy fits (pspc's default
+version, the one psa/namespaces.yaml writes). The scaffold's own defaults must be rejected
+wherever the policy requires something they leave unset.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import yaml
 from conftest import example_dirs
 
 from pspc.compiler import compile_paths
+from pspc.engines.psa import PsaEngine
 from pspc.engines.validating import ContractOracle
+from pspc.pss import DEFAULT_VERSION
+from pspc.pss.analysis import recommend_level
 from pspc.resources import resource_dir
 from pspc.targets.helm import values
 from pspc.validation.checks import checks
@@ -45,6 +50,19 @@ def test_generated_values_make_the_scaffold_compliant(chart, policy):
     assert ContractOracle([policy]).admits_unchanged(policy, request)
     verdict = RegoEngine(policy, "conftest").evaluate(request)
     assert verdict.allowed, verdict.message
+    level = recommend_level(policy, DEFAULT_VERSION).level
+    psa = PsaEngine(level, DEFAULT_VERSION).evaluate(request)
+    assert psa.allowed, psa.message
+
+
+def test_the_scaffold_meets_restricted_only_with_the_values(chart):
+    """The stdlib restricted policy fits restricted: PSA refuses the bare scaffold and admits
+    it with helm/restricted.values.yaml."""
+    policy = next(p for p in POLICIES if p.name == "restricted" and p.source.startswith("stdlib"))
+    assert recommend_level(policy, DEFAULT_VERSION).level == "restricted"
+    engine = PsaEngine("restricted", DEFAULT_VERSION)
+    assert not engine.evaluate(pod_request(_deployment(chart, {}), "apps")).allowed
+    assert engine.evaluate(pod_request(_deployment(chart, values(policy)), "apps")).allowed
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")

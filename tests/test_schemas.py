@@ -1,10 +1,10 @@
 """Every manifest pspc writes is valid (kubernetes-validate --strict, or a schema).
 
 PodSecurityPolicy exists only up to Kubernetes 1.24, so PSP and RBAC are checked against
-1.24 schemas; RBAC and ValidatingAdmissionPolicy (1.30+) against the newest schemas the
-current release has. Gatekeeper and Kyverno objects are custom resources, absent from
-those schemas: they are checked against the schemas in tests/fixtures/schemas, written
-from the projects' documentation.
+1.24 schemas; RBAC, ValidatingAdmissionPolicy (1.30+) and the PSA target's Namespaces
+against the newest schemas the current release has. Gatekeeper and Kyverno objects are
+custom resources, absent from those schemas: they are checked against the schemas in
+tests/fixtures/schemas, written from the projects' documentation.
 """
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ def test_golden_manifests_validate_against_kubernetes_1_24():
     assert validate_v124(documents) == []
 
 
-def test_rbac_and_admission_policies_validate_against_current_kubernetes():
+def test_rbac_admission_policies_and_namespaces_validate_against_current_kubernetes():
     documents = [d for d in _golden_documents() + _stdlib_documents()
-                 if d["apiVersion"].startswith(("rbac.", "admissionregistration."))]
+                 if d["apiVersion"].startswith(("rbac.", "admissionregistration."))
+                 or d["kind"] == "Namespace"]
     kinds = {d["kind"] for d in documents}
-    assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= kinds
+    assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "Namespace"} <= kinds
     assert validate_current(documents) == []
 
 

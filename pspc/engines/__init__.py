@@ -21,15 +21,22 @@ class Verdict:
     violations: tuple[tuple[str, str], ...] = ()
     patch: tuple[dict, ...] = ()
     mutated: bool = False  # admitted only after changing the pod (PSP defaults)
+    warnings: tuple[str, ...] | None = None  # PSA's warn mode; None for other engines
+    note: str | None = None  # how the engine chose what to apply (PSA: unlabelled namespace)
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "allowed": self.allowed,
             "policy": self.policy,
             "message": self.message,
             "violations": [{"field": f, "message": m} for f, m in self.violations],
             "patch": list(self.patch),
         }
+        if self.warnings is not None:
+            data["warnings"] = list(self.warnings)
+        if self.note is not None:
+            data["note"] = self.note
+        return data
 
 
 class Engine(Protocol):

@@ -39,3 +39,48 @@ def _forbidden_pods(pod: dict) -> str:
     metadata = pod.get("metadata") or {}
     name = metadata.get("name") or metadata.get("generateName")
     return f"pods {go_quote(name)} is forbidden:" if name else "pods is forbidden:"
+
+
+class NamespacePsaEngine:
+    """PSA as pspc's labels set it up: each namespace at the levels of psa/namespaces.yaml.
+
+    `level` (and `version`) force one level everywhere, as `pspc eval --level` does. A
+    namespace pspc does not label gets what PSA gives it on a stock API server: privileged
+    (the AdmissionConfiguration default, at `latest`); the verdict says so. Warnings are
+    what PSA's warn mode returns for an admitted pod, as `kubectl` prints them.
+    """
+
+    name = "psa"
+
+    def __init__(self, labelled: dict[str, tuple[str, str, str]], level: str | None = None,
+                 version: str | None = None) -> None:
+        self.labelled = labelled  # namespace -> (enforce, warn, version)
+        self.level = check_level(level) if level else None
+        self.version = version
+        if version is not None:
+            parse_version(version)
+
+    def settings(self, namespace: str) -> tuple[str, str | None, str, bool]:
+        """(enforce, warn or None, version, labelled by pspc) for a namespace."""
+        from pspc.pss.levels import DEFAULT_VERSION
+
+        if self.level is not None:
+            return self.level, None, self.version or DEFAULT_VERSION, namespace in self.labelled
+        if namespace in self.labelled:
+            enforce, warn, version = self.labelled[namespace]
+            return enforce, warn, self.version or version, True
+        return "privileged", None, self.version or "latest", False
+
+    def evaluate(self, request: PodRequest) -> Verdict:
+        enforce, warn, version, labelled = self.settings(request.namespace)
+        verdict = PsaEngine(enforce, version).evaluate(request)
+        warnings: tuple[str, ...] = ()
+        if verdict.allowed and warn is not None and warn != enforce:
+            found = evaluate(request.pod, warn, version)
+            if found:
+                warnings = (f"would violate PodSecurity {go_quote(f'{warn}:{version}')}: "
+                            + ", ".join(str(v) for v in found),)
+        note = None if labelled or self.level is not None else (
+            f"namespace {request.namespace} is not labelled by pspc: PSA's default applies")
+        return Verdict(verdict.allowed, verdict.policy, verdict.message, verdict.violations,
+                       warnings=warnings, note=note)

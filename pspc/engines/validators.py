@@ -57,17 +57,17 @@ class CelEngine:
         env = celpy.Environment()
         functions = {"join": _join}
         self.variables = [(v["name"], env.program(env.compile(v["expression"]), functions))
-                          for v in cel_variables()]
+                          for v in cel_variables(policy)]
         self.validations = [(env.program(env.compile(v.expression), functions),
                              env.program(env.compile(v.message_expression), functions))
                             for v in cel_validations(policy)]
 
     def messages(self, obj: dict) -> list[str]:
-        cel_object = self._celpy.json_to_cel(obj)
-        activation: dict = {"object": cel_object}
-        activation["variables"] = self._celpy.celtypes.MapType({
-            self._celpy.celtypes.StringType(name): program.evaluate(activation)
-            for name, program in self.variables})
+        types = self._celpy.celtypes
+        variables = types.MapType({})
+        activation: dict = {"object": self._celpy.json_to_cel(obj), "variables": variables}
+        for name, program in self.variables:  # in order: later ones read earlier ones
+            variables[types.StringType(name)] = program.evaluate(activation)
         found = []
         for allowed, message in self.validations:
             if not bool(allowed.evaluate(activation)):

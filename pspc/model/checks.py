@@ -143,3 +143,55 @@ def check_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
                 else:
                     diags.warning(code, message, span, help=help_text)
         _binding_warnings(policy, diags)
+
+
+def check_namespaces(program, diags: Diagnostics) -> None:
+    """Declared PSA levels against the policies usable in the namespace.
+
+    A declared enforce level stricter than the least strict recommended level of those
+    policies rejects pods they admit: an error (E028) unless the declaration says `force`.
+    A weaker one is allowed, but PSA then enforces less than it could (W105). `force`
+    where nothing needs forcing is a warning (W106).
+    """
+    from pspc.pss.levels import LEVELS
+    from pspc.pss.namespaces import levels_for
+
+    for declared in program.namespaces:
+        found = levels_for(program, declared.name)
+        level = declared.levels.get("enforce")
+        stricter = (level is not None and found.computed is not None
+                    and LEVELS.index(level) > LEVELS.index(found.computed))
+        if stricter and not declared.force:
+            notes = []
+            for policy, report in found.policies:
+                if LEVELS.index(report.level) >= LEVELS.index(level):
+                    continue
+                for conflict in (c for c in report.blockers if c.level == level):
+                    short = conflict.intent and len(conflict.intent) <= 60
+                    what = f" (`{conflict.intent}`)" if short else ""
+                    origin = policy.origins.get(conflict.field)
+                    notes.append((f"policy `{policy.name}` {conflict.sentence}{what}: "
+                                  f"{level} check {conflict.check}",
+                                  origin.span if origin else policy.span))
+            names = sorted({f"`{p.name}`" for p, r in found.policies
+                            if LEVELS.index(r.level) < LEVELS.index(level)})
+            diags.error("E028", f"namespace `{declared.name}` enforces {level}, which rejects "
+                        f"pods that {', '.join(names)} admit{'s' if len(names) == 1 else ''} "
+                        f"there (at {found.version} the policies usable there fit "
+                        f"{found.computed})", declared.spans.get("enforce", declared.span),
+                        notes=tuple(notes),
+                        help=f"enforce {found.computed}, tighten those policies, or add `force` "
+                        "to enforce it anyway")
+        elif level is not None and found.computed is not None and \
+                LEVELS.index(level) < LEVELS.index(found.computed):
+            diags.warning("W105", f"namespace `{declared.name}` enforces {level}, but the "
+                          f"policies usable there fit {found.computed}: PSA could enforce "
+                          f"{found.computed} without rejecting any pod they admit",
+                          declared.spans.get("enforce", declared.span),
+                          help=f"say `enforce {found.computed}`, or leave the level to pspc "
+                          "(drop `enforce`)")
+        if declared.force and not stricter:
+            diags.warning("W106", f"`force` has no effect on namespace `{declared.name}`: "
+                          + ("it declares no enforce level" if level is None else
+                             f"{level} rejects no pod the policies usable there admit"),
+                          declared.spans.get("force", declared.span), help="remove `force`")

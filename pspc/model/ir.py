@@ -136,6 +136,8 @@ class Namespace:
     version: str | None
     force: bool
     span: Span = field(compare=False)
+    # where each setting was written: "name", "enforce", "audit", "warn", "version", "force"
+    spans: dict[str, Span] = field(default_factory=dict, compare=False, hash=False)
 
 
 # Intents a PodSecurityPolicy cannot enforce; the validating targets and PSA do.

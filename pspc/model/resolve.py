@@ -4,6 +4,10 @@
 local one (a policy that extends its own name extends the stdlib one, so
 `policy restricted extends restricted` tightens the shipped policy under the same name).
 A description describes one policy, so it is the only intent not inherited.
+
+`namespace NAME enforce LEVEL ...` declarations become ir.Namespace: the Pod Security
+Admission settings stated for that namespace. Whether they fit the policies usable there is
+checked later, with the other semantic checks (pspc.model.checks).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Program:
 
     policies: tuple[ir.Policy, ...]
     sources: dict[str, str]
+    namespaces: tuple[ir.Namespace, ...] = ()  # declared PSA settings, sorted by name
 
 
 @cache
@@ -192,13 +197,76 @@ def _subject_bindings(subject: ast.Subject, namespaces: list[str | None],
     return [ir.Binding(target, ns, subject.span) for ns in namespaces]
 
 
+def _namespaces(files: list[ast.SourceFile], diags: Diagnostics) -> tuple[ir.Namespace, ...]:
+    """The `namespace` declarations, checked on their own (name, levels, version)."""
+    from pspc.pss.levels import LEVELS, known_versions
+
+    declared: dict[str, ast.NamespaceDecl] = {}
+    result: list[ir.Namespace] = []
+    for file in files:
+        for decl in file.namespaces:
+            name = decl.name.text
+            if not voc.is_label(name):
+                diags.error("E006", f"`{name}` is not a valid namespace name", decl.name.span,
+                            help="namespace names are DNS labels: lower-case letters, "
+                            "digits and '-', at most 63 characters")
+                continue
+            if name in declared:
+                diags.error("E027", f"namespace `{name}` is declared twice", decl.name.span,
+                            notes=(("first declared here", declared[name].name.span),),
+                            help="state all of its settings in one `namespace` declaration")
+                continue
+            declared[name] = decl
+            levels: dict[str, str] = {}
+            first: dict[str, Span] = {}
+            for mode, word in decl.levels:
+                if mode in first:
+                    diags.error("E027", f"namespace `{name}` states its {mode} level twice",
+                                word.span, notes=(("first stated here", first[mode]),),
+                                help="keep one")
+                    continue
+                first[mode] = word.span
+                if word.text not in LEVELS:
+                    guess = voc.suggest(word.text, LEVELS)
+                    diags.error("E025", f"`{word.text}` is not a Pod Security Standards level",
+                                word.span, help=f"did you mean `{guess}`?" if guess else
+                                "the levels are privileged, baseline and restricted")
+                    continue
+                levels[mode] = word.text
+            version = None
+            for i, word in enumerate(decl.versions):
+                if i:
+                    diags.error("E027", f"namespace `{name}` states its version twice",
+                                word.span, notes=(("first stated here", decl.versions[0].span),),
+                                help="keep one")
+                elif word.text not in known_versions():
+                    diags.error("E026", f"`{word.text}` is not a Pod Security Standards "
+                                "version pspc knows", word.span,
+                                help=f"use v1.0 to {known_versions()[-2]}, or latest (which "
+                                "follows the cluster's version)")
+                else:
+                    version = word.text
+            spans = {"name": decl.name.span, **first}
+            if decl.versions:
+                spans["version"] = decl.versions[0].span
+            if decl.force_span is not None:
+                spans["force"] = decl.force_span
+            result.append(ir.Namespace(name, dict(sorted(levels.items())), version, decl.force,
+                                       decl.span, spans))
+    return tuple(sorted(result, key=lambda n: n.name))
+
+
 def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> Program:
     """Resolve parsed sources into IR policies (diagnostics go to `diags`)."""
     local: dict[str, ast.PolicyDecl] = {}
     for file in files:
         for decl in file.policies:
             name = decl.name.text
-            if not voc.is_subdomain(name):
+            if voc.is_reserved_file_name(name):
+                diags.error("E006", f"`{name}` cannot name a policy: its output files would "
+                            "use a name that Windows reserves for devices", decl.name.span,
+                            help="choose another name, e.g. " + f"`{name}-policy`")
+            elif not voc.is_subdomain(name):
                 diags.error("E006", f"`{name}` is not a valid policy name", decl.name.span,
                             help="policy names become Kubernetes object names: lower-case "
                             "letters, digits, '-' and '.', starting and ending alphanumeric")
@@ -226,6 +294,7 @@ def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> Program:
             origins=dict(state.origins),
             **fields,
         ))
+    namespaces = _namespaces(files, diags)
     sources = {f.path: f.text for f in files}
     sources.update(stdlib_sources())
-    return Program(tuple(policies), sources)
+    return Program(tuple(policies), sources, namespaces)

@@ -9,9 +9,17 @@ statically which level a pspc policy fits.
 
 from __future__ import annotations
 
-from pspc.pss.levels import LATEST, LEVELS, evaluate, known_versions, parse_version
+from pspc.pss.levels import (
+    DEFAULT_VERSION,
+    LATEST,
+    LEVELS,
+    evaluate,
+    known_versions,
+    parse_version,
+)
 
-__all__ = ["LATEST", "LEVELS", "evaluate", "evaluate_pod", "known_versions", "parse_version"]
+__all__ = ["DEFAULT_VERSION", "LATEST", "LEVELS", "evaluate", "evaluate_pod", "known_versions",
+           "parse_version"]
 
 
 def evaluate_pod(pod: dict, level: str, version: str) -> list[str]:

@@ -228,6 +228,9 @@ def _se_linux_options(p: ir.Policy, rules: Rules) -> Found:
         yield "selinux", ("admits any SELinux options, such as type spc_t or a custom user "
                           "or role")
         return
+    if p.selinux_types is not None and ((s.type or "") not in ("", *p.selinux_types)
+                                        or s.user or s.role):
+        return  # PSP gives every pod options the type allow-list refuses: none is admitted
     problems = [f"type {s.type}"] if (s.type or "") not in rules.selinux_types else []
     problems += [f"{key} {getattr(s, key)}" for key in ("user", "role") if getattr(s, key)]
     if problems:
@@ -450,6 +453,12 @@ def _id_gaps(p: ir.Policy, at: _Level) -> GapFound:
                NO_CONTROL + "UIDs: restricted only rejects UID 0")
     elif user.rule is ir.Rule.MUST_RUN_AS_NON_ROOT and "runAsNonRoot" not in at.checks:
         yield "run_as_user", "containers may not run as root", at.lacks("runAsNonRoot")
+    if p.require_explicit_non_root:
+        sentence = "containers must set runAsNonRoot: true, and no runAsUser may be 0"
+        if "runAsNonRoot" not in at.checks:
+            yield "require_explicit_non_root", sentence, at.lacks("runAsNonRoot")
+        elif "runAsUser" not in at.checks:
+            yield "require_explicit_non_root", sentence, at.lacks("runAsUser: 0")
     groups = (("run_as_group", p.run_as_group, "containers run as GID"),
               ("supplemental_groups", p.supplemental_groups, "supplemental groups must be in"),
               ("fs_group", p.fs_group, "the fsGroup must be in"))
@@ -487,6 +496,13 @@ def _capability_gaps(p: ir.Policy, at: _Level) -> GapFound:
 
 def _selinux_gaps(p: ir.Policy, at: _Level) -> GapFound:
     s = p.selinux
+    if p.selinux_types is not None and s.rule is ir.Rule.RUN_AS_ANY:
+        sentence = ("SELinux types are limited to " + ", ".join(p.selinux_types)
+                    + ", with no SELinux user or role")
+        if "seLinuxOptions" not in at.checks:
+            yield "selinux_types", sentence, at.lacks("SELinux options")
+        elif refused := sorted(set(at.rules.selinux_types) - {""} - set(p.selinux_types)):
+            yield "selinux_types", sentence, f"PSA {at.label} also admits {', '.join(refused)}"
     if s.rule is ir.Rule.MUST_RUN_AS:
         options = ", ".join(f"{key} {getattr(s, key)}" for key in ("level", "role", "type", "user")
                             if getattr(s, key) is not None)

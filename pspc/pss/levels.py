@@ -25,6 +25,15 @@ LEVELS = ("privileged", "baseline", "restricted")
 LATEST = "latest"
 NEWEST = (1, 37)
 
+# The one Pod Security Standards version pspc analyses policies at and writes into the
+# `*-version` labels, unless a `namespace ... version` declaration says otherwise. v1.30 is
+# the first Kubernetes release with ValidatingAdmissionPolicy as GA
+# (admissionregistration.k8s.io/v1), which pspc's vap/ output needs, so every cluster that
+# can run all of pspc's outputs understands it; a pinned version (unlike `latest`) means
+# the same checks after every upgrade, as the Kubernetes documentation recommends; and it
+# predates the probe/lifecycle host check (v1.34) that no PodSecurityPolicy can express.
+DEFAULT_VERSION = "v1.30"
+
 Version = tuple[int, int]
 
 _VERSION = re.compile(r"v1\.(0|[1-9][0-9]*)")

@@ -97,10 +97,15 @@ class NamespaceDecl:
     """`namespace NAME enforce LEVEL ...`: explicit Pod Security Admission labels."""
 
     name: Word
-    levels: tuple[tuple[str, Word], ...]  # (enforce | audit | warn, level)
-    version: Word | None
+    levels: tuple[tuple[str, Word], ...]  # (enforce | audit | warn, level), as written
+    versions: tuple[Word, ...]  # every `version` clause (more than one is an error)
     force: bool
     span: Span
+    force_span: Span | None = None
+
+    @property
+    def version(self) -> Word | None:
+        return self.versions[0] if self.versions else None
 
 
 @dataclass(frozen=True)

@@ -212,9 +212,10 @@ class _ToAst(Transformer):
     def namespace_decl(self, meta, children):
         name, *clauses = children
         levels = tuple(c[1] for c in clauses if c[0] == "level")
-        version = next((c[1] for c in clauses if c[0] == "version"), None)
-        force = any(c[0] == "force" for c in clauses)
-        return ast.NamespaceDecl(name, levels, version, force, self._span(meta))
+        versions = tuple(c[1] for c in clauses if c[0] == "version")
+        force = next((c[1] for c in clauses if c[0] == "force"), None)
+        return ast.NamespaceDecl(name, levels, versions, force is not None, self._span(meta),
+                                 force)
 
     def psa_level(self, children):
         return ("level", (str(children[0]), children[1]))
@@ -222,8 +223,9 @@ class _ToAst(Transformer):
     def psa_version(self, children):
         return ("version", children[0])
 
-    def psa_force(self, _children):
-        return ("force", None)
+    @v_args(meta=True)
+    def psa_force(self, meta, _children):
+        return ("force", self._span(meta))
 
     def start(self, children):
         return tuple(children)

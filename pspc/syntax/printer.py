@@ -146,8 +146,7 @@ def _subject(s: ast.Subject) -> str:
 
 def namespace_lines(n: ast.NamespaceDecl) -> list[str]:
     parts = [f"{mode} {word(level)}" for mode, level in n.levels]
-    if n.version is not None:
-        parts.append(f"version {word(n.version)}")
+    parts += [f"version {word(v)}" for v in n.versions]
     if n.force:
         parts.append("force")
     return [f"namespace {word(n.name)} " + " ".join(parts)]

@@ -30,15 +30,27 @@ Target = Callable[["Program"], list[OutputFile]]
 
 def registry() -> dict[str, Target]:
     """Every target by name, in the order their files are listed."""
-    from pspc.targets import gatekeeper, helm, kyverno, psp, rbac, rego, report, vap
+    from pspc.targets import (
+        gatekeeper,
+        helm,
+        kyverno,
+        migration,
+        psa,
+        psp,
+        rbac,
+        rego,
+        report,
+        vap,
+    )
 
     return {"psp": psp.build, "rbac": rbac.build, "gatekeeper": gatekeeper.build,
-            "rego": rego.build, "vap": vap.build, "kyverno": kyverno.build,
-            "helm": helm.build, "report": report.build}
+            "rego": rego.build, "vap": vap.build, "kyverno": kyverno.build, "psa": psa.build,
+            "helm": helm.build, "report": report.build, "migration": migration.build}
 
 
 # Every target, in the order their files are listed (the registry imports them lazily).
-TARGET_NAMES = ("psp", "rbac", "gatekeeper", "rego", "vap", "kyverno", "helm", "report")
+TARGET_NAMES = ("psp", "rbac", "gatekeeper", "rego", "vap", "kyverno", "psa", "helm", "report",
+                "migration")
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}

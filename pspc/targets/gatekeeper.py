@@ -48,8 +48,8 @@ def template(policy: ir.Policy) -> dict:
             "crd": {"spec": {"names": {"kind": kind}}},
             "targets": [{
                 "target": TARGET,
-                "code": [{"engine": "K8sNativeValidation",
-                          "source": {"variables": cel_variables(), "validations": validations}}],
+                "code": [{"engine": "K8sNativeValidation", "source": {
+                    "variables": cel_variables(policy), "validations": validations}}],
                 "rego": rego_module(policy, "gatekeeper"),
             }],
         },

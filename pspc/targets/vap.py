@@ -26,7 +26,7 @@ def policy_object(policy: ir.Policy) -> dict:
             "matchConstraints": {"resourceRules": [{
                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                 "resources": ["pods"]}]},
-            "variables": cel_variables(),
+            "variables": cel_variables(policy),
             "validations": [{"expression": v.expression, "messageExpression": v.message_expression,
                              "reason": "Forbidden"} for v in cel_validations(policy)],
         },

@@ -37,6 +37,8 @@ def value(node: e.Expr) -> str:
         return _guarded(node.path, "[]")
     if isinstance(node, e.Containers):
         return f"variables.{CONTAINERS_VARIABLE}"
+    if isinstance(node, e.Cond):
+        return f"({condition(node.test)} ? {value(node.then)} : {value(node.otherwise)})"
     return condition(node)
 
 
@@ -77,6 +79,8 @@ def condition(node: e.Expr) -> str:
         return f"{value(node.text)}.startsWith({value(node.prefix)})"
     if isinstance(node, e.NonEmpty):
         return f"size({value(node.items)}) > 0"
+    if isinstance(node, e.OnlyKeys):
+        return f"{_name(node.var)}.all(key, key in {json.dumps(list(node.keys))})"
     if isinstance(node, e.Has):
         tests, _ = _steps(node.path)
         return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"

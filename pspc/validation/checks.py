@@ -11,7 +11,6 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pspc.admission.pod import VOLUME_SOURCES
 from pspc.model import ir
 from pspc.model import vocabulary as voc
 from pspc.validation.expr import (
@@ -20,6 +19,7 @@ from pspc.validation.expr import (
     All,
     Cmp,
     Concat,
+    Cond,
     Containers,
     Expr,
     Has,
@@ -27,6 +27,7 @@ from pspc.validation.expr import (
     Items,
     Lit,
     NonEmpty,
+    OnlyKeys,
     Path,
     StartsWith,
     Val,
@@ -107,8 +108,8 @@ def _host_ports(p: ir.Policy) -> list[Check]:
 def _volume_type(volume_type: str) -> Expr:
     key = "cephfs" if volume_type == "cephFS" else volume_type
     presence = Has(path(V, key))
-    if volume_type == "emptyDir":
-        return or_(presence, and_(*(not_(Has(path(V, k))) for k in VOLUME_SOURCES)))
+    if volume_type == "emptyDir":  # a volume with no source is defaulted to an emptyDir
+        return or_(presence, OnlyKeys(V, ("name",)))
     return presence
 
 
@@ -398,42 +399,29 @@ def _runtime_class(p: ir.Policy) -> list[Check]:
                   f"must not set a runtimeClassName other than {names}")]
 
 
-def _seccomp_field_is(field: Path, profile: str) -> Expr:
+def _profile_of(field: Path) -> Expr:
+    """A seccomp or AppArmor profile field as its annotation value (spec §6.19)."""
     kind = Val(field / "type", Lit(""))
-    if profile in ("runtime/default", "docker/default"):
-        return eq(kind, "RuntimeDefault")
-    if profile == "unconfined":
-        return eq(kind, "Unconfined")
-    return and_(eq(kind, "Localhost"), eq(Val(field / "localhostProfile", Lit("")),
-                                          profile[len("localhost/"):]))
+    localhost = Concat((Lit("localhost/"), Val(field / "localhostProfile", Lit(""))))
+    return Cond(eq(kind, "RuntimeDefault"), Lit("runtime/default"),
+                Cond(and_(eq(kind, "Localhost"), Has(field / "localhostProfile")), localhost,
+                     Cond(eq(kind, "Unconfined"), Lit("unconfined"), Lit(""))))
 
 
-def _annotation_is(value: Expr, profile: str) -> Expr:
-    if profile in ("runtime/default", "docker/default"):
-        return In(value, Lit(["docker/default", "runtime/default"]))
-    return eq(value, profile)
+def _container_key(prefix: str) -> Path:
+    return ANNOTATIONS / Concat((Lit(prefix), Val(path(C, "name"), Lit(""))))
 
 
-def _seccomp_profiles(profile_is) -> tuple[Expr, Expr]:
-    """(pod matches, container matches) built from `profile_is(source kind, path or value)`.
-
-    The pod's profile is its annotation, else its field; a container's is its own field,
-    else its annotation (even empty), else the pod's field, else the pod's annotation.
-    """
+def _seccomp_profiles() -> tuple[Expr, Expr]:
+    """The pod's profile (its annotation, else its field) and a container's (its own field,
+    else its annotation even when empty, else the pod's field, else the pod's annotation)."""
     pod_annotation = Val(ANNOTATIONS / voc.SECCOMP_POD, Lit(""))
-    container_key = ANNOTATIONS / Concat((Lit(voc.SECCOMP_CONTAINER_PREFIX), Val(
-        path(C, "name"), Lit(""))))
     pod_field, container_field = PSC / "seccompProfile", SC / "seccompProfile"
-    pod = or_(and_(ne(pod_annotation, ""), profile_is("annotation", pod_annotation)),
-              and_(eq(pod_annotation, ""), profile_is("field", pod_field)))
-    container = or_(
-        and_(Has(container_field), profile_is("field", container_field)),
-        and_(not_(Has(container_field)), Has(container_key),
-             profile_is("annotation", Val(container_key, Lit("")))),
-        and_(not_(Has(container_field)), not_(Has(container_key)), Has(pod_field),
-             profile_is("field", pod_field)),
-        and_(not_(Has(container_field)), not_(Has(container_key)), not_(Has(pod_field)),
-             profile_is("annotation", pod_annotation)))
+    key = _container_key(voc.SECCOMP_CONTAINER_PREFIX)
+    pod = Cond(ne(pod_annotation, ""), pod_annotation, _profile_of(pod_field))
+    container = Cond(Has(container_field), _profile_of(container_field),
+                     Cond(Has(key), Val(key, Lit("")),
+                          Cond(Has(pod_field), _profile_of(pod_field), pod_annotation)))
     return pod, container
 
 
@@ -441,57 +429,36 @@ def _seccomp(p: ir.Policy) -> list[Check]:
     allowed = p.seccomp_allowed
     if allowed is not None and voc.ALL in allowed:
         return []
+    pod, container = _seccomp_profiles()
     if allowed is None:
-        def profile_is(kind, where):
-            return Has(where / "type") if kind == "field" else ne(where, "")
-        pod, container = _seccomp_profiles(profile_is)
-        return [Check("seccomp", "seccomp_allowed", "pod", not_(pod),
+        return [Check("seccomp", "seccomp_allowed", "pod", eq(pod, ""),
                       "must not set a seccomp profile (the policy allows none)"),
-                Check("seccomp.container", "seccomp_allowed", "container", not_(container),
+                Check("seccomp.container", "seccomp_allowed", "container", eq(container, ""),
                       "must not set a seccomp profile (the policy allows none)")]
-
-    def profile_is(kind, where):
-        if kind == "field":
-            return or_(*(_seccomp_field_is(where, a) for a in allowed))
-        return or_(*(_annotation_is(where, a) for a in allowed))
-
-    pod, container = _seccomp_profiles(profile_is)
+    accepted = set(allowed)
+    if accepted & {"runtime/default", "docker/default"}:
+        accepted |= {"runtime/default", "docker/default"}
     names = ", ".join(allowed)
     default = f"seccomp profile {p.seccomp_default}" if p.seccomp_default else None
-    return [Check("seccomp", "seccomp_allowed", "pod", pod,
+    return [Check("seccomp", "seccomp_allowed", "pod", In(pod, Lit(sorted(accepted))),
                   f"must set an allowed seccomp profile ({names})", default=default),
-            Check("seccomp.container", "seccomp_allowed", "container", container,
+            Check("seccomp.container", "seccomp_allowed", "container",
+                  In(container, Lit(sorted(accepted))),
                   f"must run with an allowed seccomp profile ({names})", default=default)]
 
 
-def _apparmor_field_is(field: Path, profile: str) -> Expr:
-    kind = Val(field / "type", Lit(""))
-    if profile == "runtime/default":
-        return eq(kind, "RuntimeDefault")
-    if profile == "unconfined":
-        return eq(kind, "Unconfined")
-    return and_(eq(kind, "Localhost"), eq(Val(field / "localhostProfile", Lit("")),
-                                          profile[len("localhost/"):]))
-
-
 def _apparmor(p: ir.Policy) -> list[Check]:
+    """The annotation names a container's profile; where it is unset or empty, its field
+    (the container's, else the pod's) does, as an API server since 1.30 syncs them."""
     allowed, default = p.apparmor_allowed, p.apparmor_default
     if allowed is None and default is None:
         return []
-    key = ANNOTATIONS / Concat((Lit(voc.APPARMOR_CONTAINER_PREFIX), Val(path(C, "name"),
-                                                                       Lit(""))))
-    annotation = Val(key, Lit(""))
+    annotation = Val(_container_key(voc.APPARMOR_CONTAINER_PREFIX), Lit(""))
     container_field, pod_field = SC / "appArmorProfile", PSC / "appArmorProfile"
-
-    def matches(profile: str | None) -> Expr:
-        def field_is(field: Path) -> Expr:
-            return Has(field / "type") if profile is None else _apparmor_field_is(field, profile)
-        by_annotation = ne(annotation, "") if profile is None else eq(annotation, profile)
-        return or_(and_(ne(annotation, ""), by_annotation),
-                   and_(eq(annotation, ""), Has(container_field), field_is(container_field)),
-                   and_(eq(annotation, ""), not_(Has(container_field)), field_is(pod_field)))
-
-    ok = matches(None) if allowed is None else or_(*(matches(a) for a in allowed))
+    profile = Cond(ne(annotation, ""), annotation,
+                   Cond(Has(container_field), _profile_of(container_field),
+                        _profile_of(pod_field)))
+    ok = ne(profile, "") if allowed is None else In(profile, Lit(list(allowed)))
     names = ", ".join(allowed) if allowed is not None else "any"
     return [Check("apparmor", "apparmor_allowed", "container", ok,
                   f"must set an allowed AppArmor profile ({names})",

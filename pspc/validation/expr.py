@@ -95,6 +95,23 @@ class NonEmpty:
 
 
 @dataclass(frozen=True)
+class Cond:
+    """`then` where `test` holds, else `otherwise` (a value, not a condition)."""
+
+    test: Expr
+    then: Expr
+    otherwise: Expr
+
+
+@dataclass(frozen=True)
+class OnlyKeys:
+    """The object bound to `var` has no keys but these (a volume with no source)."""
+
+    var: Var
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Not:
     operand: Expr
 
@@ -124,7 +141,7 @@ class Any:
 
 
 Expr = (Var | Lit | Concat | Val | Has | Items | Containers | Cmp | In | StartsWith | NonEmpty
-        | Not | And | Or | All | Any)
+        | Cond | OnlyKeys | Not | And | Or | All | Any)
 
 TRUE, FALSE = Lit(True), Lit(False)
 

@@ -85,13 +85,33 @@ _STATEMENTS = {"selinux_types": "allow selinux types",
                "require_explicit_non_root": "require explicit non-root"}
 
 
-def report_gaps(policies: tuple[ir.Policy, ...], targets: list[str], diags) -> None:
+def psa_enforces(policy: ir.Policy, fields: list[str], program) -> bool:
+    """Do pspc's PSA labels enforce these intents of `policy` wherever it is usable?
+
+    Only where pspc labels every such namespace (no cluster-wide binding) and none of the
+    fields is a gap at the namespace's enforce level.
+    """
+    from pspc.pss.analysis import gaps
+    from pspc.pss.namespaces import levels_for
+
+    if not policy.bindings or any(b.namespace is None for b in policy.bindings):
+        return False
+    for namespace in sorted({b.namespace for b in policy.bindings}):
+        found = levels_for(program, namespace)
+        if any(g.field in fields for g in gaps(policy, found.enforce, found.version)):
+            return False
+    return True
+
+
+def report_gaps(policies: tuple[ir.Policy, ...], targets: list[str], diags,
+                program=None) -> None:
     """Say in the build output what targets enforce differently; report.md has every intent.
 
     W301/W302: the validating targets are stricter or broader than PSP, never weaker.
     W303/E303: the PSP target is weaker than the policy (an intent beyond PSP): a warning
-    when an admission-time target of the same build enforces it, an error (fail closed)
-    when the build has no such target.
+    when an admission-time target of the same build enforces it (gatekeeper, vap, kyverno,
+    or psa where its labels cover the intent: see psa_enforces, which needs `program`), an
+    error (fail closed) when the build has no such target.
     """
     chosen = [t for t in VALIDATING_TARGETS if t in targets]
     for policy in policies:
@@ -100,10 +120,14 @@ def report_gaps(policies: tuple[ir.Policy, ...], targets: list[str], diags) -> N
         weaker = [g.intent for g in psp_gaps(policy) if g.weakens]
         if "psp" in targets and weaker:
             enforcing = [t for t in ENFORCING_TARGETS if t in targets]
+            if "psa" in targets and program is not None and psa_enforces(policy, weaker,
+                                                                         program):
+                enforcing.append("psa")
             message = (f"policy `{policy.name}`: the PodSecurityPolicy cannot enforce "
                        + ", ".join(f"`{_STATEMENTS[w]}`" for w in weaker))
             if enforcing:
-                diags.warning("W303", message + f"; {', '.join(enforcing)} do", span,
+                verb = "does" if len(enforcing) == 1 else "do"
+                diags.warning("W303", message + f"; {', '.join(enforcing)} {verb}", span,
                               help="apply those outputs too (see report.md)")
             else:
                 diags.error("E303", message + ", and no target of this build does", span,
@@ -128,3 +152,30 @@ def report_gaps(policies: tuple[ir.Policy, ...], targets: list[str], diags) -> N
                           "to every pod in every namespace, together with the other policies",
                           span, help="bind it in the namespaces where it should apply, e.g. "
                           "`in namespace kube-system`")
+
+
+# Gap fields (pspc.pss.analysis) whose checks carry another intent's name.
+_CHECKED_AS = {"seccomp_default": "seccomp_allowed", "apparmor_default": "apparmor_allowed",
+               "forbidden_sysctls": "allowed_unsafe_sysctls"}
+PSA_GAP_TARGETS = ("gatekeeper", "rego", "vap", "kyverno")
+
+
+def enforced_by(policy: ir.Policy, field: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which outputs enforce an intent PSA cannot (a gap of the PSS analysis), and the
+    fields they require set where PodSecurityPolicy would fill them in."""
+    intent = _CHECKED_AS.get(field, field)
+    found = [c for c in checks(policy) if c.intent == intent]
+    if not found:
+        return (), ()
+    return PSA_GAP_TARGETS, tuple(dict.fromkeys(c.default for c in found if c.default))
+
+
+def enforcement_text(policy: ir.Policy, field: str) -> str:
+    targets, defaults = enforced_by(policy, field)
+    if not targets:
+        return "only the PodSecurityPolicy"
+    text = ", ".join(targets)
+    if defaults:
+        text += (" (pods must set it themselves: PodSecurityPolicy filled in "
+                 + ", ".join(defaults) + ")")
+    return text

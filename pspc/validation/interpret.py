@@ -42,6 +42,8 @@ def value_of(node: e.Expr, env: dict) -> object:
     if isinstance(node, e.Containers):
         spec = env[node.spec.name]
         return [c for key in _CONTAINER_LISTS for c in spec.get(key) or []]
+    if isinstance(node, e.Cond):
+        return value_of(node.then if holds(node.test, env) else node.otherwise, env)
     return holds(node, env)
 
 
@@ -58,6 +60,8 @@ def holds(node: e.Expr, env: dict) -> bool:
         return len(value_of(node.items, env)) > 0
     if isinstance(node, e.Has):
         return _lookup(node.path, env) is not _ABSENT
+    if isinstance(node, e.OnlyKeys):
+        return set(env[node.var.name]) <= set(node.keys)
     if isinstance(node, e.Not):
         return not holds(node.operand, env)
     if isinstance(node, e.And):

@@ -26,15 +26,22 @@ class RegoWriter:
     helpers: list[str] = field(default_factory=list)
     count: int = 0
 
-    def value(self, node: e.Expr) -> str:
+    def value(self, node: e.Expr, scope: tuple[str, ...] = ()) -> str:
+        if isinstance(node, e.Cond):
+            self.count += 1
+            name, params = f"_{self.prefix}_{self.count}", ", ".join(scope)
+            test = "\n".join(f"\t{line}" for line in self.lines(node.test, scope))
+            self.helpers.append(f"{name}({params}) := {self.value(node.then, scope)} if {{\n"
+                                f"{test}\n}} else := {self.value(node.otherwise, scope)}")
+            return f"{name}({params})"
         if isinstance(node, e.Var):
             return node.name
         if isinstance(node, e.Lit):
             return json.dumps(node.value)
         if isinstance(node, e.Concat):
-            return "concat(\"\", [" + ", ".join(self.value(p) for p in node.parts) + "])"
+            return "concat(\"\", [" + ", ".join(self.value(p, scope) for p in node.parts) + "])"
         if isinstance(node, e.Val):
-            return self._get(node.path, self.value(node.default))
+            return self._get(node.path, self.value(node.default, scope))
         if isinstance(node, e.Items):
             return self._get(node.path, "[]")
         if isinstance(node, e.Containers):
@@ -61,13 +68,15 @@ class RegoWriter:
         if isinstance(node, e.Lit):
             return "true" if node.value else "false"
         if isinstance(node, e.Cmp):
-            return f"{self.value(node.left)} {node.op} {self.value(node.right)}"
+            return f"{self.value(node.left, scope)} {node.op} {self.value(node.right, scope)}"
         if isinstance(node, e.In):
-            return f"{self.value(node.item)} in {self.value(node.collection)}"
+            return f"{self.value(node.item, scope)} in {self.value(node.collection, scope)}"
         if isinstance(node, e.StartsWith):
-            return f"startswith({self.value(node.text)}, {self.value(node.prefix)})"
+            return f"startswith({self.value(node.text, scope)}, {self.value(node.prefix, scope)})"
         if isinstance(node, e.NonEmpty):
             return f"count({self.value(node.items)}) > 0"
+        if isinstance(node, e.OnlyKeys):
+            return f"count(object.remove({node.var.name}, {json.dumps(list(node.keys))})) == 0"
         if isinstance(node, e.Has):
             return f"{self._get(node.path, 'null')} != null"
         if isinstance(node, e.Not):

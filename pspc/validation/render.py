@@ -83,27 +83,40 @@ class CelValidation:
     message_expression: str
 
 
-def _cel_check(policy: ir.Policy, check: Check) -> CelValidation:
-    """The check as (allowed expression, message naming the offending elements)."""
-    ok = cel.condition(check.ok)
+def _offenders(index: int) -> str:
+    return f"offenders{index}"
+
+
+def _cel_check(policy: ir.Policy, index: int, check: Check) -> CelValidation:
+    """The check as (allowed expression, message naming the offending elements). A check
+    over containers or volumes reads the variable listing its offenders (cel_variables),
+    so its predicate is written once."""
     lead = cel.value(e.Lit(f"{policy.name}: {check.scope} "))
     tail = cel.value(e.Lit(f" {check.requirement}"))
     if check.scope == "pod":
         name = cel.value(e.Val(e.path(OBJ, "metadata", "name"), e.Lit("")))
-        return CelValidation(check.id, check.intent, ok, f"{lead} + {name} + {tail}")
-    if check.scope == "container":
-        items, var = cel.value(e.Containers(SPEC)), C.name
-    else:
-        items, var = cel.value(e.Items(e.path(SPEC, "volumes"))), V.name
-    names = f'{items}.filter({var}, !({ok})).map({var}, {var}.name).join(", ")'
-    return CelValidation(check.id, check.intent, f"{items}.all({var}, {ok})",
-                         f"{lead} + {names} + {tail}")
+        return CelValidation(check.id, check.intent, cel.condition(check.ok),
+                             f"{lead} + {name} + {tail}")
+    offenders = f"variables.{_offenders(index)}"
+    return CelValidation(check.id, check.intent, f"size({offenders}) == 0",
+                         f'{lead} + {offenders}.join(", ") + {tail}')
 
 
 def cel_validations(policy: ir.Policy) -> list[CelValidation]:
-    return [_cel_check(policy, check) for check in checks(policy)]
+    return [_cel_check(policy, index, check) for index, check in enumerate(checks(policy), 1)]
 
 
-def cel_variables() -> list[dict]:
-    """Variables every validation may use (`variables.containers`)."""
-    return [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
+def cel_variables(policy: ir.Policy) -> list[dict]:
+    """The variables the validations read: the containers, and for each check over
+    containers or volumes the names of those that fail it (in evaluation order)."""
+    variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
+    for index, check in enumerate(checks(policy), 1):
+        if check.scope == "pod":
+            continue
+        if check.scope == "container":
+            items, var = cel.value(e.Containers(SPEC)), C.name
+        else:
+            items, var = cel.value(e.Items(e.path(SPEC, "volumes"))), V.name
+        variables.append({"name": _offenders(index), "expression": (
+            f"{items}.filter({var}, !({cel.condition(check.ok)})).map({var}, {var}.name)")})
+    return variables

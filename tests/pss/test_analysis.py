@@ -1,5 +1,11 @@
 """Which PSS level each policy fits: stdlib, the seed examples, and one policy per intent.
 
+The pods a policy admits are those its PodSecurityPolicy admits and that meet its intents
+beyond PSP (ir.BEYOND_PSP: `allow selinux types`, `require explicit non-root`), which the
+stdlib baseline and restricted policies state so that they fit their levels exactly. The
+PodSecurityPolicy-only forms of those two (`psp-baseline`, `psp-restricted`: the Kubernetes
+documentation's baseline-psp.yaml and restricted-psp.yaml) show what PSP alone cannot reach.
+
 Three kinds of evidence:
 * exact levels, blockers and gaps for the shipped and example policies (justified inline);
 * witness pods: the PSP simulator admits them unchanged and PSA rejects them, so the
@@ -28,13 +34,15 @@ from pspc.compiler import compile_paths
 from pspc.diagnostics import Diagnostics
 from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
 from pspc.model import ir
-from pspc.model.resolve import compile_files
+from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.pss import evaluate_pod
 from pspc.pss.analysis import CONFLICTS, conflicts, gaps, recommend_level
 from pspc.pss.checks import PodView
 from pspc.pss.levels import CHECKS, checks_for, parse_version, rules_for
 from pspc.syntax.parser import parse_text
 from pspc.targets.psp import manifest
+from pspc.validation.checks import checks
+from pspc.validation.interpret import passes
 from pspc.workloads import PodRequest
 
 # -- policies --------------------------------------------------------------------------------
@@ -62,14 +70,31 @@ def example(seed: str) -> dict[str, ir.Policy]:
     return {p.name: p for p in compilation.program.policies}
 
 
-def one(statements: str, parent: str = "baseline") -> ir.Policy:
+def psp_only(name: str) -> str:
+    """The stdlib policy `name` without its intents beyond PSP, as `policy psp-<name>`."""
+    text = stdlib_sources()[f"stdlib/{name}.pspc"]
+    kept = [line for line in text.splitlines()
+            if not line.strip().startswith(("allow selinux types", "require explicit"))]
+    return "\n".join(kept).replace(f"policy {name} {{", f"policy psp-{name} {{") + "\n"
+
+
+def one(statements: str, parent: str = "psp-baseline") -> ir.Policy:
     """A policy of the given statements over `parent`, SELinux pinned to container_t.
 
-    `selinux any` in every stdlib policy admits spc_t and custom users, so without this
-    pin neither stdlib base fits baseline and no other intent could be seen on its own.
+    `selinux any` admits spc_t and custom users, so without this pin neither PSP-only base
+    (psp-baseline, psp-restricted) fits baseline and no other intent could be seen on its
+    own; the stdlib bases fit their levels either way. The default base is PSP-only, so
+    that each intent is seen without the stdlib's intents beyond PSP.
     """
     pin = "" if "selinux" in statements else "selinux type container_t\n "
-    return compile_text(f"policy p extends {parent} {{\n {pin}{statements}\n}}")["p"]
+    base = psp_only(parent[len("psp-"):]) if parent.startswith("psp-") else ""
+    return compile_text(f"{base}policy p extends {parent} {{\n {pin}{statements}\n}}")["p"]
+
+
+@cache
+def psp_stdlib() -> dict[str, ir.Policy]:
+    """psp-baseline and psp-restricted on their own."""
+    return compile_text(psp_only("baseline") + psp_only("restricted"))
 
 
 def blockers(report) -> set[tuple[str, str, str]]:
@@ -114,42 +139,76 @@ def test_stdlib_privileged_is_privileged() -> None:
     assert gap_fields(report) == ["allowed_proc_mount_types", "allowed_unsafe_sysctls"]
 
 
-def test_stdlib_baseline_is_held_back_by_selinux_any() -> None:
-    report = recommend_level(stdlib()["baseline"], "latest")
-    assert report.level == "privileged"
-    assert {b for b in blockers(report) if b[0] == "baseline"} == {
-        ("baseline", "seLinuxOptions", "selinux")}
-    assert blockers(report) == SELINUX_ANY | RUN_AS | {
+def test_stdlib_baseline_is_baseline() -> None:
+    report = recommend_level(stdlib()["baseline"], "v1.30")
+    assert report.level == "baseline"
+    assert blockers(report) == RUN_AS | {
         ("restricted", "allowPrivilegeEscalation", "allow_privilege_escalation"),
         ("restricted", "capabilities_restricted", "required_drop_capabilities"),
         ("restricted", "capabilities_restricted", "allowed_capabilities"),
         ("restricted", "restrictedVolumes", "volumes"),
     }
-    selinux = next(b for b in report.blockers if b.check == "seLinuxOptions")
-    assert selinux.intent == "selinux any"
+    assert report.caveats == ()
+    # Its SELinux types are baseline's up to v1.30; from v1.31 baseline also admits
+    # container_engine_t, which the policy refuses: a gap, not a blocker.
+    assert "selinux_types" not in gap_fields(report)
+    latest = recommend_level(stdlib()["baseline"], "latest")
+    assert latest.level == "baseline"
+    selinux = next(g for g in latest.gaps if g.field == "selinux_types")
+    assert selinux.why == "PSA baseline v1.37 also admits container_engine_t"
+    assert selinux.intent == "allow selinux types container_init_t, container_kvm_t, container_t"
 
 
-def test_stdlib_restricted_is_held_back_by_selinux_any_and_run_as_non_root() -> None:
-    report = recommend_level(stdlib()["restricted"], "latest")
-    assert report.level == "privileged"
-    assert blockers(report) == SELINUX_ANY | RUN_AS
-    run_as = [b for b in report.blockers if b.field == "run_as_user"]
+def test_stdlib_restricted_is_restricted() -> None:
+    report = recommend_level(stdlib()["restricted"], "v1.30")
+    assert report.level == "restricted"
+    assert report.blockers == () and report.caveats == ()
+    assert gap_fields(report) == ["supplemental_groups", "fs_group", "allowed_capabilities",
+                                  "allowed_unsafe_sysctls", "seccomp_allowed",
+                                  "apparmor_allowed", "apparmor_default"]
+    # Before v1.23 restricted does not check runAsUser: 0, which the policy refuses.
+    old = recommend_level(stdlib()["restricted"], "v1.22")
+    assert old.level == "restricted"
+    assert "require_explicit_non_root" in gap_fields(old)
+    # From v1.34 the probe host check is a caveat of every level (no PSP field controls it).
+    assert [c.check for c in recommend_level(stdlib()["restricted"], "latest").caveats] == [
+        "hostProbesAndHostLifecycle"]
+
+
+def test_the_psp_only_forms_are_held_back_by_selinux_any_and_run_as_non_root() -> None:
+    baseline = recommend_level(psp_stdlib()["psp-baseline"], "latest")
+    assert baseline.level == "privileged"
+    assert {b for b in blockers(baseline) if b[0] == "baseline"} == {
+        ("baseline", "seLinuxOptions", "selinux")}
+    assert next(b for b in baseline.blockers if b.check == "seLinuxOptions").intent == \
+        "selinux any"
+    restricted = recommend_level(psp_stdlib()["psp-restricted"], "latest")
+    assert restricted.level == "privileged"
+    assert blockers(restricted) == SELINUX_ANY | RUN_AS
+    run_as = [b for b in restricted.blockers if b.field == "run_as_user"]
     assert [b.intent for b in run_as] == ["run as non-root", "run as non-root"]
 
 
-def test_stdlib_with_selinux_pinned_fits_baseline() -> None:
-    for parent in ("baseline", "restricted"):
+def test_stdlib_levels_with_selinux_pinned() -> None:
+    assert recommend_level(one("", "baseline"), "latest").level == "baseline"
+    assert recommend_level(one("", "restricted"), "latest").level == "restricted"
+    for parent in ("psp-baseline", "psp-restricted"):
         report = recommend_level(one("", parent), "latest")
         assert report.level == "baseline"
         assert [(c.check, c.field) for c in report.caveats] == [
             ("hostProbesAndHostLifecycle", None)]
-    assert blockers(recommend_level(one("", "restricted"), "latest")) == RUN_AS
+    assert blockers(recommend_level(one("", "psp-restricted"), "latest")) == RUN_AS
+
+
+def test_seed_000_extends_stdlib_restricted_and_fits_restricted() -> None:
+    # Its narrower volume list and `default seccomp profile` are gaps, not blockers.
+    report = recommend_level(example("seed-000-metakube")["psp-restricted"], "v1.30")
+    assert report.level == "restricted"
+    assert report.blockers == ()
+    assert {"volumes", "seccomp_default"} <= set(gap_fields(report))
 
 
 @pytest.mark.parametrize(("seed", "name", "restricted_blockers"), [
-    # Seed 000 extends stdlib restricted: only `selinux any` and the UID rules stand between
-    # it and restricted; its extra `default seccomp profile` is a gap, not a blocker.
-    ("seed-000-metakube", "psp-restricted", SELINUX_ANY | RUN_AS),
     # 100-psp adds no capability but drops none: capabilities_restricted wants drop ALL.
     ("seed-001-psp-by-example", "100-psp", SELINUX_ANY | RUN_AS | {
         ("restricted", "capabilities_restricted", "required_drop_capabilities")}),
@@ -187,11 +246,20 @@ def test_privileged_examples_are_privileged(seed, name) -> None:
 
 
 def test_every_example_policy_is_analysed() -> None:
-    names = {(d.name, p) for d in sorted(EXAMPLES.iterdir()) if d.is_dir()
-             for p in example(d.name)}
-    assert len(names) == 8
-    for seed, name in names:
-        assert recommend_level(example(seed)[name], "v1.30").level == "privileged"
+    levels = {(d.name, p): recommend_level(example(d.name)[p], "v1.30").level
+              for d in sorted(EXAMPLES.iterdir()) if d.is_dir() for p in example(d.name)}
+    # Only seed 000 builds on stdlib restricted; every other example writes its own policy
+    # with `selinux any` (or extends stdlib privileged), which baseline rejects.
+    assert levels == {
+        ("seed-000-metakube", "psp-restricted"): "restricted",
+        ("seed-001-psp-by-example", "100-psp"): "privileged",
+        ("seed-001-psp-by-example", "200-psp"): "privileged",
+        ("seed-002-ack", "privileged-restricted"): "privileged",
+        ("seed-002-ack", "privileged-root-volumes-restricted"): "privileged",
+        ("seed-003-use-psp", "restricted"): "privileged",
+        ("seed-004-shared-nfs", "restricted"): "privileged",
+        ("seed-004-shared-nfs", "shared-nfs"): "privileged",
+    }
 
 
 def test_shared_nfs_gaps_name_its_intents() -> None:
@@ -291,7 +359,7 @@ def test_baseline_blockers_by_intent(statements, version, level, extra) -> None:
     ("run as user 0..10", "v1.22", set()),
 ])
 def test_restricted_blockers_by_intent(statements, version, extra) -> None:
-    report = recommend_level(one(statements, "restricted"), version)
+    report = recommend_level(one(statements, "psp-restricted"), version)
     assert report.level == "baseline"
     found = {(check, field) for lvl, check, field in blockers(report)}
     run_as = {("runAsNonRoot", "run_as_user")} | (
@@ -301,7 +369,7 @@ def test_restricted_blockers_by_intent(statements, version, extra) -> None:
 
 def test_run_as_blockers_say_why_per_strategy() -> None:
     def sentence(statements: str, check: str) -> str:
-        report = recommend_level(one(statements, "restricted"), "latest")
+        report = recommend_level(one(statements, "psp-restricted"), "latest")
         return next(b.sentence for b in report.blockers if b.check == check)
     assert "set a non-zero runAsUser" in sentence("", "runAsNonRoot")
     assert "never checks runAsNonRoot" in sentence("run as user 5..6", "runAsNonRoot")
@@ -327,7 +395,7 @@ def test_the_probe_host_caveat_starts_at_v1_34() -> None:
 
 def test_baseline_gaps_of_a_restricted_policy() -> None:
     report = recommend_level(one("run as user 1000..2000\n default seccomp profile "
-                                 "runtime/default", "restricted"), "latest")
+                                 "runtime/default", "psp-restricted"), "latest")
     assert report.level == "baseline"
     gaps = {g.field: (g.sentence, g.why) for g in report.gaps}
     assert list(gaps) == [
@@ -429,18 +497,18 @@ def witness(**contexts) -> dict:
 
 
 @pytest.mark.parametrize(("policy", "pod", "level", "reason"), [
-    (lambda: stdlib()["restricted"], witness(app={"runAsUser": 1000}), "restricted",
+    (lambda: psp_stdlib()["psp-restricted"], witness(app={"runAsUser": 1000}), "restricted",
      "runAsNonRoot != true"),
-    (lambda: stdlib()["restricted"],
+    (lambda: psp_stdlib()["psp-restricted"],
      witness(pod={"runAsUser": 0, "runAsNonRoot": True}, app={"runAsUser": 1000}),
      "restricted", "runAsUser=0"),
-    (lambda: stdlib()["restricted"],
+    (lambda: psp_stdlib()["psp-restricted"],
      witness(pod={"runAsNonRoot": True, "seLinuxOptions": {"type": "spc_t"}}), "baseline",
      "seLinuxOptions"),
-    (lambda: stdlib()["baseline"],
+    (lambda: psp_stdlib()["psp-baseline"],
      witness(pod={"seLinuxOptions": {"user": "system_u", "type": "container_t"}}), "baseline",
      "seLinuxOptions"),
-    (lambda: one("run as user 32767", "restricted"),
+    (lambda: one("run as user 32767", "psp-restricted"),
      witness(pod={"runAsUser": 0, "runAsNonRoot": True,
                   "seLinuxOptions": {"type": "container_t"}}, app={"runAsUser": 32767}),
      "restricted", "runAsUser=0"),
@@ -449,6 +517,27 @@ def test_blockers_have_witnesses(policy, pod, level, reason) -> None:
     verdict = psp_engine(policy()).evaluate(PodRequest(pod, "default", None))
     assert verdict.allowed and not verdict.mutated, verdict.message or verdict.patch
     assert [r.split(" (")[0] for r in evaluate_pod(pod, level, "latest")] == [reason]
+
+
+def test_a_pinned_type_outside_the_allow_list_admits_no_pod() -> None:
+    """PSP gives every pod container_engine_t, which stdlib baseline's types refuse."""
+    policy = one("selinux type container_engine_t", "baseline")
+    assert recommend_level(policy, "v1.30").level == "baseline"
+    assert admitted(policy, plain_pod(True)) is None
+    assert admitted(one("selinux type container_engine_t"), plain_pod(True)) is not None
+
+
+@pytest.mark.parametrize(("name", "pod"), [
+    ("restricted", witness(app={"runAsUser": 1000})),
+    ("restricted", witness(pod={"runAsUser": 0, "runAsNonRoot": True}, app={"runAsUser": 1000})),
+    ("restricted", witness(pod={"runAsNonRoot": True, "seLinuxOptions": {"type": "spc_t"}})),
+    ("baseline", witness(pod={"seLinuxOptions": {"user": "system_u", "type": "container_t"}})),
+])
+def test_the_stdlib_refuses_those_witnesses_beyond_psp(name, pod) -> None:
+    """Its PSP still admits them unchanged; its intents beyond PSP refuse them."""
+    policy = stdlib()[name]
+    assert psp_engine(policy).evaluate(PodRequest(pod, "default", None)).allowed
+    assert admitted(policy, pod) is None
 
 
 # -- search: every rejection of an admitted pod is predicted ---------------------------------
@@ -570,17 +659,20 @@ CHANGES = (
 
 @cache
 def search_policies() -> tuple[ir.Policy, ...]:
-    crafted = [one(s) for s in (
+    # Over stdlib baseline, `selinux type container_engine_t` admits no pod (see above), so
+    # its conflicts could have no witness: it is searched over psp-baseline only.
+    crafted = [one(s, parent) for parent in ("baseline", "psp-baseline") for s in (
         "", "allow unsafe sysctls net.ipv4.tcp_keepalive_time", "allow unmasked proc mount",
         "selinux type container_engine_t", "allow capabilities NET_RAW",
         "allow seccomp profiles unconfined, runtime/default",
         "allow apparmor profiles runtime/default, unconfined", "allow host ports 80",
-        "allow host network", "volumes any")]
-    crafted += [one(s, "restricted") for s in ("", "run as user 1000, 32767",
-                                               "allow seccomp profiles localhost/p.json")]
+        "allow host network", "volumes any")
+        if parent == "psp-baseline" or "container_engine_t" not in s]
+    crafted += [one(s, parent) for parent in ("restricted", "psp-restricted")
+                for s in ("", "run as user 1000, 32767", "allow seccomp profiles localhost/p.json")]
     examples = [p for d in sorted(EXAMPLES.iterdir()) if d.is_dir()
                 for p in example(d.name).values()]
-    return (*stdlib().values(), *examples, *crafted)
+    return (*stdlib().values(), *psp_stdlib().values(), *examples, *crafted)
 
 
 @cache
@@ -593,11 +685,21 @@ def pipeline(policy: ir.Policy) -> Pipeline:
                     gates=gates)
 
 
+@cache
+def beyond_psp(policy: ir.Policy) -> tuple:
+    return tuple(c for c in checks(policy) if c.intent in ir.BEYOND_PSP)
+
+
 def admitted(policy: ir.Policy, pod: dict) -> dict | None:
-    """The pod as stored after the policy admits it (mutations included), or None."""
+    """The pod as stored after the policy admits it (mutations included), or None.
+
+    As in ContractOracle, the policy's intents beyond PSP must hold too; they are checked
+    on the stored pod, the one PSA sees (with a mutation target, the mutated form)."""
     result = pipeline(policy).review("CREATE", copy.deepcopy(pod), user=DEFAULT_REQUESTER,
                                      namespace="default")
-    return result.pod if result.allowed else None
+    if not result.allowed or not all(passes(c, result.pod) for c in beyond_psp(policy)):
+        return None
+    return result.pod
 
 
 @cache

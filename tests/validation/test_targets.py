@@ -87,9 +87,13 @@ def test_an_unbound_policy_applies_nowhere_and_a_cluster_wide_one_everywhere():
     assert rule["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
 
 
-def test_kyverno_rule_names_are_dns_labels():
-    assert kyverno.rule_name("requiredDropCapabilities.ALL") == "required-drop-capabilities-all"
-    assert kyverno.rule_name("seccomp.container") == "seccomp-container"
+def test_kyverno_has_one_rule_with_an_expression_per_check():
+    policy = compile_one("policy p extends restricted {}\nbind p to group devs")
+    (rule,) = kyverno.cluster_policy(policy)["spec"]["rules"]
+    assert rule["name"] == "pod-security"
+    assert len(rule["validate"]["cel"]["expressions"]) == len(checks.checks(policy))
+    names = [v["name"] for v in rule["validate"]["cel"]["variables"]]
+    assert names[0] == "containers" and all(n.startswith("offenders") for n in names[1:])
 
 
 def test_report_marks_defaults_partial_and_bindings():
@@ -101,7 +105,15 @@ def test_report_marks_defaults_partial_and_bindings():
     assert {g.intent: g for g in validating_gaps(policy, "rego")}["bindings"].status == \
         NOT_EXPRESSIBLE
     entries = report.entries(type("P", (), {"policies": (policy,)})())
-    assert set(entries[0]["targets"]) == {"psp", "rego", "gatekeeper", "vap", "kyverno"}
+    assert set(entries[0]["targets"]) == {"psp", "rego", "gatekeeper", "vap", "kyverno", "psa"}
+    assert entries[0]["psa"]["level"] == "restricted"
+    psa_rows = {row["intent"]: row for row in entries[0]["targets"]["psa"]}
+    assert psa_rows["fs_group"]["status"] == NOT_EXPRESSIBLE
+    assert psa_rows["fs_group"]["reason"] == (
+        "the fsGroup must be in 1..65535: the Pod Security Standards have no control for group "
+        "IDs; enforced by gatekeeper, rego, vap, kyverno (pods must set it themselves: "
+        "PodSecurityPolicy filled in fsGroup 1)")
+    assert "privileged" not in psa_rows  # restricted enforces it
     assert not any(g.weakens for t in ("rego", "gatekeeper") for g in validating_gaps(policy, t))
 
 
@@ -110,11 +122,36 @@ def test_build_warns_about_gaps():
                          "bind p to service account kube-system/replicaset-controller")
     diags = Diagnostics()
     report_gaps((policy,), ["psp", "gatekeeper"], diags)
-    assert [d.code for d in diags.items] == ["W301", "W302"]
-    assert "gatekeeper cannot fill in" in diags.items[0].message
+    assert [d.code for d in diags.items] == ["W303", "W301", "W302"]
+    assert "`allow selinux types`, `require explicit non-root`; gatekeeper does" in \
+        diags.items[0].message
+    assert "gatekeeper cannot fill in" in diags.items[1].message
+    # The stdlib restricted policy states intents beyond PSP: PSP alone fails closed.
+    alone = Diagnostics()
+    report_gaps((policy,), ["psp", "rbac"], alone)
+    assert [d.code for d in alone.items] == ["E303"]
     quiet = Diagnostics()
-    report_gaps((policy,), ["psp", "rbac"], quiet)
+    report_gaps((compile_one("policy p extends privileged {}\nbind p to all service accounts"),),
+                ["psp", "rbac"], quiet)
     assert quiet.items == []
+
+
+def test_psa_enforces_intents_beyond_psp_where_it_labels_the_namespace():
+    diags = Diagnostics()
+    program = compile_files([parse_text(
+        "policy p extends restricted {}\nbind p to service accounts in namespace shop\n"
+        "policy wide extends restricted {}\nbind wide to all service accounts\n"
+        "policy q extends restricted {}\nbind q to service accounts in namespace dev\n"
+        "namespace dev enforce baseline\n", "t.pspc", diags)], diags)
+    policies = {p.name: p for p in program.policies}
+    found = Diagnostics()
+    report_gaps(program.policies, ["psp", "psa"], found, program)
+    by_policy = {d.message.split("`")[1]: d.code for d in found.items}
+    # shop is labelled restricted, which checks both; `wide` is usable in namespaces pspc
+    # does not label; dev enforces baseline, which checks neither.
+    assert by_policy == {"p": "W303", "wide": "E303", "q": "E303"}
+    assert found.items[0].message.endswith("; psa does")
+    assert policies["p"].require_explicit_non_root
 
 
 def _golden(kind: str) -> list[dict]:
@@ -168,5 +205,6 @@ def test_eval_runs_every_engine_and_reports_no_disagreement(in_repo):
     assert result.exit_code == 1, result.output
     assert report_json["disagreements"] == []
     engines = report_json["objects"][2]["engines"]
-    assert set(engines) == {"psp", "rego", "gatekeeper", "cel"}
+    assert set(engines) == {"psp", "rego", "gatekeeper", "cel", "psa"}
+    assert engines["psa"]["policy"] == "privileged:v1.30"  # research, as pspc labels it
     assert engines["psp"]["allowed"] and not engines["gatekeeper"]["allowed"]

@@ -16,12 +16,15 @@ _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
 # init, regular and ephemeral containers, in the order PSP visits them
 _containers(spec) := array.concat(array.concat(object.get(spec, "initContainers", []), object.get(spec, "containers", [])), object.get(spec, "ephemeralContainers", []))
 
+# a rule, so evaluated once per query rather than once per check
+_pod_containers := _containers(object.get(_pod, "spec", {}))
+
 # privileged
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_1(obj, spec, c)
+	some c in _pod_containers
+	object.get(c, ["securityContext", "privileged"], false) == true
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set securityContext.privileged=true"])
 }
 
@@ -29,7 +32,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_2(obj, spec)
+	object.get(spec, "hostNetwork", false) == true
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostNetwork=true"])
 }
 
@@ -37,7 +40,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_3(obj, spec)
+	object.get(spec, "hostPID", false) == true
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostPID=true"])
 }
 
@@ -45,7 +48,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_4(obj, spec)
+	object.get(spec, "hostIPC", false) == true
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostIPC=true"])
 }
 
@@ -53,7 +56,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_5(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use only allowed host ports (none; with hostNetwork every containerPort is a host port)"])
 }
@@ -71,7 +74,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_7(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set runAsNonRoot=true or a non-zero runAsUser, and neither runAsNonRoot=false nor runAsUser=0"])
 }
@@ -96,8 +99,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_10(obj, spec, c)
+	some c in _pod_containers
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set securityContext.allowPrivilegeEscalation=false"])
 }
 
@@ -105,7 +108,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_11(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must add only allowed capabilities (none)"])
 }
@@ -114,8 +117,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_12(obj, spec, c)
+	some c in _pod_containers
+	not "ALL" in object.get(c, ["securityContext", "capabilities", "drop"], [])
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must drop capability ALL"])
 }
 
@@ -131,7 +134,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_14(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use an allowed SELinux type (container_init_t, container_kvm_t, container_t) and no SELinux user or role"])
 }
@@ -140,7 +143,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_15(obj, spec, c)
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set runAsNonRoot=true (on the container or the pod) and not runAsUser=0"])
 }
@@ -149,7 +152,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_16(obj, spec)
+	object.get(spec, ["securityContext", "runAsUser"], 1) == 0
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set runAsUser=0"])
 }
 
@@ -157,8 +160,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_17(obj, spec, c)
+	some c in _pod_containers
+	not object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use an allowed procMount (Default)"])
 }
 
@@ -174,7 +177,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_19(obj, spec)
+	not _pspc_5(obj, spec) in ["docker/default", "runtime/default"]
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set an allowed seccomp profile (docker/default, runtime/default)"])
 }
 
@@ -182,8 +185,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_20(obj, spec, c)
+	some c in _pod_containers
+	not _pspc_9(obj, spec, c) in ["docker/default", "runtime/default"]
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must run with an allowed seccomp profile (docker/default, runtime/default)"])
 }
 
@@ -191,246 +194,74 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_21(obj, spec, c)
+	some c in _pod_containers
+	not _pspc_18(obj, spec, c) in ["runtime/default"]
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set an allowed AppArmor profile (runtime/default)"])
 }
 
-_ok_1(obj, spec, c) if {
-	object.get(c, ["securityContext", "privileged"], false) != true
-}
-
-_ok_2(obj, spec) if {
-	object.get(spec, "hostNetwork", false) != true
-}
-
-_ok_3(obj, spec) if {
-	object.get(spec, "hostPID", false) != true
-}
-
-_ok_4(obj, spec) if {
-	object.get(spec, "hostIPC", false) != true
-}
-
 _pspc_1(obj, spec, c, port) if {
 	object.get(spec, "hostNetwork", false) != true
 }
 
 _pspc_1(obj, spec, c, port) if {
-	object.get(port, "containerPort", 0) == 0
-}
-
-_pspc_3(obj, spec, c, port) if {
-	object.get(spec, "hostNetwork", false) != true
-}
-
-_pspc_3(obj, spec, c, port) if {
 	object.get(port, "containerPort", 0) == 0
 }
 
 _pspc_2(obj, spec, c, port) if {
 	object.get(port, "hostPort", 0) == 0
-	_pspc_3(obj, spec, c, port)
+	_pspc_1(obj, spec, c, port)
 }
 
 _ok_5(obj, spec, c) if {
 	every port in object.get(c, "ports", []) { _pspc_2(obj, spec, c, port) }
 }
 
-_pspc_4(obj, spec, v) if {
+_ok_6(obj, spec, v) if {
 	object.get(v, "configMap", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "downwardAPI", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "emptyDir", null) != null
-}
-
-_pspc_5(obj, spec, v) if {
-	object.get(v, "hostPath", null) != null
-}
-
-_pspc_6(obj, spec, v) if {
-	object.get(v, "emptyDir", null) != null
-}
-
-_pspc_7(obj, spec, v) if {
-	object.get(v, "gcePersistentDisk", null) != null
-}
-
-_pspc_8(obj, spec, v) if {
-	object.get(v, "awsElasticBlockStore", null) != null
-}
-
-_pspc_9(obj, spec, v) if {
-	object.get(v, "gitRepo", null) != null
-}
-
-_pspc_10(obj, spec, v) if {
-	object.get(v, "secret", null) != null
-}
-
-_pspc_11(obj, spec, v) if {
-	object.get(v, "nfs", null) != null
-}
-
-_pspc_12(obj, spec, v) if {
-	object.get(v, "iscsi", null) != null
-}
-
-_pspc_13(obj, spec, v) if {
-	object.get(v, "glusterfs", null) != null
-}
-
-_pspc_14(obj, spec, v) if {
-	object.get(v, "persistentVolumeClaim", null) != null
-}
-
-_pspc_15(obj, spec, v) if {
-	object.get(v, "rbd", null) != null
-}
-
-_pspc_16(obj, spec, v) if {
-	object.get(v, "flexVolume", null) != null
-}
-
-_pspc_17(obj, spec, v) if {
-	object.get(v, "cinder", null) != null
-}
-
-_pspc_18(obj, spec, v) if {
-	object.get(v, "cephfs", null) != null
-}
-
-_pspc_19(obj, spec, v) if {
-	object.get(v, "flocker", null) != null
-}
-
-_pspc_20(obj, spec, v) if {
-	object.get(v, "downwardAPI", null) != null
-}
-
-_pspc_21(obj, spec, v) if {
-	object.get(v, "fc", null) != null
-}
-
-_pspc_22(obj, spec, v) if {
-	object.get(v, "azureFile", null) != null
-}
-
-_pspc_23(obj, spec, v) if {
-	object.get(v, "configMap", null) != null
-}
-
-_pspc_24(obj, spec, v) if {
-	object.get(v, "vsphereVolume", null) != null
-}
-
-_pspc_25(obj, spec, v) if {
-	object.get(v, "quobyte", null) != null
-}
-
-_pspc_26(obj, spec, v) if {
-	object.get(v, "azureDisk", null) != null
-}
-
-_pspc_27(obj, spec, v) if {
-	object.get(v, "photonPersistentDisk", null) != null
-}
-
-_pspc_28(obj, spec, v) if {
-	object.get(v, "storageos", null) != null
-}
-
-_pspc_29(obj, spec, v) if {
-	object.get(v, "projected", null) != null
-}
-
-_pspc_30(obj, spec, v) if {
-	object.get(v, "portworxVolume", null) != null
-}
-
-_pspc_31(obj, spec, v) if {
-	object.get(v, "scaleIO", null) != null
-}
-
-_pspc_32(obj, spec, v) if {
-	object.get(v, "csi", null) != null
-}
-
-_pspc_33(obj, spec, v) if {
-	object.get(v, "ephemeral", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	not _pspc_5(obj, spec, v)
-	not _pspc_6(obj, spec, v)
-	not _pspc_7(obj, spec, v)
-	not _pspc_8(obj, spec, v)
-	not _pspc_9(obj, spec, v)
-	not _pspc_10(obj, spec, v)
-	not _pspc_11(obj, spec, v)
-	not _pspc_12(obj, spec, v)
-	not _pspc_13(obj, spec, v)
-	not _pspc_14(obj, spec, v)
-	not _pspc_15(obj, spec, v)
-	not _pspc_16(obj, spec, v)
-	not _pspc_17(obj, spec, v)
-	not _pspc_18(obj, spec, v)
-	not _pspc_19(obj, spec, v)
-	not _pspc_20(obj, spec, v)
-	not _pspc_21(obj, spec, v)
-	not _pspc_22(obj, spec, v)
-	not _pspc_23(obj, spec, v)
-	not _pspc_24(obj, spec, v)
-	not _pspc_25(obj, spec, v)
-	not _pspc_26(obj, spec, v)
-	not _pspc_27(obj, spec, v)
-	not _pspc_28(obj, spec, v)
-	not _pspc_29(obj, spec, v)
-	not _pspc_30(obj, spec, v)
-	not _pspc_31(obj, spec, v)
-	not _pspc_32(obj, spec, v)
-	not _pspc_33(obj, spec, v)
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "persistentVolumeClaim", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "projected", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "secret", null) != null
 }
 
 _ok_6(obj, spec, v) if {
-	_pspc_4(obj, spec, v)
+	object.get(v, "downwardAPI", null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_ok_6(obj, spec, v) if {
+	object.get(v, "emptyDir", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
+}
+
+_ok_6(obj, spec, v) if {
+	object.get(v, "persistentVolumeClaim", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	object.get(v, "projected", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	object.get(v, "secret", null) != null
+}
+
+_pspc_3(obj, spec, c) if {
 	object.get(c, ["securityContext", "runAsNonRoot"], null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_pspc_3(obj, spec, c) if {
 	object.get(spec, ["securityContext", "runAsNonRoot"], null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_pspc_3(obj, spec, c) if {
 	object.get(c, ["securityContext", "runAsUser"], null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_pspc_3(obj, spec, c) if {
 	object.get(spec, ["securityContext", "runAsUser"], null) != null
 }
 
 _ok_7(obj, spec, c) if {
-	_pspc_34(obj, spec, c)
+	_pspc_3(obj, spec, c)
 	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], true)) != false
 	object.get(c, ["securityContext", "runAsUser"], object.get(spec, ["securityContext", "runAsUser"], 1)) != 0
 }
@@ -440,26 +271,18 @@ _ok_8(obj, spec) if {
 	object.get(spec, ["securityContext", "fsGroup"], -1) <= 65535
 }
 
-_pspc_35(obj, spec, gid) if {
+_pspc_4(obj, spec, gid) if {
 	gid >= 1
 	gid <= 65535
 }
 
 _ok_9(obj, spec) if {
 	count(object.get(spec, ["securityContext", "supplementalGroups"], [])) > 0
-	every gid in object.get(spec, ["securityContext", "supplementalGroups"], []) { _pspc_35(obj, spec, gid) }
-}
-
-_ok_10(obj, spec, c) if {
-	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) == false
+	every gid in object.get(spec, ["securityContext", "supplementalGroups"], []) { _pspc_4(obj, spec, gid) }
 }
 
 _ok_11(obj, spec, c) if {
 	every cap in object.get(c, ["securityContext", "capabilities", "add"], []) { cap in [] }
-}
-
-_ok_12(obj, spec, c) if {
-	"ALL" in object.get(c, ["securityContext", "capabilities", "drop"], [])
 }
 
 _ok_13(obj, spec) if {
@@ -479,154 +302,95 @@ _ok_15(obj, spec, c) if {
 	object.get(c, ["securityContext", "runAsUser"], 1) != 0
 }
 
-_ok_16(obj, spec) if {
-	object.get(spec, ["securityContext", "runAsUser"], 1) != 0
-}
-
-_ok_17(obj, spec, c) if {
-	object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
-}
-
 _ok_18(obj, spec) if {
 	every sysctl in object.get(spec, ["securityContext", "sysctls"], []) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
 }
 
-_pspc_37(obj, spec) if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
-}
+_pspc_8(obj, spec) := "unconfined" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_37(obj, spec) if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
-}
+_pspc_7(obj, spec) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := _pspc_8(obj, spec)
 
-_pspc_36(obj, spec) if {
+_pspc_6(obj, spec) := "runtime/default" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
+} else := _pspc_7(obj, spec)
+
+_pspc_5(obj, spec) := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") if {
 	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") != ""
-	_pspc_37(obj, spec)
-}
+} else := _pspc_6(obj, spec)
 
-_pspc_38(obj, spec) if {
-	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+_pspc_12(obj, spec, c) := "unconfined" if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_38(obj, spec) if {
-	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+_pspc_11(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := _pspc_12(obj, spec, c)
 
-_pspc_36(obj, spec) if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") == ""
-	_pspc_38(obj, spec)
-}
-
-_ok_19(obj, spec) if {
-	_pspc_36(obj, spec)
-}
-
-_pspc_40(obj, spec, c) if {
+_pspc_10(obj, spec, c) := "runtime/default" if {
 	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_11(obj, spec, c)
 
-_pspc_40(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+_pspc_17(obj, spec, c) := "unconfined" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_39(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-	_pspc_40(obj, spec, c)
-}
+_pspc_16(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := _pspc_17(obj, spec, c)
 
-_pspc_41(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-}
-
-_pspc_42(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") in ["docker/default", "runtime/default"]
-}
-
-_pspc_42(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") in ["docker/default", "runtime/default"]
-}
-
-_pspc_39(obj, spec, c) if {
-	not _pspc_41(obj, spec, c)
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-	_pspc_42(obj, spec, c)
-}
-
-_pspc_43(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-}
-
-_pspc_44(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-}
-
-_pspc_45(obj, spec, c) if {
+_pspc_15(obj, spec, c) := "runtime/default" if {
 	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_16(obj, spec, c)
 
-_pspc_45(obj, spec, c) if {
-	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
-
-_pspc_39(obj, spec, c) if {
-	not _pspc_43(obj, spec, c)
-	not _pspc_44(obj, spec, c)
+_pspc_14(obj, spec, c) := _pspc_15(obj, spec, c) if {
 	object.get(spec, ["securityContext", "seccompProfile"], null) != null
-	_pspc_45(obj, spec, c)
-}
+} else := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "")
 
-_pspc_46(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-}
-
-_pspc_47(obj, spec, c) if {
+_pspc_13(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") if {
 	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-}
+} else := _pspc_14(obj, spec, c)
 
-_pspc_48(obj, spec, c) if {
-	object.get(spec, ["securityContext", "seccompProfile"], null) != null
-}
+_pspc_9(obj, spec, c) := _pspc_10(obj, spec, c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) != null
+} else := _pspc_13(obj, spec, c)
 
-_pspc_49(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
-}
+_pspc_22(obj, spec, c) := "unconfined" if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_49(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
-}
+_pspc_21(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
+	object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
+} else := _pspc_22(obj, spec, c)
 
-_pspc_39(obj, spec, c) if {
-	not _pspc_46(obj, spec, c)
-	not _pspc_47(obj, spec, c)
-	not _pspc_48(obj, spec, c)
-	_pspc_49(obj, spec, c)
-}
-
-_ok_20(obj, spec, c) if {
-	_pspc_39(obj, spec, c)
-}
-
-_pspc_50(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") != ""
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") == "runtime/default"
-}
-
-_pspc_50(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") == ""
-	object.get(c, ["securityContext", "appArmorProfile"], null) != null
+_pspc_20(obj, spec, c) := "runtime/default" if {
 	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_21(obj, spec, c)
 
-_pspc_51(obj, spec, c) if {
-	object.get(c, ["securityContext", "appArmorProfile"], null) != null
-}
+_pspc_25(obj, spec, c) := "unconfined" if {
+	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_50(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") == ""
-	not _pspc_51(obj, spec, c)
+_pspc_24(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
+	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
+	object.get(spec, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
+} else := _pspc_25(obj, spec, c)
+
+_pspc_23(obj, spec, c) := "runtime/default" if {
 	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_24(obj, spec, c)
 
-_ok_21(obj, spec, c) if {
-	_pspc_50(obj, spec, c)
-}
+_pspc_19(obj, spec, c) := _pspc_20(obj, spec, c) if {
+	object.get(c, ["securityContext", "appArmorProfile"], null) != null
+} else := _pspc_23(obj, spec, c)
+
+_pspc_18(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") if {
+	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") != ""
+} else := _pspc_19(obj, spec, c)

@@ -16,12 +16,15 @@ _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
 # init, regular and ephemeral containers, in the order PSP visits them
 _containers(spec) := array.concat(array.concat(object.get(spec, "initContainers", []), object.get(spec, "containers", [])), object.get(spec, "ephemeralContainers", []))
 
+# a rule, so evaluated once per query rather than once per check
+_pod_containers := _containers(object.get(_pod, "spec", {}))
+
 # privileged
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_1(obj, spec, c)
+	some c in _pod_containers
+	object.get(c, ["securityContext", "privileged"], false) == true
 	msg := concat("", ["200-psp: container ", object.get(c, "name", ""), " must not set securityContext.privileged=true"])
 }
 
@@ -29,8 +32,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_2(obj, spec, c)
+	some c in _pod_containers
+	not object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 	msg := concat("", ["200-psp: container ", object.get(c, "name", ""), " must use an allowed procMount (Default)"])
 }
 
@@ -46,7 +49,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_4(obj, spec)
+	not _pspc_1(obj, spec) in ["docker/default", "runtime/default"]
 	msg := concat("", ["200-psp: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set an allowed seccomp profile (docker/default)"])
 }
 
@@ -54,8 +57,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_5(obj, spec, c)
+	some c in _pod_containers
+	not _pspc_5(obj, spec, c) in ["docker/default", "runtime/default"]
 	msg := concat("", ["200-psp: container ", object.get(c, "name", ""), " must run with an allowed seccomp profile (docker/default)"])
 }
 
@@ -63,111 +66,100 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_6(obj, spec, c)
+	some c in _pod_containers
+	not _pspc_14(obj, spec, c) in ["runtime/default"]
 	msg := concat("", ["200-psp: container ", object.get(c, "name", ""), " must set an allowed AppArmor profile (runtime/default)"])
-}
-
-_ok_1(obj, spec, c) if {
-	object.get(c, ["securityContext", "privileged"], false) != true
-}
-
-_ok_2(obj, spec, c) if {
-	object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 }
 
 _ok_3(obj, spec) if {
 	every sysctl in object.get(spec, ["securityContext", "sysctls"], []) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
 }
 
-_pspc_1(obj, spec) if {
+_pspc_4(obj, spec) := "unconfined" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
+
+_pspc_3(obj, spec) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := _pspc_4(obj, spec)
+
+_pspc_2(obj, spec) := "runtime/default" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
+} else := _pspc_3(obj, spec)
+
+_pspc_1(obj, spec) := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") if {
 	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") != ""
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
-}
+} else := _pspc_2(obj, spec)
 
-_pspc_1(obj, spec) if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") == ""
-	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+_pspc_8(obj, spec, c) := "unconfined" if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_ok_4(obj, spec) if {
-	_pspc_1(obj, spec)
-}
+_pspc_7(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := _pspc_8(obj, spec, c)
 
-_pspc_2(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
+_pspc_6(obj, spec, c) := "runtime/default" if {
 	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_7(obj, spec, c)
 
-_pspc_3(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-}
+_pspc_13(obj, spec, c) := "unconfined" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_2(obj, spec, c) if {
-	not _pspc_3(obj, spec, c)
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") in ["docker/default", "runtime/default"]
-}
+_pspc_12(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := _pspc_13(obj, spec, c)
 
-_pspc_4(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-}
-
-_pspc_5(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-}
-
-_pspc_2(obj, spec, c) if {
-	not _pspc_4(obj, spec, c)
-	not _pspc_5(obj, spec, c)
-	object.get(spec, ["securityContext", "seccompProfile"], null) != null
+_pspc_11(obj, spec, c) := "runtime/default" if {
 	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_12(obj, spec, c)
 
-_pspc_6(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
-}
-
-_pspc_7(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-}
-
-_pspc_8(obj, spec, c) if {
+_pspc_10(obj, spec, c) := _pspc_11(obj, spec, c) if {
 	object.get(spec, ["securityContext", "seccompProfile"], null) != null
-}
+} else := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "")
 
-_pspc_2(obj, spec, c) if {
-	not _pspc_6(obj, spec, c)
-	not _pspc_7(obj, spec, c)
-	not _pspc_8(obj, spec, c)
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
-}
+_pspc_9(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") if {
+	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
+} else := _pspc_10(obj, spec, c)
 
-_ok_5(obj, spec, c) if {
-	_pspc_2(obj, spec, c)
-}
+_pspc_5(obj, spec, c) := _pspc_6(obj, spec, c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) != null
+} else := _pspc_9(obj, spec, c)
 
-_pspc_9(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") != ""
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") == "runtime/default"
-}
+_pspc_18(obj, spec, c) := "unconfined" if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_9(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") == ""
-	object.get(c, ["securityContext", "appArmorProfile"], null) != null
+_pspc_17(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
+	object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
+} else := _pspc_18(obj, spec, c)
+
+_pspc_16(obj, spec, c) := "runtime/default" if {
 	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_17(obj, spec, c)
 
-_pspc_10(obj, spec, c) if {
-	object.get(c, ["securityContext", "appArmorProfile"], null) != null
-}
+_pspc_21(obj, spec, c) := "unconfined" if {
+	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
+} else := ""
 
-_pspc_9(obj, spec, c) if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") == ""
-	not _pspc_10(obj, spec, c)
+_pspc_20(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
+	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
+	object.get(spec, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
+} else := _pspc_21(obj, spec, c)
+
+_pspc_19(obj, spec, c) := "runtime/default" if {
 	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
-}
+} else := _pspc_20(obj, spec, c)
 
-_ok_6(obj, spec, c) if {
-	_pspc_9(obj, spec, c)
-}
+_pspc_15(obj, spec, c) := _pspc_16(obj, spec, c) if {
+	object.get(c, ["securityContext", "appArmorProfile"], null) != null
+} else := _pspc_19(obj, spec, c)
+
+_pspc_14(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") if {
+	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") != ""
+} else := _pspc_15(obj, spec, c)

@@ -16,11 +16,14 @@ _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
 # init, regular and ephemeral containers, in the order PSP visits them
 _containers(spec) := array.concat(array.concat(object.get(spec, "initContainers", []), object.get(spec, "containers", [])), object.get(spec, "ephemeralContainers", []))
 
+# a rule, so evaluated once per query rather than once per check
+_pod_containers := _containers(object.get(_pod, "spec", {}))
+
 # hostNetwork
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_1(obj, spec)
+	object.get(spec, "hostNetwork", false) == true
 	msg := concat("", ["privileged-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostNetwork=true"])
 }
 
@@ -28,7 +31,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_2(obj, spec)
+	object.get(spec, "hostPID", false) == true
 	msg := concat("", ["privileged-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostPID=true"])
 }
 
@@ -36,7 +39,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_3(obj, spec)
+	object.get(spec, "hostIPC", false) == true
 	msg := concat("", ["privileged-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostIPC=true"])
 }
 
@@ -44,7 +47,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_4(obj, spec, c)
 	msg := concat("", ["privileged-restricted: container ", object.get(c, "name", ""), " must use only allowed host ports (none; with hostNetwork every containerPort is a host port)"])
 }
@@ -53,8 +56,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_5(obj, spec, c)
+	some c in _pod_containers
+	not object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 	msg := concat("", ["privileged-restricted: container ", object.get(c, "name", ""), " must use an allowed procMount (Default)"])
 }
 
@@ -66,45 +69,21 @@ deny contains msg if {
 	msg := concat("", ["privileged-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must use only safe or allowed sysctls, none of the denied ones"])
 }
 
-_ok_1(obj, spec) if {
-	object.get(spec, "hostNetwork", false) != true
-}
-
-_ok_2(obj, spec) if {
-	object.get(spec, "hostPID", false) != true
-}
-
-_ok_3(obj, spec) if {
-	object.get(spec, "hostIPC", false) != true
-}
-
 _pspc_1(obj, spec, c, port) if {
 	object.get(spec, "hostNetwork", false) != true
 }
 
 _pspc_1(obj, spec, c, port) if {
-	object.get(port, "containerPort", 0) == 0
-}
-
-_pspc_3(obj, spec, c, port) if {
-	object.get(spec, "hostNetwork", false) != true
-}
-
-_pspc_3(obj, spec, c, port) if {
 	object.get(port, "containerPort", 0) == 0
 }
 
 _pspc_2(obj, spec, c, port) if {
 	object.get(port, "hostPort", 0) == 0
-	_pspc_3(obj, spec, c, port)
+	_pspc_1(obj, spec, c, port)
 }
 
 _ok_4(obj, spec, c) if {
 	every port in object.get(c, "ports", []) { _pspc_2(obj, spec, c, port) }
-}
-
-_ok_5(obj, spec, c) if {
-	object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 }
 
 _ok_6(obj, spec) if {

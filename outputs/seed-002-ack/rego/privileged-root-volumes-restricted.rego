@@ -16,12 +16,15 @@ _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
 # init, regular and ephemeral containers, in the order PSP visits them
 _containers(spec) := array.concat(array.concat(object.get(spec, "initContainers", []), object.get(spec, "containers", [])), object.get(spec, "ephemeralContainers", []))
 
+# a rule, so evaluated once per query rather than once per check
+_pod_containers := _containers(object.get(_pod, "spec", {}))
+
 # privileged
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_1(obj, spec, c)
+	some c in _pod_containers
+	object.get(c, ["securityContext", "privileged"], false) == true
 	msg := concat("", ["privileged-root-volumes-restricted: container ", object.get(c, "name", ""), " must not set securityContext.privileged=true"])
 }
 
@@ -29,7 +32,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_2(obj, spec)
+	object.get(spec, "hostNetwork", false) == true
 	msg := concat("", ["privileged-root-volumes-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostNetwork=true"])
 }
 
@@ -37,7 +40,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_3(obj, spec)
+	object.get(spec, "hostPID", false) == true
 	msg := concat("", ["privileged-root-volumes-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostPID=true"])
 }
 
@@ -45,7 +48,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _ok_4(obj, spec)
+	object.get(spec, "hostIPC", false) == true
 	msg := concat("", ["privileged-root-volumes-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostIPC=true"])
 }
 
@@ -53,7 +56,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_5(obj, spec, c)
 	msg := concat("", ["privileged-root-volumes-restricted: container ", object.get(c, "name", ""), " must use only allowed host ports (none; with hostNetwork every containerPort is a host port)"])
 }
@@ -71,7 +74,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
+	some c in _pod_containers
 	not _ok_7(obj, spec, c)
 	msg := concat("", ["privileged-root-volumes-restricted: container ", object.get(c, "name", ""), " must set runAsNonRoot=true or a non-zero runAsUser, and neither runAsNonRoot=false nor runAsUser=0"])
 }
@@ -80,8 +83,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_8(obj, spec, c)
+	some c in _pod_containers
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
 	msg := concat("", ["privileged-root-volumes-restricted: container ", object.get(c, "name", ""), " must set securityContext.allowPrivilegeEscalation=false"])
 }
 
@@ -89,8 +92,8 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some c in _containers(spec)
-	not _ok_9(obj, spec, c)
+	some c in _pod_containers
+	not object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 	msg := concat("", ["privileged-root-volumes-restricted: container ", object.get(c, "name", ""), " must use an allowed procMount (Default)"])
 }
 
@@ -102,251 +105,71 @@ deny contains msg if {
 	msg := concat("", ["privileged-root-volumes-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must use only safe or allowed sysctls, none of the denied ones"])
 }
 
-_ok_1(obj, spec, c) if {
-	object.get(c, ["securityContext", "privileged"], false) != true
-}
-
-_ok_2(obj, spec) if {
-	object.get(spec, "hostNetwork", false) != true
-}
-
-_ok_3(obj, spec) if {
-	object.get(spec, "hostPID", false) != true
-}
-
-_ok_4(obj, spec) if {
-	object.get(spec, "hostIPC", false) != true
-}
-
 _pspc_1(obj, spec, c, port) if {
 	object.get(spec, "hostNetwork", false) != true
 }
 
 _pspc_1(obj, spec, c, port) if {
-	object.get(port, "containerPort", 0) == 0
-}
-
-_pspc_3(obj, spec, c, port) if {
-	object.get(spec, "hostNetwork", false) != true
-}
-
-_pspc_3(obj, spec, c, port) if {
 	object.get(port, "containerPort", 0) == 0
 }
 
 _pspc_2(obj, spec, c, port) if {
 	object.get(port, "hostPort", 0) == 0
-	_pspc_3(obj, spec, c, port)
+	_pspc_1(obj, spec, c, port)
 }
 
 _ok_5(obj, spec, c) if {
 	every port in object.get(c, "ports", []) { _pspc_2(obj, spec, c, port) }
 }
 
-_pspc_4(obj, spec, v) if {
+_ok_6(obj, spec, v) if {
 	object.get(v, "configMap", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "downwardAPI", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "emptyDir", null) != null
-}
-
-_pspc_5(obj, spec, v) if {
-	object.get(v, "hostPath", null) != null
-}
-
-_pspc_6(obj, spec, v) if {
-	object.get(v, "emptyDir", null) != null
-}
-
-_pspc_7(obj, spec, v) if {
-	object.get(v, "gcePersistentDisk", null) != null
-}
-
-_pspc_8(obj, spec, v) if {
-	object.get(v, "awsElasticBlockStore", null) != null
-}
-
-_pspc_9(obj, spec, v) if {
-	object.get(v, "gitRepo", null) != null
-}
-
-_pspc_10(obj, spec, v) if {
-	object.get(v, "secret", null) != null
-}
-
-_pspc_11(obj, spec, v) if {
-	object.get(v, "nfs", null) != null
-}
-
-_pspc_12(obj, spec, v) if {
-	object.get(v, "iscsi", null) != null
-}
-
-_pspc_13(obj, spec, v) if {
-	object.get(v, "glusterfs", null) != null
-}
-
-_pspc_14(obj, spec, v) if {
-	object.get(v, "persistentVolumeClaim", null) != null
-}
-
-_pspc_15(obj, spec, v) if {
-	object.get(v, "rbd", null) != null
-}
-
-_pspc_16(obj, spec, v) if {
-	object.get(v, "flexVolume", null) != null
-}
-
-_pspc_17(obj, spec, v) if {
-	object.get(v, "cinder", null) != null
-}
-
-_pspc_18(obj, spec, v) if {
-	object.get(v, "cephfs", null) != null
-}
-
-_pspc_19(obj, spec, v) if {
-	object.get(v, "flocker", null) != null
-}
-
-_pspc_20(obj, spec, v) if {
-	object.get(v, "downwardAPI", null) != null
-}
-
-_pspc_21(obj, spec, v) if {
-	object.get(v, "fc", null) != null
-}
-
-_pspc_22(obj, spec, v) if {
-	object.get(v, "azureFile", null) != null
-}
-
-_pspc_23(obj, spec, v) if {
-	object.get(v, "configMap", null) != null
-}
-
-_pspc_24(obj, spec, v) if {
-	object.get(v, "vsphereVolume", null) != null
-}
-
-_pspc_25(obj, spec, v) if {
-	object.get(v, "quobyte", null) != null
-}
-
-_pspc_26(obj, spec, v) if {
-	object.get(v, "azureDisk", null) != null
-}
-
-_pspc_27(obj, spec, v) if {
-	object.get(v, "photonPersistentDisk", null) != null
-}
-
-_pspc_28(obj, spec, v) if {
-	object.get(v, "storageos", null) != null
-}
-
-_pspc_29(obj, spec, v) if {
-	object.get(v, "projected", null) != null
-}
-
-_pspc_30(obj, spec, v) if {
-	object.get(v, "portworxVolume", null) != null
-}
-
-_pspc_31(obj, spec, v) if {
-	object.get(v, "scaleIO", null) != null
-}
-
-_pspc_32(obj, spec, v) if {
-	object.get(v, "csi", null) != null
-}
-
-_pspc_33(obj, spec, v) if {
-	object.get(v, "ephemeral", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	not _pspc_5(obj, spec, v)
-	not _pspc_6(obj, spec, v)
-	not _pspc_7(obj, spec, v)
-	not _pspc_8(obj, spec, v)
-	not _pspc_9(obj, spec, v)
-	not _pspc_10(obj, spec, v)
-	not _pspc_11(obj, spec, v)
-	not _pspc_12(obj, spec, v)
-	not _pspc_13(obj, spec, v)
-	not _pspc_14(obj, spec, v)
-	not _pspc_15(obj, spec, v)
-	not _pspc_16(obj, spec, v)
-	not _pspc_17(obj, spec, v)
-	not _pspc_18(obj, spec, v)
-	not _pspc_19(obj, spec, v)
-	not _pspc_20(obj, spec, v)
-	not _pspc_21(obj, spec, v)
-	not _pspc_22(obj, spec, v)
-	not _pspc_23(obj, spec, v)
-	not _pspc_24(obj, spec, v)
-	not _pspc_25(obj, spec, v)
-	not _pspc_26(obj, spec, v)
-	not _pspc_27(obj, spec, v)
-	not _pspc_28(obj, spec, v)
-	not _pspc_29(obj, spec, v)
-	not _pspc_30(obj, spec, v)
-	not _pspc_31(obj, spec, v)
-	not _pspc_32(obj, spec, v)
-	not _pspc_33(obj, spec, v)
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "persistentVolumeClaim", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "projected", null) != null
-}
-
-_pspc_4(obj, spec, v) if {
-	object.get(v, "secret", null) != null
 }
 
 _ok_6(obj, spec, v) if {
-	_pspc_4(obj, spec, v)
+	object.get(v, "downwardAPI", null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_ok_6(obj, spec, v) if {
+	object.get(v, "emptyDir", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
+}
+
+_ok_6(obj, spec, v) if {
+	object.get(v, "persistentVolumeClaim", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	object.get(v, "projected", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	object.get(v, "secret", null) != null
+}
+
+_pspc_3(obj, spec, c) if {
 	object.get(c, ["securityContext", "runAsNonRoot"], null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_pspc_3(obj, spec, c) if {
 	object.get(spec, ["securityContext", "runAsNonRoot"], null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_pspc_3(obj, spec, c) if {
 	object.get(c, ["securityContext", "runAsUser"], null) != null
 }
 
-_pspc_34(obj, spec, c) if {
+_pspc_3(obj, spec, c) if {
 	object.get(spec, ["securityContext", "runAsUser"], null) != null
 }
 
 _ok_7(obj, spec, c) if {
-	_pspc_34(obj, spec, c)
+	_pspc_3(obj, spec, c)
 	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], true)) != false
 	object.get(c, ["securityContext", "runAsUser"], object.get(spec, ["securityContext", "runAsUser"], 1)) != 0
-}
-
-_ok_8(obj, spec, c) if {
-	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) == false
-}
-
-_ok_9(obj, spec, c) if {
-	object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
 }
 
 _ok_10(obj, spec) if {

@@ -1,0 +1,52 @@
+"""The Pod Security Admission target: psa/namespaces.yaml, one Namespace per namespace pspc
+labels, with `pod-security.kubernetes.io/{enforce,audit,warn}` and their `-version` labels.
+
+Which namespaces and which levels: pspc.pss.namespaces. Applying a Namespace manifest sets
+these labels and leaves the namespace's other labels alone; the annotations ask Argo CD and
+Flux never to prune these objects, since deleting a Namespace deletes everything in it (a
+namespace leaves the file when its last binding or declaration goes away).
+"""
+
+from __future__ import annotations
+
+from pspc.model.resolve import Program
+from pspc.pss.namespaces import NamespaceLevels, namespace_levels
+from pspc.targets import OutputFile
+
+PATH = "psa/namespaces.yaml"
+NO_PRUNE = {"argocd.argoproj.io/sync-options": "Prune=false",
+            "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+
+
+def namespace_object(found: NamespaceLevels) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": found.name, "labels": found.labels(),
+                         "annotations": dict(NO_PRUNE)}}
+
+
+def why(found: NamespaceLevels) -> str:
+    """One line: where the namespace's levels come from."""
+    enforce = found.enforce
+    if found.origin("enforce") == "declared":
+        forced = " (forced)" if found.declared and found.declared.force else ""
+        reason = f"declared at {found.declared.spans.get('enforce', found.declared.span)}{forced}"
+    elif len(found.policies) == 1:
+        reason = f"the level of {found.policies[0][0].name}"
+    elif found.policies:
+        reason = "least strict of " + ", ".join(f"{p.name} ({r.level})"
+                                                for p, r in found.policies)
+    else:
+        reason = "no policy is usable here, so PodSecurityPolicy admits no pod"
+    others = ", ".join(f"{mode} {found.levels[mode]}"
+                       + (" (declared)" if found.origin(mode) == "declared" else "")
+                       for mode in ("audit", "warn"))
+    return f"{found.name}: enforce {enforce} {found.version}: {reason}; {others}"
+
+
+def build(program: Program) -> list[OutputFile]:
+    found = namespace_levels(program)
+    if not found:
+        return []
+    sources = sorted(set().union(*(f.sources() for f in found)))
+    return [OutputFile(PATH, ", ".join(sources), tuple(namespace_object(f) for f in found),
+                       comment="\n".join(why(f) for f in found))]
