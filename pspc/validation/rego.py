@@ -43,7 +43,7 @@ class RegoWriter:
         if isinstance(node, e.Val):
             return self._get(node.path, self.value(node.default, scope))
         if isinstance(node, e.Items):
-            return self._get(node.path, "[]")
+            return f"_list({self._get(node.path, '[]')})"
         if isinstance(node, e.Containers):
             return f"_containers({node.spec.name})"
         raise TypeError(f"not a value: {node!r}")
@@ -150,7 +150,11 @@ def violation(writer: RegoWriter, name: str, node: e.Expr, scope: tuple[str, ...
 
 
 CONTAINERS_FUNCTION = (
+    "# a list field, or [] when it is absent or null (`ports:` with nothing after it)\n"
+    "_list(value) := value if is_array(value)\n\n"
+    "_list(value) := [] if not is_array(value)\n\n"
     "# init, regular and ephemeral containers, in the order PSP visits them\n"
-    "_containers(spec) := array.concat(array.concat(object.get(spec, \"initContainers\", []), "
-    "object.get(spec, \"containers\", [])), object.get(spec, \"ephemeralContainers\", []))"
+    "_containers(spec) := array.concat(array.concat(_list(object.get(spec, \"initContainers\", "
+    "[])), _list(object.get(spec, \"containers\", []))), "
+    "_list(object.get(spec, \"ephemeralContainers\", [])))"
 )

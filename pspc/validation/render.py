@@ -39,7 +39,7 @@ def _iteration(check: Check) -> tuple[list[str], tuple[str, ...], str]:
         return (["some c in _pod_containers"], ("obj", "spec", "c"),
                 'object.get(c, "name", "")')
     if check.scope == "volume":
-        return (['some v in object.get(spec, "volumes", [])'], ("obj", "spec", "v"),
+        return (['some v in _list(object.get(spec, "volumes", []))'], ("obj", "spec", "v"),
                 'object.get(v, "name", "")')
     return [], ("obj", "spec"), 'object.get(object.get(obj, "metadata", {}), "name", "")'
 

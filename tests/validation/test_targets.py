@@ -208,3 +208,22 @@ def test_eval_runs_every_engine_and_reports_no_disagreement(in_repo):
     assert set(engines) == {"psp", "rego", "gatekeeper", "cel", "psa"}
     assert engines["psa"]["policy"] == "privileged:v1.30"  # research, as pspc labels it
     assert engines["psp"]["allowed"] and not engines["gatekeeper"]["allowed"]
+
+
+def test_conftest_reads_null_lists_as_empty():
+    """`ports:` or `volumes:` with nothing after them is null in YAML; Kubernetes reads
+    null as unset, and so must a module that checks manifests before they are applied."""
+    policy = compile_one("policy p extends restricted {}\nbind p to all service accounts")
+    engine = regorus.Engine()
+    engine.add_policy("p.rego", rego_module(policy, "conftest"))
+    pod = {"kind": "Pod", "metadata": {"name": "x", "annotations": {
+        "container.apparmor.security.beta.kubernetes.io/a": "runtime/default"}},
+        "spec": {"volumes": None, "initContainers": None, "securityContext": {
+            "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": 1,
+            "supplementalGroups": [1], "sysctls": None},
+            "containers": [{"name": "a", "ports": None, "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"], "add": None}}}]}}
+    engine.set_input_json(json.dumps(pod))
+    denied = json.loads(engine.eval_query_as_json("data.pspc.p.deny"))
+    assert denied["result"][0]["expressions"][0]["value"] == []

@@ -13,8 +13,13 @@ _pod := input.spec.template if input.kind == "DaemonSet"
 _pod := input.spec.template if input.kind == "Job"
 _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
 
+# a list field, or [] when it is absent or null (`ports:` with nothing after it)
+_list(value) := value if is_array(value)
+
+_list(value) := [] if not is_array(value)
+
 # init, regular and ephemeral containers, in the order PSP visits them
-_containers(spec) := array.concat(array.concat(object.get(spec, "initContainers", []), object.get(spec, "containers", [])), object.get(spec, "ephemeralContainers", []))
+_containers(spec) := array.concat(array.concat(_list(object.get(spec, "initContainers", [])), _list(object.get(spec, "containers", []))), _list(object.get(spec, "ephemeralContainers", [])))
 
 # a rule, so evaluated once per query rather than once per check
 _pod_containers := _containers(object.get(_pod, "spec", {}))
@@ -83,9 +88,9 @@ _pspc_2(obj, spec, c, port) if {
 }
 
 _ok_4(obj, spec, c) if {
-	every port in object.get(c, "ports", []) { _pspc_2(obj, spec, c, port) }
+	every port in _list(object.get(c, "ports", [])) { _pspc_2(obj, spec, c, port) }
 }
 
 _ok_6(obj, spec) if {
-	every sysctl in object.get(spec, ["securityContext", "sysctls"], []) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
+	every sysctl in _list(object.get(spec, ["securityContext", "sysctls"], [])) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
 }

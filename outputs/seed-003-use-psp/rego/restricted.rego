@@ -13,8 +13,13 @@ _pod := input.spec.template if input.kind == "DaemonSet"
 _pod := input.spec.template if input.kind == "Job"
 _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
 
+# a list field, or [] when it is absent or null (`ports:` with nothing after it)
+_list(value) := value if is_array(value)
+
+_list(value) := [] if not is_array(value)
+
 # init, regular and ephemeral containers, in the order PSP visits them
-_containers(spec) := array.concat(array.concat(object.get(spec, "initContainers", []), object.get(spec, "containers", [])), object.get(spec, "ephemeralContainers", []))
+_containers(spec) := array.concat(array.concat(_list(object.get(spec, "initContainers", [])), _list(object.get(spec, "containers", []))), _list(object.get(spec, "ephemeralContainers", [])))
 
 # a rule, so evaluated once per query rather than once per check
 _pod_containers := _containers(object.get(_pod, "spec", {}))
@@ -65,7 +70,7 @@ deny contains msg if {
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	some v in object.get(spec, "volumes", [])
+	some v in _list(object.get(spec, "volumes", []))
 	not _ok_6(obj, spec, v)
 	msg := concat("", ["restricted: volume ", object.get(v, "name", ""), " must be of an allowed type (configMap, emptyDir, persistentVolumeClaim, secret)"])
 }
@@ -136,7 +141,7 @@ _pspc_2(obj, spec, c, port) if {
 }
 
 _ok_5(obj, spec, c) if {
-	every port in object.get(c, "ports", []) { _pspc_2(obj, spec, c, port) }
+	every port in _list(object.get(c, "ports", [])) { _pspc_2(obj, spec, c, port) }
 }
 
 _pspc_4(obj, spec, v, src, item) if {
@@ -158,7 +163,7 @@ _pspc_3(obj, spec, v, src) if {
 
 _pspc_3(obj, spec, v, src) if {
 	object.get(src, "downwardAPI", null) != null
-	every item in object.get(src, ["downwardAPI", "items"], []) { _pspc_4(obj, spec, v, src, item) }
+	every item in _list(object.get(src, ["downwardAPI", "items"], [])) { _pspc_4(obj, spec, v, src, item) }
 }
 
 _ok_6(obj, spec, v) if {
@@ -183,7 +188,7 @@ _ok_6(obj, spec, v) if {
 
 _ok_6(obj, spec, v) if {
 	object.get(v, "projected", null) != null
-	every src in object.get(v, ["projected", "sources"], []) { _pspc_3(obj, spec, v, src) }
+	every src in _list(object.get(v, ["projected", "sources"], [])) { _pspc_3(obj, spec, v, src) }
 }
 
 _pspc_5(obj, spec, c) if {
@@ -209,11 +214,11 @@ _ok_7(obj, spec, c) if {
 }
 
 _ok_8(obj, spec, c) if {
-	every cap in object.get(c, ["securityContext", "capabilities", "add"], []) { cap in [] }
+	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in [] }
 }
 
 _ok_10(obj, spec) if {
-	every sysctl in object.get(spec, ["securityContext", "sysctls"], []) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
+	every sysctl in _list(object.get(spec, ["securityContext", "sysctls"], [])) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
 }
 
 _pspc_9(obj, spec) := "unconfined" if {
