@@ -37,6 +37,7 @@ class _Parser:
             propagate_positions=True,
             maybe_placeholders=False,
             lexer_callbacks={"COMMENT": self.comments.append},
+            cache=True,
         )
         self.literals = {
             t.name: t.pattern.value for t in self.lark.terminals if t.pattern.type == "str"

@@ -89,4 +89,11 @@ def build(program: Program) -> list[OutputFile]:
     label = "the policies listed below"
     return [OutputFile("report.md", label, (), markdown(report)),
             OutputFile("report.json", label, (),
-                       json.dumps({"policies": report}, indent=2, sort_keys=True) + "\n")]
+                       report_json(report))]
+
+
+def report_json(report: list[dict]) -> str:
+    """`{"policies": [...]}` with one policy per line: a diff shows which policies changed,
+    and the C encoder (which indentation would disable) writes it."""
+    lines = ",\n".join(json.dumps(item, sort_keys=True, separators=(",", ":")) for item in report)
+    return '{"policies": [\n' + lines + "\n]}\n"

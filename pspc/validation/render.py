@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pspc.model import ir
 from pspc.validation import cel
@@ -44,6 +45,7 @@ def _iteration(check: Check) -> tuple[list[str], tuple[str, ...], str]:
     return [], ("obj", "spec"), 'object.get(object.get(obj, "metadata", {}), "name", "")'
 
 
+@lru_cache(maxsize=4096)
 def rego_module(policy: ir.Policy, flavour: str) -> str:
     """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper)."""
     writer = RegoWriter("pspc")
@@ -102,13 +104,25 @@ def _cel_check(policy: ir.Policy, index: int, check: Check) -> CelValidation:
                          f'{lead} + {offenders}.join(", ") + {tail}')
 
 
+@lru_cache(maxsize=4096)
+def _cel(policy: ir.Policy) -> tuple[tuple[CelValidation, ...], tuple[tuple[str, str], ...]]:
+    """Both CEL renderings of a policy, made once: VAP, Gatekeeper and Kyverno share them."""
+    validations = tuple(_cel_check(policy, index, check)
+                        for index, check in enumerate(checks(policy), 1))
+    return validations, tuple((v["name"], v["expression"]) for v in _cel_variables(policy))
+
+
 def cel_validations(policy: ir.Policy) -> list[CelValidation]:
-    return [_cel_check(policy, index, check) for index, check in enumerate(checks(policy), 1)]
+    return list(_cel(policy)[0])
 
 
 def cel_variables(policy: ir.Policy) -> list[dict]:
     """The variables the validations read: the containers, and for each check over
     containers or volumes the names of those that fail it (in evaluation order)."""
+    return [{"name": name, "expression": text} for name, text in _cel(policy)[1]]
+
+
+def _cel_variables(policy: ir.Policy) -> list[dict]:
     variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
     for index, check in enumerate(checks(policy), 1):
         if check.scope == "pod":
