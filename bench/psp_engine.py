@@ -15,26 +15,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PSPC_SHARED", REPO.parent / "shared"))
 GOLDEN = SHARED / "spec" / "psp-admission-golden.json"
-ROUNDS = 5
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def best_rate(work, units_per_call: int, seconds: float) -> float:
-    """Highest units/second over ROUNDS rounds of repeated `work()` calls."""
-    best = 0.0
-    for _ in range(ROUNDS):
-        calls = 0
-        start = time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            work()
-            calls += 1
-        best = max(best, calls * units_per_call / elapsed)
-    return best
+from timing import best_rate  # noqa: E402
 
 
 def main() -> None:
