@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from pspc.model import ir
 from pspc.model import vocabulary as voc
@@ -77,7 +77,7 @@ class LevelReport:
     caveats: tuple[Conflict, ...]  # checks of `level` that no PSP field controls
 
 
-@lru_cache(maxsize=8192)
+@cache
 def conflicts(policy: ir.Policy, level: str, version: str) -> tuple[Conflict, ...]:
     """Every check of `level:version` that rejects pods `policy` admits (caveats included)."""
     parsed = parse_version(version)
@@ -105,7 +105,7 @@ def recommend_level(policy: ir.Policy, version: str) -> LevelReport:
     )
 
 
-@lru_cache(maxsize=8192)
+@cache
 def gaps(policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
     """Every intent of `policy` that `level:version` does not enforce."""
     parsed = parse_version(version)

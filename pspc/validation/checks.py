@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from pspc.model import ir
 from pspc.model import vocabulary as voc
@@ -473,7 +473,7 @@ BUILDERS = (
 )
 
 
-@lru_cache(maxsize=4096)
+@cache
 def _checks(policy: ir.Policy) -> tuple[Check, ...]:
     return tuple(check for build in BUILDERS for check in build(policy) if check.ok != TRUE)
 
@@ -481,6 +481,7 @@ def _checks(policy: ir.Policy) -> tuple[Check, ...]:
 def checks(policy: ir.Policy) -> list[Check]:
     """Every check a validating engine needs for this policy, in PSP's validation order.
 
-    Every target asks for them, so they are built once per policy."""
+    Every target asks for them, so they are built once per policy (and kept for the whole
+    run: a bounded cache would be emptied target by target in a large repository)."""
     return list(_checks(policy))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from pspc.model import ir
 from pspc.validation import cel
@@ -45,7 +45,7 @@ def _iteration(check: Check) -> tuple[list[str], tuple[str, ...], str]:
     return [], ("obj", "spec"), 'object.get(object.get(obj, "metadata", {}), "name", "")'
 
 
-@lru_cache(maxsize=4096)
+@cache
 def rego_module(policy: ir.Policy, flavour: str) -> str:
     """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper)."""
     writer = RegoWriter("pspc")
@@ -104,7 +104,7 @@ def _cel_check(policy: ir.Policy, index: int, check: Check) -> CelValidation:
                          f'{lead} + {offenders}.join(", ") + {tail}')
 
 
-@lru_cache(maxsize=4096)
+@cache
 def _cel(policy: ir.Policy) -> tuple[tuple[CelValidation, ...], tuple[tuple[str, str], ...]]:
     """Both CEL renderings of a policy, made once: VAP, Gatekeeper and Kyverno share them."""
     validations = tuple(_cel_check(policy, index, check)
