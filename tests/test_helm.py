@@ -10,6 +10,8 @@ wherever the policy requires something they leave unset.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from conftest import example_dirs
@@ -31,6 +33,8 @@ from pspc.engines.validators import RegoEngine  # noqa: E402
 
 POLICIES = [p for path in [resource_dir("stdlib"), *example_dirs()]
             for p in compile_paths([str(path)]).program.policies]
+# An intent beyond PSP on a policy that pins no user: the values must still set it.
+POLICIES += compile_paths([str(Path(__file__).parent / "fixtures" / "helm")]).program.policies
 
 
 @pytest.fixture(scope="module")

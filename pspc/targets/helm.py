@@ -37,7 +37,7 @@ def _profile(allowed: tuple[str, ...] | None, kind: str) -> dict | None:
 def pod_security_context(policy: ir.Policy) -> dict:
     out: dict = {}
     user = policy.run_as_user
-    if user.rule is ir.Rule.MUST_RUN_AS_NON_ROOT or (
+    if policy.require_explicit_non_root or user.rule is ir.Rule.MUST_RUN_AS_NON_ROOT or (
             user.rule is ir.Rule.MUST_RUN_AS and user.ranges[0].min > 0):
         out["runAsNonRoot"] = True
     if (uid := _first_id(user)) is not None:
