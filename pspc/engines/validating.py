@@ -17,7 +17,6 @@ from pspc.admission.pod import iter_containers, json_clone
 from pspc.engines import Verdict
 from pspc.model import ir
 from pspc.model import vocabulary as voc
-from pspc.targets.gatekeeper import namespaces
 from pspc.targets.psp import manifest
 from pspc.validation.checks import checks
 from pspc.validation.interpret import passes
@@ -29,7 +28,7 @@ _ANYONE = Identity("pspc:contract", ("system:authenticated",))
 def applies(policy: ir.Policy, namespace: str, scoped: bool) -> bool:
     if not scoped:
         return True
-    scope = namespaces(policy)
+    scope = policy.namespaces()
     return scope is None or namespace in scope
 
 

@@ -126,6 +126,13 @@ class Policy:
     bindings: tuple[Binding, ...] = ()
     origins: dict[str, Origin] = field(default_factory=dict, compare=False, hash=False)
 
+    def namespaces(self) -> list[str] | None:
+        """Where the policy's bindings apply: their namespaces ([] when it is unbound), or
+        None when a binding is cluster-wide. Targets that match by namespace read this."""
+        if any(b.namespace is None for b in self.bindings):
+            return None
+        return sorted({b.namespace for b in self.bindings})
+
 
 @dataclass(frozen=True)
 class Namespace:

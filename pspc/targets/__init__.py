@@ -54,3 +54,13 @@ TARGET_NAMES = ("psp", "rbac", "gatekeeper", "rego", "vap", "kyverno", "psa", "h
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}
+
+
+def namespace_selector(scope: list[str]) -> dict:
+    """A selector for exactly these namespaces; for none, one that matches no namespace
+    (every namespace carries the kubernetes.io/metadata.name label)."""
+    if not scope:
+        return {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
+                                      "operator": "DoesNotExist"}]}
+    return {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
+                                  "values": scope}]}

@@ -8,7 +8,7 @@ import re
 
 from pspc.model import ir
 from pspc.model.resolve import Program
-from pspc.targets import MANAGED_BY, OutputFile
+from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
 from pspc.validation.render import cel_validations, cel_variables, rego_module
 
 TARGET = "admission.k8s.gatekeeper.sh"
@@ -17,23 +17,6 @@ TARGET = "admission.k8s.gatekeeper.sh"
 def kind_name(policy: ir.Policy) -> str:
     """The constraint kind: `Pspc` and the policy name in CamelCase (`100-psp` → Pspc100Psp)."""
     return "Pspc" + "".join(part[:1].upper() + part[1:] for part in re.split(r"[-.]", policy.name))
-
-
-def namespaces(policy: ir.Policy) -> list[str] | None:
-    """The namespaces the bindings name ([] when unbound), or None when cluster-wide."""
-    if any(b.namespace is None for b in policy.bindings):
-        return None
-    return sorted({b.namespace for b in policy.bindings})
-
-
-def namespace_selector(scope: list[str]) -> dict:
-    """A selector for exactly these namespaces; for none, one that matches no namespace
-    (every namespace carries the kubernetes.io/metadata.name label)."""
-    if not scope:
-        return {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
-                                      "operator": "DoesNotExist"}]}
-    return {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
-                                  "values": scope}]}
 
 
 def template(policy: ir.Policy) -> dict:
@@ -58,7 +41,7 @@ def template(policy: ir.Policy) -> dict:
 
 def constraint(policy: ir.Policy) -> dict:
     match: dict = {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}
-    if (scope := namespaces(policy)) is not None:
+    if (scope := policy.namespaces()) is not None:
         match["namespaceSelector"] = namespace_selector(scope)
     return {
         "apiVersion": "constraints.gatekeeper.sh/v1beta1",

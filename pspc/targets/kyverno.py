@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from pspc.model import ir
 from pspc.model.resolve import Program
-from pspc.targets import MANAGED_BY, OutputFile
-from pspc.targets.gatekeeper import namespace_selector, namespaces
+from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
 from pspc.validation.render import cel_validations, cel_variables
 
 
 def cluster_policy(policy: ir.Policy) -> dict:
     resources: dict = {"kinds": ["Pod"]}
-    if (scope := namespaces(policy)) is not None:
+    if (scope := policy.namespaces()) is not None:
         resources["namespaceSelector"] = namespace_selector(scope)
     rules = [{
         "name": "pod-security",

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pspc.model import ir
 from pspc.model.resolve import Program
-from pspc.targets import MANAGED_BY, OutputFile
-from pspc.targets.gatekeeper import namespace_selector, namespaces
+from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
 from pspc.validation.render import cel_validations, cel_variables
 
 API = "admissionregistration.k8s.io/v1"
@@ -35,7 +34,7 @@ def policy_object(policy: ir.Policy) -> dict:
 
 def binding_object(policy: ir.Policy) -> dict:
     spec: dict = {"policyName": object_name(policy), "validationActions": ["Deny"]}
-    if (scope := namespaces(policy)) is not None:
+    if (scope := policy.namespaces()) is not None:
         spec["matchResources"] = {"namespaceSelector": namespace_selector(scope)}
     return {"apiVersion": API, "kind": "ValidatingAdmissionPolicyBinding",
             "metadata": {"name": object_name(policy), "labels": dict(MANAGED_BY)},

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pspc.model import ir
-from pspc.targets.gatekeeper import namespaces
 from pspc.validation.checks import checks
 
 EXACT, PARTIAL, NOT_EXPRESSIBLE = "exact", "partial", "not expressible"
@@ -49,7 +48,7 @@ def _binding_gap(policy: ir.Policy, target: str) -> Gap:
     if target == "rego":
         return Gap(BINDINGS, NOT_EXPRESSIBLE, "conftest checks manifests in CI, before any "
                    "request: it applies the policy to every manifest it is given")
-    scope = namespaces(policy)
+    scope = policy.namespaces()
     where = "every namespace" if scope is None else (
         "namespaces " + ", ".join(scope) if scope else "no namespace (the policy is unbound)")
     return Gap(BINDINGS, PARTIAL, f"applies to all pods in {where}; it cannot tell which user "
