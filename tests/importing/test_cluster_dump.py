@@ -17,23 +17,15 @@ from click.testing import CliRunner
 from conftest import EXAMPLES, OUTPUTS, example_dirs
 
 from pspc.diagnostics import Diagnostics
+from pspc.engines.psp import BOOTSTRAP_RBAC
 from pspc.importing.command import import_command
 from pspc.model import ir
 from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
 
+# The bootstrap RBAC `pspc eval` assumes, plus more of a real cluster's wildcard roles.
 CLUSTER_ADMIN = [
-    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-     "metadata": {"name": "cluster-admin", "labels": {
-         "kubernetes.io/bootstrapping": "rbac-defaults"}},
-     "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-               {"nonResourceURLs": ["*"], "verbs": ["*"]}]},
-    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-     "metadata": {"name": "cluster-admin"},
-     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                 "name": "cluster-admin"},
-     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                   "name": "system:masters"}]},
+    *BOOTSTRAP_RBAC,
     {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
      "metadata": {"name": "system:controller:clusterrole-aggregation-controller"},
      "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]},
