@@ -40,8 +40,24 @@ def validating_gaps(policy: ir.Policy, target: str) -> list[Gap]:
                             "field to be set"))
         else:
             gaps.append(Gap(intent, EXACT, "checked as PodSecurityPolicy validates it"))
+    for intent, host in _CHECKED_WITH.items():
+        if intent in policy.origins and host in by_intent:
+            if intent.endswith("_default"):
+                gaps.append(Gap(intent, PARTIAL, "a validating target cannot apply a default: "
+                                f"the {host} check rejects pods that set no profile"))
+            else:
+                gaps.append(Gap(intent, EXACT, f"checked with {host}"))
+    for intent in ("description", "annotations"):
+        if intent in policy.origins:
+            gaps.append(Gap(intent, NOT_EXPRESSIBLE, "metadata of the PodSecurityPolicy "
+                            "object: nothing to require of pods"))
     gaps.append(_binding_gap(policy, target))
     return gaps
+
+
+# Intents enforced inside another intent's check (a default is what the check asks for).
+_CHECKED_WITH = {"forbidden_sysctls": "allowed_unsafe_sysctls",
+                 "seccomp_default": "seccomp_allowed", "apparmor_default": "apparmor_allowed"}
 
 
 def _binding_gap(policy: ir.Policy, target: str) -> Gap:

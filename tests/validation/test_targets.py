@@ -117,6 +117,17 @@ def test_report_marks_defaults_partial_and_bindings():
     assert not any(g.weakens for t in ("rego", "gatekeeper") for g in validating_gaps(policy, t))
 
 
+def test_report_has_a_row_for_every_stated_intent():
+    """Intents enforced inside another intent's check, and metadata, are not left out."""
+    policy = compile_one('policy p extends restricted {\n  description "d"\n'
+                         "  deny sysctls kernel.msgmax\n  default seccomp profile runtime/default"
+                         "\n}\nbind p to all service accounts")
+    by_intent = {g.intent: g for g in validating_gaps(policy, "vap")}
+    assert by_intent["forbidden_sysctls"].status == "exact"
+    assert by_intent["seccomp_default"].status == PARTIAL
+    assert by_intent["description"].status == NOT_EXPRESSIBLE
+
+
 def test_build_warns_about_gaps():
     policy = compile_one("policy p extends restricted {}\n"
                          "bind p to service account kube-system/replicaset-controller")
