@@ -115,7 +115,7 @@ def load_policies() -> list[tuple[str, object]]:
     """(label, policy): the stdlib, the examples, the synthetic policies."""
     from pspc.compiler import compile_paths
     from pspc.diagnostics import Diagnostics
-    from pspc.model.checks import check_policies
+    from pspc.model.lint import lint_policies
     from pspc.model.resolve import compile_files
     from pspc.resources import resource_dir
     from pspc.syntax.parser import parse_text
@@ -132,7 +132,7 @@ def load_policies() -> list[tuple[str, object]]:
     parsed = parse_text(synthetic_source(), "synthetic.pspc", diags)
     program = compile_files([parsed], diags) if parsed is not None else None
     if program is not None:
-        check_policies(program.policies, diags)
+        lint_policies(program.policies, diags)
     if program is None or diags.has_errors:
         sys.exit("the synthetic policies do not compile: "
                  + "; ".join(d.message for d in diags.items))
@@ -245,7 +245,7 @@ def main() -> None:
     import regorus
 
     from pspc.engines.validators import RegoEngine
-    from pspc.validation.checks import checks
+    from pspc.validation.requirements import requirements
     from pspc.workloads import NoPodTemplateError, pod_request
 
     documents = corpus_documents()
@@ -296,9 +296,9 @@ def main() -> None:
     print(f"{'':<48} {'':>6} {'µs/pod':>9} {'µs/pod':>10} {'conftest':>8} {'µs/pod':>8} "
           f"{'':>8} {'µs/pod':>10}")
     print("-" * len(header))
-    rows = sorted(policies, key=lambda item: (len(checks(item[1])), item[0]))
+    rows = sorted(policies, key=lambda item: (len(requirements(item[1])), item[0]))
     for label, policy in rows:
-        count = len(checks(policy))
+        count = len(requirements(policy))
         conftest = RegoEngine(policy, "conftest")
         gatekeeper = RegoEngine(policy, "gatekeeper")
         contenders = [(conftest.engine, conftest.query, conftest_inputs),

@@ -14,7 +14,7 @@ from pspc.diagnostics import Diagnostics, Span
 from pspc.targets import TARGET_NAMES
 
 if TYPE_CHECKING:
-    from pspc.model.resolve import Program
+    from pspc.model.ir import Program
     from pspc.syntax import ast
 
 SOURCE_SUFFIX = ".pspc"
@@ -84,7 +84,7 @@ class Compilation:
 
 def compile_paths(paths: list[str]) -> Compilation:
     """Parse, resolve and check; the program is None when a source cannot be parsed."""
-    from pspc.model.checks import check_namespaces, check_policies
+    from pspc.model.lint import lint_namespaces, lint_policies
     from pspc.model.resolve import compile_files
 
     diags = Diagnostics()
@@ -92,8 +92,8 @@ def compile_paths(paths: list[str]) -> Compilation:
     if diags.has_errors:
         return Compilation(None, diags, sources)
     program = compile_files(files, diags)
-    check_policies(program.policies, diags)
-    check_namespaces(program, diags)
+    lint_policies(program.policies, diags)
+    lint_namespaces(program, diags)
     return Compilation(program, diags, {**program.sources, **sources})
 
 

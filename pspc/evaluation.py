@@ -18,8 +18,9 @@ from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle, PolicySetEngine
 from pspc.manifests import Manifest, read_manifests
 from pspc.model import ir
-from pspc.model.checks import check_namespaces, check_policies
-from pspc.model.resolve import Program, compile_files
+from pspc.model.ir import Program
+from pspc.model.lint import lint_namespaces, lint_policies
+from pspc.model.resolve import compile_files
 from pspc.targets import psp as psp_target
 from pspc.targets import rbac as rbac_target
 from pspc.workloads import WORKLOADS, NoPodTemplateError, pod_request
@@ -64,8 +65,8 @@ def load_policy_objects(paths: list[str], diags: Diagnostics) -> PolicyObjects:
         objects.sources.update(texts)
         if not diags.has_errors:
             program = compile_files(files, diags)
-            check_policies(program.policies, diags)
-            check_namespaces(program, diags)
+            lint_policies(program.policies, diags)
+            lint_namespaces(program, diags)
             objects.program = program
             objects.sources.update(program.sources)
             objects.policies.extend(program.policies)

@@ -10,7 +10,7 @@ from conftest import REPO, example_dirs
 
 from pspc.compiler import compile_paths, parse_files
 from pspc.diagnostics import Diagnostic, Diagnostics, Severity
-from pspc.model.checks import check_namespaces, check_policies
+from pspc.model.lint import lint_namespaces, lint_policies
 from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.syntax.parser import parse_text, read_source
 
@@ -29,8 +29,8 @@ def diagnose(source: str | bytes, path: str = PATH) -> list[Diagnostic]:
     parsed = parse_text(text, path, diags) if text is not None else None
     if parsed is not None:
         program = compile_files([parsed], diags)
-        check_policies(program.policies, diags)
-        check_namespaces(program, diags)
+        lint_policies(program.policies, diags)
+        lint_namespaces(program, diags)
     return diags.items
 
 

@@ -26,8 +26,8 @@ from pspc.diagnostics import Diagnostics
 from pspc.model import ir
 from pspc.model.intents import INTENTS
 from pspc.syntax.parser import parse_text
-from pspc.validation.checks import checks
 from pspc.validation.interpret import passes
+from pspc.validation.requirements import requirements
 from pspc.workloads import pod_request
 
 CORPUS = REPO / "tests" / "corpus"
@@ -135,7 +135,8 @@ def _intent_policies() -> dict[str, set[str]]:
 def _beyond_psp() -> dict[str, list]:
     """Each intent policy's checks for intents beyond PSP (empty for most)."""
     program = compile_paths([str(INTENT_SOURCE.parent)]).program
-    return {p.name: [c for c in checks(p) if c.intent in ir.BEYOND_PSP] for p in program.policies}
+    return {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP]
+            for p in program.policies}
 
 
 def contract(psp_verdict: str, obj: dict, beyond: list) -> str:

@@ -6,7 +6,7 @@ import pytest
 from conftest import EXAMPLES, REPO
 
 from pspc.diagnostics import Diagnostics
-from pspc.model.checks import check_policies
+from pspc.model.lint import lint_policies
 from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
 from pspc.syntax.printer import WIDTH, format_source
@@ -69,7 +69,7 @@ def meaning(text: str):
     """The resolved policies (IR equality ignores spans) and the diagnostics, minus locations."""
     diags = Diagnostics()
     program = compile_files([parse(text)], diags)
-    check_policies(program.policies, diags)
+    lint_policies(program.policies, diags)
     return program.policies, sorted((d.code, d.message) for d in diags.items)
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pspc.cli import main
 from pspc.diagnostics import Diagnostics, render
-from pspc.model.checks import check_policies
+from pspc.model.lint import lint_policies
 from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.syntax.parser import parse_text, read_source
 from pspc.syntax.printer import format_source
@@ -155,14 +155,14 @@ def mutants(draw) -> str:
 
 
 def run_pipeline(data: bytes) -> Diagnostics:
-    """read_source + parse_text + compile_files + check_policies, then check every diagnostic."""
+    """read_source + parse_text + compile_files + lint_policies, then check every diagnostic."""
     diags = Diagnostics()
     text = read_source(PATH, data, diags)
     parsed = parse_text(text, PATH, diags) if text is not None else None
     sources = dict(stdlib_sources())
     if parsed is not None:
         program = compile_files([parsed], diags)
-        check_policies(program.policies, diags)
+        lint_policies(program.policies, diags)
         sources.update(program.sources)
     if text is not None:
         sources[PATH] = text

@@ -23,7 +23,7 @@ from pspc.pss import DEFAULT_VERSION
 from pspc.pss.analysis import recommend_level
 from pspc.resources import resource_dir
 from pspc.targets.helm import values
-from pspc.validation.checks import checks
+from pspc.validation.requirements import requirements
 from pspc.workloads import pod_request
 
 helm = pytest.importorskip("helm_python", reason="helm-python-sdk renders the chart")
@@ -72,7 +72,8 @@ def test_the_scaffold_meets_restricted_only_with_the_values(chart):
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
 def test_scaffold_defaults_are_rejected_where_the_policy_requires_more(chart, policy):
     request = pod_request(_deployment(chart, {}), "apps")
-    demands = [c for c in checks(policy) if c.default or c.id.startswith(("seccomp", "apparmor"))]
+    demands = [c for c in requirements(policy)
+               if c.default or c.id.startswith(("seccomp", "apparmor"))]
     verdict = RegoEngine(policy, "conftest").evaluate(request)
     assert verdict.allowed == ContractOracle([policy]).admits_unchanged(policy, request)
     if demands:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.model.ir import HostPath, IdPolicy, IdRange, Origin, Rule, RuntimeClass, SELinux
 from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.syntax.parser import parse_text

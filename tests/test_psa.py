@@ -19,7 +19,7 @@ from k8s_schemas import validate_current
 from pspc.cli import main
 from pspc.compiler import build_outputs
 from pspc.diagnostics import Diagnostics
-from pspc.model.checks import check_namespaces, check_policies
+from pspc.model.lint import lint_namespaces, lint_policies
 from pspc.model.resolve import compile_files
 from pspc.pss import DEFAULT_VERSION
 from pspc.pss.namespaces import levels_for, namespace_levels, next_stricter
@@ -34,8 +34,8 @@ def program_of(text: str, errors: bool = False):
     diags = Diagnostics()
     parsed = parse_text(text, PATH, diags)
     program = compile_files([parsed], diags)
-    check_policies(program.policies, diags)
-    check_namespaces(program, diags)
+    lint_policies(program.policies, diags)
+    lint_namespaces(program, diags)
     assert diags.has_errors == errors, [(d.code, d.message) for d in diags.items]
     return program, diags
 

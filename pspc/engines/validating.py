@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pspc import vocabulary as voc
 from pspc.admission import AllowAll, Identity
 from pspc.admission.pipeline import Pipeline
 from pspc.admission.pod import iter_containers, json_clone
 from pspc.engines import Verdict
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.targets.psp import manifest
-from pspc.validation.checks import checks
 from pspc.validation.interpret import passes
+from pspc.validation.requirements import requirements
 from pspc.workloads import PodRequest
 
 _ANYONE = Identity("pspc:contract", ("system:authenticated",))
@@ -86,7 +86,7 @@ class ContractOracle:
 
     def __init__(self, policies: list[ir.Policy]) -> None:
         self.pipelines = {p.name: Pipeline([manifest(p)], AllowAll()) for p in policies}
-        self.beyond = {p.name: [c for c in checks(p) if c.intent in ir.BEYOND_PSP]
+        self.beyond = {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP]
                        for p in policies}
 
     def admits_unchanged(self, policy: ir.Policy, request: PodRequest) -> bool:

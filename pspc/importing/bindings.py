@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics
-from pspc.importing.reader import InvalidFieldError, Path, Reader, describe, where
+from pspc.importing.reader import FieldPath, InvalidFieldError, Reader, describe, where
 from pspc.manifests import Manifest
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 
 API_GROUP = "rbac.authorization.k8s.io"
 API_VERSIONS = tuple(f"{API_GROUP}/{v}" for v in ("v1", "v1beta1", "v1alpha1"))
@@ -119,7 +119,7 @@ def _header(r: Reader) -> tuple[str, str | None]:
 def _rules(r: Reader) -> tuple[Rule, ...]:
     rules = []
     for i in range(len(r.items(("rules",)))):
-        path: Path = ("rules", i)
+        path: FieldPath = ("rules", i)
         r.typed(path, (dict,), "a mapping", required=True)
         lists = [frozenset(r.strings(path + (key,))) for key in
                  ("verbs", "apiGroups", "resources", "resourceNames")]
@@ -128,7 +128,7 @@ def _rules(r: Reader) -> tuple[Rule, ...]:
 
 
 def _subject(r: Reader, i: int, namespace: str | None) -> ir.Subject:
-    path: Path = ("subjects", i)
+    path: FieldPath = ("subjects", i)
     r.mapping(path, ("kind", "apiGroup", "name", "namespace"), required=True)
     kind = r.string(path + ("kind",), required=True)
     name = r.string(path + ("name",), required=True)
@@ -153,7 +153,7 @@ def _subject(r: Reader, i: int, namespace: str | None) -> ir.Subject:
 
 
 def _role_ref(r: Reader) -> tuple[str, str]:
-    path: Path = ("roleRef",)
+    path: FieldPath = ("roleRef",)
     r.mapping(path, ("apiGroup", "kind", "name"), required=True)
     kind = r.string(path + ("kind",), required=True)
     allowed = ("ClusterRole",) if r.manifest.kind == "ClusterRoleBinding" else (

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics
 from pspc.importing.verify import PSP_INTENTS, compile_text, intents
 from pspc.model import ir, unparse
-from pspc.model import vocabulary as voc
 from pspc.model.intents import ROOT
 from pspc.syntax.printer import wrap
 

@@ -13,11 +13,11 @@ pspc.model.intents sorts them, so that it can be compared with the compiled sour
 
 from __future__ import annotations
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics
-from pspc.importing.reader import InvalidFieldError, Path, Reader
+from pspc.importing.reader import FieldPath, InvalidFieldError, Reader
 from pspc.manifests import Manifest
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.model.intents import ROOT
 from pspc.targets import MANAGED_BY
 
@@ -27,7 +27,7 @@ BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "man
                "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 """Metadata the API server (or kubectl, for LAST_APPLIED) writes: not part of a policy."""
 
-FIELDS: dict[str, Path] = {
+FIELDS: dict[str, FieldPath] = {
     "description": ("metadata", "annotations", voc.DESCRIPTION),
     "privileged": ("spec", "privileged"),
     "host_network": ("spec", "hostNetwork"),
@@ -75,7 +75,7 @@ _PROC_MOUNT_TYPES = ("Default", "Unmasked")
 # -- fields -------------------------------------------------------------------------------
 
 
-def _ranges(r: Reader, path: Path) -> tuple[ir.IdRange, ...]:
+def _ranges(r: Reader, path: FieldPath) -> tuple[ir.IdRange, ...]:
     found = []
     for i in range(len(r.items(path))):
         r.mapping(path + (i,), ("min", "max"), required=True)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pspc.diagnostics import Diagnostics, Span
 from pspc.manifests import Manifest, duplicate_keys, locate
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 
 
-def field_path(path: Path) -> str:
+def field_path(path: FieldPath) -> str:
     """`spec.hostPorts[0].max`, `metadata.annotations[kubernetes.io/description]`."""
     text = ""
     for depth, step in enumerate(path):
@@ -49,14 +49,14 @@ class Reader:
     diags: Diagnostics
     failed: bool = False
 
-    def error(self, path: Path, message: str, code: str = "E043", help: str | None = None,
+    def error(self, path: FieldPath, message: str, code: str = "E043", help: str | None = None,
               key: bool = False, span: Span | None = None) -> None:
         self.failed = True
         where = f"{field_path(path)}: " if path else ""
         self.diags.error(code, f"{describe(self.manifest)}: {where}{message}",
                          span or locate(self.manifest, path, key), help=help)
 
-    def fail(self, path: Path, message: str, code: str = "E043", help: str | None = None):
+    def fail(self, path: FieldPath, message: str, code: str = "E043", help: str | None = None):
         self.error(path, message, code, help)
         raise InvalidFieldError
 
@@ -66,7 +66,7 @@ class Reader:
             self.error(path, "key written twice", help="YAML keeps only the last one; "
                        "Kubernetes refuses both", span=span)
 
-    def get(self, path: Path):
+    def get(self, path: FieldPath):
         """The value at `path`, or None where the path leads nowhere."""
         value = self.manifest.object
         for step in path:
@@ -76,7 +76,7 @@ class Reader:
                 value = value.get(step) if isinstance(value, dict) else None
         return value
 
-    def typed(self, path: Path, kinds: tuple[type, ...], what: str, required: bool = False):
+    def typed(self, path: FieldPath, kinds: tuple[type, ...], what: str, required: bool = False):
         value = self.get(path)
         if value is None:
             if required:
@@ -86,20 +86,20 @@ class Reader:
             self.fail(path, f"must be {what}, not {_kind(value)} {_show(value)}")
         return value
 
-    def boolean(self, path: Path, default: bool | None = False) -> bool | None:
+    def boolean(self, path: FieldPath, default: bool | None = False) -> bool | None:
         value = self.typed(path, (bool,), "true or false")
         return default if value is None else value
 
-    def string(self, path: Path, required: bool = False) -> str | None:
+    def string(self, path: FieldPath, required: bool = False) -> str | None:
         return self.typed(path, (str,), "a string", required)
 
-    def integer(self, path: Path) -> int:
+    def integer(self, path: FieldPath) -> int:
         value = self.typed(path, (int,), "an integer", required=True)
         if value < 0:
             self.fail(path, f"{value} cannot be negative")
         return value
 
-    def mapping(self, path: Path, keys: tuple[str, ...], required: bool = False) -> dict:
+    def mapping(self, path: FieldPath, keys: tuple[str, ...], required: bool = False) -> dict:
         value = self.typed(path, (dict,), "a mapping", required) or {}
         for key in value:
             if key not in keys:
@@ -115,13 +115,13 @@ class Reader:
         except InvalidFieldError:
             return None
 
-    def items(self, path: Path) -> list:
+    def items(self, path: FieldPath) -> list:
         return self.typed(path, (list,), "a list") or []
 
-    def strings(self, path: Path) -> list[str]:
+    def strings(self, path: FieldPath) -> list[str]:
         return [self.string(path + (i,), required=True) for i in range(len(self.items(path)))]
 
-    def unique(self, path: Path, values: list, label=str, indexed: bool = True) -> None:
+    def unique(self, path: FieldPath, values: list, label=str, indexed: bool = True) -> None:
         """pspc keeps these lists as sets: a repeated entry would be lost."""
         seen: set = set()
         for i, value in enumerate(values):

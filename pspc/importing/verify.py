@@ -12,10 +12,10 @@ import re
 
 from pspc.diagnostics import Diagnostics, Severity
 from pspc.importing.psp import FIELDS
-from pspc.importing.reader import Path, describe, field_path
+from pspc.importing.reader import FieldPath, describe, field_path
 from pspc.manifests import Manifest, locate
 from pspc.model import ir
-from pspc.model.checks import check_policies
+from pspc.model.lint import lint_policies
 from pspc.model.resolve import compile_files
 from pspc.model.unparse import one_line, policy_lines, statements
 from pspc.syntax.parser import parse_text
@@ -30,7 +30,7 @@ def compile_text(text: str, diags: Diagnostics) -> dict[str, ir.Policy]:
     if parsed is None:
         return {}
     program = compile_files([parsed], diags)
-    check_policies(program.policies, diags)
+    lint_policies(program.policies, diags)
     return {p.name: p for p in program.policies}
 
 
@@ -55,7 +55,7 @@ def _full_source(policy: ir.Policy) -> tuple[str, dict[int, str]]:
     return "\n".join(lines) + "\n", fields
 
 
-def _entry(manifest: Manifest, path: Path, message: str) -> Path:
+def _entry(manifest: Manifest, path: FieldPath, message: str) -> FieldPath:
     """The list entry a message names (`...`), when the field is a list holding it."""
     named = re.search(r"`([^`]*)`", message)
     value = manifest.object
@@ -68,7 +68,7 @@ def _entry(manifest: Manifest, path: Path, message: str) -> Path:
     return path
 
 
-def _at(path: Path) -> str:
+def _at(path: FieldPath) -> str:
     return f"{field_path(path)}: " if path else ""
 
 

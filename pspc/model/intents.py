@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.syntax import ast
 
 ROOT: dict[str, object] = {

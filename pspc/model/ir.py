@@ -153,3 +153,13 @@ INTENT_FIELDS = tuple(
     f for f in Policy.__dataclass_fields__
     if f not in ("name", "source", "span", "extends", "bindings", "origins")
 )
+
+
+@dataclass(frozen=True)
+class Program:
+    """The IR root: every local policy of one compile, the declared namespaces and the
+    source texts behind them (for diagnostics)."""
+
+    policies: tuple[Policy, ...]
+    sources: dict[str, str]
+    namespaces: tuple[Namespace, ...] = ()  # declared PSA settings, sorted by name

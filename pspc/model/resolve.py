@@ -7,32 +7,22 @@ A description describes one policy, so it is the only intent not inherited.
 
 `namespace NAME enforce LEVEL ...` declarations become ir.Namespace: the Pod Security
 Admission settings stated for that namespace. Whether they fit the policies usable there is
-checked later, with the other semantic checks (pspc.model.checks).
+checked later, with the other semantic checks (pspc.model.lint).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.model.intents import INTENTS, REQUIRED, ROOT, State
 from pspc.resources import resource_dir
 from pspc.syntax import ast
 from pspc.syntax.parser import parse_text
 
 STDLIB_PREFIX = "stdlib/"
-
-
-@dataclass(frozen=True)
-class Program:
-    """Everything one compile produced: the local policies and the sources behind them."""
-
-    policies: tuple[ir.Policy, ...]
-    sources: dict[str, str]
-    namespaces: tuple[ir.Namespace, ...] = ()  # declared PSA settings, sorted by name
 
 
 @cache
@@ -256,7 +246,7 @@ def _namespaces(files: list[ast.SourceFile], diags: Diagnostics) -> tuple[ir.Nam
     return tuple(sorted(result, key=lambda n: n.name))
 
 
-def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> Program:
+def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> ir.Program:
     """Resolve parsed sources into IR policies (diagnostics go to `diags`)."""
     local: dict[str, ast.PolicyDecl] = {}
     for file in files:
@@ -297,4 +287,4 @@ def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> Program:
     namespaces = _namespaces(files, diags)
     sources = {f.path: f.text for f in files}
     sources.update(stdlib_sources())
-    return Program(tuple(policies), sources, namespaces)
+    return ir.Program(tuple(policies), sources, namespaces)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Span
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.syntax import ast, printer
 from pspc.syntax.printer import quote, wrap
 

@@ -2,7 +2,7 @@
 
 `evaluate_pod(pod, level, version)` answers like the pod-security-admission library: the
 reasons a pod fails `level` at policy `version` (e.g. "v1.30" or "latest"), in upstream's
-order and wording; an empty list means the pod is allowed. checks.py holds one function per
+order and wording; an empty list means the pod is allowed. controls.py holds one function per
 upstream check, levels.py the levels, versions and rule changes, and analysis.py decides
 statically which level a pspc policy fits.
 """

@@ -32,10 +32,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
+from pspc import vocabulary as voc
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.model.unparse import statements
-from pspc.pss.checks import BASELINE_CAPABILITIES, Rules
+from pspc.pss.controls import BASELINE_CAPABILITIES, Rules
 from pspc.pss.levels import LEVELS, Version, checks_for, parse_version, rules_for
 
 # The restricted volume sources as PodSecurityPolicy types (PSP has no `image` type).
@@ -564,7 +564,7 @@ def _profile_gaps(p: ir.Policy, at: _Level) -> GapFound:
         else:
             if "seccompProfile_restricted" not in at.checks:
                 refused.append("pods that name no profile")
-            if not {"runtime/default", "docker/default"} & set(seccomp):
+            if not voc.RUNTIME_DEFAULT_PROFILES & set(seccomp):
                 refused.append("RuntimeDefault")
             refused.append("Localhost profiles not listed")
             if not at.checks and "unconfined" not in seccomp:

@@ -3,7 +3,7 @@
 This mirrors how the pod-security-admission registry resolves a `level:version` label:
 
 * `privileged` runs no check; `baseline` runs the baseline checks; `restricted` runs every
-  baseline check that no active restricted check overrides, then the restricted checks.
+  baseline check that no active restricted check overrides, then the restricted controls.
 * Results are ordered baseline check ids first, then restricted ids, each sorted by id, so
   the reasons in a message come in upstream's order.
 * `latest`, and any version newer than the newest rules known here, use the newest rules.
@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pspc.pss import checks
-from pspc.pss.checks import Check, PodView, Rules, Violation
+from pspc.pss import controls
+from pspc.pss.controls import Control, PodView, Rules, Violation
 
 LEVELS = ("privileged", "baseline", "restricted")
 LATEST = "latest"
@@ -65,36 +65,36 @@ class CheckSpec:
 
     id: str
     level: str
-    function: Check
+    function: Control
     since: Version = (1, 0)
     overrides: str | None = None
 
 
 CHECKS = (
-    CheckSpec("privileged", "baseline", checks.privileged),
-    CheckSpec("hostNamespaces", "baseline", checks.host_namespaces),
-    CheckSpec("hostPorts", "baseline", checks.host_ports),
-    CheckSpec("hostPathVolumes", "baseline", checks.host_path_volumes),
-    CheckSpec("capabilities_baseline", "baseline", checks.capabilities_baseline),
-    CheckSpec("appArmorProfile", "baseline", checks.app_armor_profile),
-    CheckSpec("seLinuxOptions", "baseline", checks.se_linux_options),
-    CheckSpec("procMount", "baseline", checks.proc_mount),
-    CheckSpec("seccompProfile_baseline", "baseline", checks.seccomp_profile_baseline),
-    CheckSpec("sysctls", "baseline", checks.sysctls),
-    CheckSpec("windowsHostProcess", "baseline", checks.windows_host_process),
-    CheckSpec("hostProbesAndHostLifecycle", "baseline", checks.host_probes_and_host_lifecycle,
+    CheckSpec("privileged", "baseline", controls.privileged),
+    CheckSpec("hostNamespaces", "baseline", controls.host_namespaces),
+    CheckSpec("hostPorts", "baseline", controls.host_ports),
+    CheckSpec("hostPathVolumes", "baseline", controls.host_path_volumes),
+    CheckSpec("capabilities_baseline", "baseline", controls.capabilities_baseline),
+    CheckSpec("appArmorProfile", "baseline", controls.app_armor_profile),
+    CheckSpec("seLinuxOptions", "baseline", controls.se_linux_options),
+    CheckSpec("procMount", "baseline", controls.proc_mount),
+    CheckSpec("seccompProfile_baseline", "baseline", controls.seccomp_profile_baseline),
+    CheckSpec("sysctls", "baseline", controls.sysctls),
+    CheckSpec("windowsHostProcess", "baseline", controls.windows_host_process),
+    CheckSpec("hostProbesAndHostLifecycle", "baseline", controls.host_probes_and_host_lifecycle,
               (1, 34)),
-    CheckSpec("restrictedVolumes", "restricted", checks.restricted_volumes,
+    CheckSpec("restrictedVolumes", "restricted", controls.restricted_volumes,
               overrides="hostPathVolumes"),
-    CheckSpec("runAsNonRoot", "restricted", checks.run_as_non_root),
-    CheckSpec("runAsUser", "restricted", checks.run_as_user, (1, 23)),
-    CheckSpec("allowPrivilegeEscalation", "restricted", checks.allow_privilege_escalation,
+    CheckSpec("runAsNonRoot", "restricted", controls.run_as_non_root),
+    CheckSpec("runAsUser", "restricted", controls.run_as_user, (1, 23)),
+    CheckSpec("allowPrivilegeEscalation", "restricted", controls.allow_privilege_escalation,
               (1, 8)),
-    CheckSpec("capabilities_restricted", "restricted", checks.capabilities_restricted, (1, 22),
+    CheckSpec("capabilities_restricted", "restricted", controls.capabilities_restricted, (1, 22),
               overrides="capabilities_baseline"),
-    CheckSpec("seccompProfile_restricted", "restricted", checks.seccomp_profile_restricted,
+    CheckSpec("seccompProfile_restricted", "restricted", controls.seccomp_profile_restricted,
               (1, 19), overrides="seccompProfile_baseline"),
-    CheckSpec("procMount_restricted", "restricted", checks.proc_mount_restricted, (1, 35),
+    CheckSpec("procMount_restricted", "restricted", controls.proc_mount_restricted, (1, 35),
               overrides="procMount"),
 )
 

@@ -11,7 +11,7 @@ nothing that was admitted.
 audit and warn get the next stricter level, so that the audit log and `kubectl` warnings
 show what tightening would break (restricted, the strictest, stays restricted). A
 declaration's levels and version win over the computed ones; whether they fit the policies
-is checked in pspc.model.checks (E028, W105, W106).
+is checked in pspc.model.lint (E028, W105, W106).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from pspc.model import ir
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.pss.analysis import LevelReport, recommend_level
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 

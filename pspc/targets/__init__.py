@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pspc.model.resolve import Program
+    from pspc.model.ir import Program
 
 
 @dataclass(frozen=True)

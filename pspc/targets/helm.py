@@ -9,9 +9,9 @@ in the file's comment.
 
 from __future__ import annotations
 
+from pspc import vocabulary as voc
 from pspc.model import ir
-from pspc.model import vocabulary as voc
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.targets import OutputFile
 
 

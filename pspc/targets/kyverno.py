@@ -5,7 +5,7 @@ workload controllers."""
 from __future__ import annotations
 
 from pspc.model import ir
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
 from pspc.validation.render import cel_validations, cel_variables
 

@@ -15,7 +15,7 @@ Everything is derived from the IR, in a fixed order, so the plan is deterministi
 from __future__ import annotations
 
 from pspc.model import ir
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.pss.analysis import gaps
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 from pspc.pss.namespaces import (
@@ -28,8 +28,8 @@ from pspc.pss.namespaces import (
     next_stricter,
 )
 from pspc.targets import OutputFile
-from pspc.validation.checks import checks
 from pspc.validation.gaps import enforcement_text
+from pspc.validation.requirements import requirements
 
 PATH = "migration.md"
 
@@ -143,7 +143,7 @@ def _stricter(found: NamespaceLevels) -> list[str]:
 def defaults(policy: ir.Policy) -> list[tuple[str, str]]:
     """(what PodSecurityPolicy fills in, what pods must then say), once per default."""
     seen: dict[str, str] = {}
-    for check in checks(policy):
+    for check in requirements(policy):
         if check.default and check.default not in seen:
             who = "every container" if check.scope == "container" else "the pod"
             seen[check.default] = f"{who} {check.requirement}"

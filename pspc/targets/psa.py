@@ -9,7 +9,7 @@ namespace leaves the file when its last binding or declaration goes away).
 
 from __future__ import annotations
 
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.pss.namespaces import NamespaceLevels, namespace_levels
 from pspc.targets import OutputFile
 

@@ -9,7 +9,7 @@ ClusterRole, which keeps a single role per policy).
 from __future__ import annotations
 
 from pspc.model import ir
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.targets import MANAGED_BY, OutputFile
 
 API = "rbac.authorization.k8s.io"

@@ -3,7 +3,7 @@ checks Pods and the pod templates of workloads in CI, before anything reaches a 
 
 from __future__ import annotations
 
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.targets import OutputFile
 from pspc.validation.render import rego_module
 

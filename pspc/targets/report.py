@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.targets import OutputFile
 from pspc.validation.gaps import (
     NOT_EXPRESSIBLE,

@@ -4,7 +4,7 @@ the policy's checks in CEL, and a binding that mirrors the policy's namespaces."
 from __future__ import annotations
 
 from pspc.model import ir
-from pspc.model.resolve import Program
+from pspc.model.ir import Program
 from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
 from pspc.validation.render import cel_validations, cel_variables
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pspc.model import ir
-from pspc.validation.checks import checks
+from pspc.validation.requirements import requirements
 
 EXACT, PARTIAL, NOT_EXPRESSIBLE = "exact", "partial", "not expressible"
 VALIDATING_TARGETS = ("rego", "gatekeeper", "vap", "kyverno")
@@ -28,7 +28,7 @@ class Gap:
 def validating_gaps(policy: ir.Policy, target: str) -> list[Gap]:
     """How one validating target renders each restricting intent, plus the bindings."""
     by_intent: dict[str, list] = {}
-    for check in checks(policy):
+    for check in requirements(policy):
         by_intent.setdefault(check.intent, []).append(check)
     gaps = []
     for intent, found in by_intent.items():
@@ -149,7 +149,7 @@ def report_gaps(policies: tuple[ir.Policy, ...], targets: list[str], diags,
                             help="also build gatekeeper, vap or kyverno (`--target`)")
         if not chosen:
             continue
-        defaults = [c.default for c in checks(policy) if c.default]
+        defaults = [c.default for c in requirements(policy) if c.default]
         if defaults:
             diags.warning("W301", f"policy `{policy.name}`: {', '.join(chosen)} cannot fill in "
                           "what the PodSecurityPolicy defaults (" + ", ".join(
@@ -179,7 +179,7 @@ def enforced_by(policy: ir.Policy, field: str) -> tuple[tuple[str, ...], tuple[s
     """Which outputs enforce an intent PSA cannot (a gap of the PSS analysis), and the
     fields they require set where PodSecurityPolicy would fill them in."""
     intent = _CHECKED_AS.get(field, field)
-    found = [c for c in checks(policy) if c.intent == intent]
+    found = [c for c in requirements(policy) if c.intent == intent]
     if not found:
         return (), ()
     return PSA_GAP_TARGETS, tuple(dict.fromkeys(c.default for c in found if c.default))

@@ -8,7 +8,7 @@ answer, but the check itself can.
 from __future__ import annotations
 
 from pspc.validation import expr as e
-from pspc.validation.checks import SPEC, C, Check, V
+from pspc.validation.requirements import SPEC, C, Requirement, V
 
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
@@ -75,7 +75,7 @@ def holds(node: e.Expr, env: dict) -> bool:
     raise TypeError(f"not a condition: {node!r}")
 
 
-def passes(check: Check, pod: dict) -> bool:
+def passes(check: Requirement, pod: dict) -> bool:
     """Whether `pod` satisfies `check`, over the pod, each container or each volume."""
     env = {"obj": pod, "spec": pod.get("spec") or {}}
     if check.scope == "pod":

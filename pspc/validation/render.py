@@ -1,6 +1,6 @@
 """Assemble a policy's checks into Rego modules and CEL validations.
 
-Both renderings come from the same Check list; only the way a check is quantified (over
+Both renderings come from the same Requirement list; only the way a check is quantified (over
 the pod, its containers or its volumes) and worded is decided here.
 """
 
@@ -13,8 +13,8 @@ from functools import cache
 from pspc.model import ir
 from pspc.validation import cel
 from pspc.validation import expr as e
-from pspc.validation.checks import OBJ, SPEC, C, Check, V, checks
 from pspc.validation.rego import CONTAINERS_FUNCTION, RegoWriter, violation
+from pspc.validation.requirements import OBJ, SPEC, C, Requirement, V, requirements
 
 CONTROLLER_TEMPLATES = {
     "Deployment": "input.spec.template",
@@ -34,7 +34,7 @@ def package_name(policy: ir.Policy) -> str:
     return name if name[0].isalpha() else f"p_{name}"
 
 
-def _iteration(check: Check) -> tuple[list[str], tuple[str, ...], str]:
+def _iteration(check: Requirement) -> tuple[list[str], tuple[str, ...], str]:
     """Rego lines binding the checked element, the scope, and the element's name."""
     if check.scope == "container":
         return (["some c in _pod_containers"], ("obj", "spec", "c"),
@@ -50,7 +50,7 @@ def rego_module(policy: ir.Policy, flavour: str) -> str:
     """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper)."""
     writer = RegoWriter("pspc")
     rules = []
-    for index, check in enumerate(checks(policy), 1):
+    for index, check in enumerate(requirements(policy), 1):
         lines, scope, name = _iteration(check)
         violated = violation(writer, f"_ok_{index}", check.ok, scope)
         message = (f'concat("", ["{policy.name}: {_SUBJECT[check.scope]} ", {name}, '
@@ -89,7 +89,7 @@ def _offenders(index: int) -> str:
     return f"offenders{index}"
 
 
-def _cel_check(policy: ir.Policy, index: int, check: Check) -> CelValidation:
+def _cel_check(policy: ir.Policy, index: int, check: Requirement) -> CelValidation:
     """The check as (allowed expression, message naming the offending elements). A check
     over containers or volumes reads the variable listing its offenders (cel_variables),
     so its predicate is written once."""
@@ -108,7 +108,7 @@ def _cel_check(policy: ir.Policy, index: int, check: Check) -> CelValidation:
 def _cel(policy: ir.Policy) -> tuple[tuple[CelValidation, ...], tuple[tuple[str, str], ...]]:
     """Both CEL renderings of a policy, made once: VAP, Gatekeeper and Kyverno share them."""
     validations = tuple(_cel_check(policy, index, check)
-                        for index, check in enumerate(checks(policy), 1))
+                        for index, check in enumerate(requirements(policy), 1))
     return validations, tuple((v["name"], v["expression"]) for v in _cel_variables(policy))
 
 
@@ -124,7 +124,7 @@ def cel_variables(policy: ir.Policy) -> list[dict]:
 
 def _cel_variables(policy: ir.Policy) -> list[dict]:
     variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
-    for index, check in enumerate(checks(policy), 1):
+    for index, check in enumerate(requirements(policy), 1):
         if check.scope == "pod":
             continue
         if check.scope == "container":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from pspc.model import vocabulary as voc
+from pspc import vocabulary as voc
 
 MAX_ID = voc.MAX_ID
 CAPABILITIES = ("ALL", "CHOWN", "NET_ADMIN", "NET_BIND_SERVICE", "NET_RAW", "SYS_ADMIN",

@@ -58,7 +58,7 @@ def test_the_stdlib_itself_extends_itself_with_its_description():
     ("restricted", {"volumes": ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
                                 "persistentVolumeClaim", "projected", "secret", "nfs"]},
      ["allow volumes nfs"]),
-    ("baseline", {"volumes": [v for v in __import__("pspc.model.vocabulary").model.vocabulary
+    ("baseline", {"volumes": [v for v in __import__("pspc.vocabulary").vocabulary
                               .VOLUME_TYPES if v not in ("hostPath", "gitRepo")]},
      ["deny volumes gitRepo"]),
     ("baseline", {"volumes": ["hostPath", "secret"],

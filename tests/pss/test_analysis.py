@@ -37,12 +37,12 @@ from pspc.model import ir
 from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.pss import evaluate_pod
 from pspc.pss.analysis import CONFLICTS, conflicts, gaps, recommend_level
-from pspc.pss.checks import PodView
+from pspc.pss.controls import PodView
 from pspc.pss.levels import CHECKS, checks_for, parse_version, rules_for
 from pspc.syntax.parser import parse_text
 from pspc.targets.psp import manifest
-from pspc.validation.checks import checks
 from pspc.validation.interpret import passes
+from pspc.validation.requirements import requirements
 from pspc.workloads import PodRequest
 
 # -- policies --------------------------------------------------------------------------------
@@ -687,7 +687,7 @@ def pipeline(policy: ir.Policy) -> Pipeline:
 
 @cache
 def beyond_psp(policy: ir.Policy) -> tuple:
-    return tuple(c for c in checks(policy) if c.intent in ir.BEYOND_PSP)
+    return tuple(c for c in requirements(policy) if c.intent in ir.BEYOND_PSP)
 
 
 def admitted(policy: ir.Policy, pod: dict) -> dict | None:

@@ -15,7 +15,7 @@ from pspc.diagnostics import Diagnostics
 from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
 from pspc.targets import gatekeeper, kyverno, report, vap
-from pspc.validation import cel, checks
+from pspc.validation import cel, requirements
 from pspc.validation import expr as e
 from pspc.validation.gaps import NOT_EXPRESSIBLE, PARTIAL, report_gaps, validating_gaps
 from pspc.validation.render import rego_module
@@ -32,7 +32,7 @@ def compile_one(text: str, name: str = "p"):
 
 
 def ids(policy) -> list[str]:
-    return [c.id for c in checks.checks(policy)]
+    return [c.id for c in requirements.requirements(policy)]
 
 
 def test_each_intent_becomes_checks_only_where_it_restricts():
@@ -43,7 +43,7 @@ def test_each_intent_becomes_checks_only_where_it_restricts():
                          "  allow capabilities NET_BIND_SERVICE\n}\nbind p to all service accounts")
     assert ids(closed)[:8] == ["privileged", "hostNetwork", "hostPID", "hostIPC", "hostPorts",
                                "volumes", "runAsUser", "fsGroup"]
-    run_as = next(c for c in checks.checks(closed) if c.id == "runAsUser")
+    run_as = next(c for c in requirements.requirements(closed) if c.id == "runAsUser")
     assert run_as.default == "runAsUser 1000"
     assert "defaultAddCapabilities.NET_BIND_SERVICE" in ids(closed)
 
@@ -51,7 +51,7 @@ def test_each_intent_becomes_checks_only_where_it_restricts():
 def test_selinux_levels_match_in_any_category_order():
     policy = compile_one('policy p extends privileged {\n  selinux level "s0:c2,c1"\n}\n'
                          "bind p to all service accounts")
-    pod_check = next(c for c in checks.checks(policy) if c.id == "seLinux")
+    pod_check = next(c for c in requirements.requirements(policy) if c.id == "seLinux")
     assert 'in ["s0:c1,c2", "s0:c2,c1"]' in cel.condition(pod_check.ok)
 
 
@@ -91,7 +91,7 @@ def test_kyverno_has_one_rule_with_an_expression_per_check():
     policy = compile_one("policy p extends restricted {}\nbind p to group devs")
     (rule,) = kyverno.cluster_policy(policy)["spec"]["rules"]
     assert rule["name"] == "pod-security"
-    assert len(rule["validate"]["cel"]["expressions"]) == len(checks.checks(policy))
+    assert len(rule["validate"]["cel"]["expressions"]) == len(requirements.requirements(policy))
     names = [v["name"] for v in rule["validate"]["cel"]["variables"]]
     assert names[0] == "containers" and all(n.startswith("offenders") for n in names[1:])
 

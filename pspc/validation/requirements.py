@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass
 from functools import cache
 
+from pspc import vocabulary as voc
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 from pspc.validation.expr import (
     FALSE,
     TRUE,
@@ -47,7 +47,7 @@ ANNOTATIONS = path(OBJ, "metadata", "annotations")
 
 
 @dataclass(frozen=True)
-class Check:
+class Requirement:
     """One requirement. `scope` says what `ok` ranges over: the pod, each container (`c`)
     or each volume (`v`); `requirement` completes "container X ..." / "pod ..." / "volume X
     ..."; `default` is set when PSP would fill the field in instead of rejecting."""
@@ -69,25 +69,25 @@ def _ranges_text(ranges: tuple[ir.IdRange, ...]) -> str:
     return ", ".join(str(r.min) if r.min == r.max else f"{r.min}-{r.max}" for r in ranges)
 
 
-def _privileged(p: ir.Policy) -> list[Check]:
+def _privileged(p: ir.Policy) -> list[Requirement]:
     if p.privileged:
         return []
-    return [Check("privileged", "privileged", "container",
+    return [Requirement("privileged", "privileged", "container",
                   ne(Val(SC / "privileged", FALSE), True),
                   "must not set securityContext.privileged=true")]
 
 
-def _host_namespaces(p: ir.Policy) -> list[Check]:
+def _host_namespaces(p: ir.Policy) -> list[Requirement]:
     checks = []
     for field, key in (("host_network", "hostNetwork"), ("host_pid", "hostPID"),
                        ("host_ipc", "hostIPC")):
         if not getattr(p, field):
-            checks.append(Check(key, field, "pod", ne(Val(path(SPEC, key), FALSE), True),
+            checks.append(Requirement(key, field, "pod", ne(Val(path(SPEC, key), FALSE), True),
                                 f"must not set {key}=true"))
     return checks
 
 
-def _host_ports(p: ir.Policy) -> list[Check]:
+def _host_ports(p: ir.Policy) -> list[Requirement]:
     if any(r.min <= 1 and r.max >= voc.MAX_PORT for r in p.host_ports):
         return []
     port = Var("port")
@@ -99,7 +99,7 @@ def _host_ports(p: ir.Policy) -> list[Check]:
         and_(eq(host_port, 0), or_(not_(host_network), eq(container_port, 0),
                                    in_ranges(container_port, p.host_ports))))
     ranges = _ranges_text(p.host_ports) or "none"
-    return [Check("hostPorts", "host_ports", "container",
+    return [Requirement("hostPorts", "host_ports", "container",
                   All(port, Items(path(C, "ports")), allowed),
                   f"must use only allowed host ports ({ranges}; with hostNetwork every "
                   "containerPort is a host port)")]
@@ -130,14 +130,14 @@ def _projected_token(v: Var) -> Expr:
                                                or_(token, root_ca, namespace)))
 
 
-def _volumes(p: ir.Policy) -> list[Check]:
+def _volumes(p: ir.Policy) -> list[Requirement]:
     if voc.ALL in p.volumes:
         return []
     allowed = [_volume_type(t) for t in p.volumes]
     if "secret" in p.volumes and "projected" not in p.volumes:
         allowed.append(_projected_token(V))
     names = ", ".join(p.volumes) or "none"
-    return [Check("volumes", "volumes", "volume", or_(*allowed),
+    return [Requirement("volumes", "volumes", "volume", or_(*allowed),
                   f"must be of an allowed type ({names})")]
 
 
@@ -147,13 +147,13 @@ def _path_match(text: Expr, prefix: str) -> Expr:
     return or_(eq(text, stem), StartsWith(text, Lit(stem + "/")))
 
 
-def _host_paths(p: ir.Policy) -> list[Check]:
+def _host_paths(p: ir.Policy) -> list[Requirement]:
     if not p.allowed_host_paths:
         return []
     host_path = Val(path(V, "hostPath", "path"), Lit(""))
     matches = or_(*(_path_match(host_path, h.prefix) for h in p.allowed_host_paths))
     prefixes = ", ".join(h.prefix for h in p.allowed_host_paths)
-    checks = [Check("allowedHostPaths", "allowed_host_paths", "volume",
+    checks = [Requirement("allowedHostPaths", "allowed_host_paths", "volume",
                     or_(not_(Has(path(V, "hostPath"))), matches),
                     f"must use a host path under an allowed prefix ({prefixes})")]
     read_only = [h for h in p.allowed_host_paths if h.read_only]
@@ -165,40 +165,40 @@ def _host_paths(p: ir.Policy) -> list[Check]:
             mount, Items(path(container, "volumeMounts")),
             or_(ne(Val(path(mount, "name"), Lit("")), Val(path(V, "name"), Lit(""))),
                 eq(Val(path(mount, "readOnly"), FALSE), True))))
-        checks.append(Check("allowedHostPathsReadOnly", "allowed_host_paths", "volume",
+        checks.append(Requirement("allowedHostPathsReadOnly", "allowed_host_paths", "volume",
                             or_(not_(Has(path(V, "hostPath"))), writable, mounted_read_only),
                             "must be mounted read-only (its host path is allowed read-only)"))
     return checks
 
 
-def _drivers(p: ir.Policy) -> list[Check]:
+def _drivers(p: ir.Policy) -> list[Requirement]:
     checks = []
     if p.allowed_flex_volumes:
-        checks.append(Check("allowedFlexVolumes", "allowed_flex_volumes", "volume", or_(
+        checks.append(Requirement("allowedFlexVolumes", "allowed_flex_volumes", "volume", or_(
             not_(Has(path(V, "flexVolume"))),
             In(Val(path(V, "flexVolume", "driver"), Lit("")), Lit(list(p.allowed_flex_volumes)))),
             "must use an allowed flex volume driver (" + ", ".join(p.allowed_flex_volumes)
             + ")"))
     if p.allowed_csi_drivers:
-        checks.append(Check("allowedCSIDrivers", "allowed_csi_drivers", "volume", or_(
+        checks.append(Requirement("allowedCSIDrivers", "allowed_csi_drivers", "volume", or_(
             not_(Has(path(V, "csi"))),
             In(Val(path(V, "csi", "driver"), Lit("")), Lit(list(p.allowed_csi_drivers)))),
             "must use an allowed inline CSI driver (" + ", ".join(p.allowed_csi_drivers) + ")"))
     return checks
 
 
-def _run_as_user(p: ir.Policy) -> list[Check]:
+def _run_as_user(p: ir.Policy) -> list[Requirement]:
     rule = p.run_as_user.rule
     if rule is ir.Rule.MUST_RUN_AS:
         ranges = _ranges_text(p.run_as_user.ranges)
-        return [Check("runAsUser", "run_as_user", "container",
+        return [Requirement("runAsUser", "run_as_user", "container",
                       in_ranges(_effective("runAsUser", -1), p.run_as_user.ranges),
                       f"must set runAsUser (container or pod) within {ranges}",
                       default=f"runAsUser {p.run_as_user.ranges[0].min}")]
     if rule is ir.Rule.MUST_RUN_AS_NON_ROOT:
         set_either = or_(Has(SC / "runAsNonRoot"), Has(PSC / "runAsNonRoot"),
                          Has(SC / "runAsUser"), Has(PSC / "runAsUser"))
-        return [Check("runAsNonRoot", "run_as_user", "container",
+        return [Requirement("runAsNonRoot", "run_as_user", "container",
                       and_(set_either, ne(_effective("runAsNonRoot", True), False),
                            ne(_effective("runAsUser", 1), 0)),
                       "must set runAsNonRoot=true or a non-zero runAsUser, and neither "
@@ -207,19 +207,19 @@ def _run_as_user(p: ir.Policy) -> list[Check]:
 
 
 def _group(strategy: ir.IdPolicy | None, value: Expr, present: Expr, field: str, intent: str,
-           scope: str, name: str) -> list[Check]:
+           scope: str, name: str) -> list[Requirement]:
     if strategy is None or strategy.rule is ir.Rule.RUN_AS_ANY:
         return []
     ranges = _ranges_text(strategy.ranges)
     inside = in_ranges(value, strategy.ranges)
     if strategy.rule is ir.Rule.MAY_RUN_AS:
-        return [Check(name, intent, scope, or_(not_(present), inside),
+        return [Requirement(name, intent, scope, or_(not_(present), inside),
                       f"must keep {field}, when set, within {ranges}")]
-    return [Check(name, intent, scope, inside, f"must set {field} within {ranges}",
+    return [Requirement(name, intent, scope, inside, f"must set {field} within {ranges}",
                   default=f"{field} {strategy.ranges[0].min}")]
 
 
-def _groups(p: ir.Policy) -> list[Check]:
+def _groups(p: ir.Policy) -> list[Requirement]:
     checks = _group(p.run_as_group, _effective("runAsGroup", -1),
                     or_(Has(SC / "runAsGroup"), Has(PSC / "runAsGroup")), "runAsGroup",
                     "run_as_group", "container", "runAsGroup")
@@ -232,57 +232,57 @@ def _groups(p: ir.Policy) -> list[Check]:
         every = All(group, groups, in_ranges(group, strategy.ranges))
         ranges = _ranges_text(strategy.ranges)
         if strategy.rule is ir.Rule.MUST_RUN_AS:
-            checks.append(Check("supplementalGroups", "supplemental_groups", "pod",
+            checks.append(Requirement("supplementalGroups", "supplemental_groups", "pod",
                                 and_(NonEmpty(groups), every),
                                 f"must set supplementalGroups, all within {ranges}",
                                 default=f"supplementalGroups [{strategy.ranges[0].min}]"))
         else:
-            checks.append(Check("supplementalGroups", "supplemental_groups", "pod", every,
+            checks.append(Requirement("supplementalGroups", "supplemental_groups", "pod", every,
                                 f"must keep supplementalGroups within {ranges}"))
     return checks
 
 
-def _root_filesystem(p: ir.Policy) -> list[Check]:
+def _root_filesystem(p: ir.Policy) -> list[Requirement]:
     if not p.read_only_root_filesystem:
         return []
-    return [Check("readOnlyRootFilesystem", "read_only_root_filesystem", "container",
+    return [Requirement("readOnlyRootFilesystem", "read_only_root_filesystem", "container",
                   eq(Val(SC / "readOnlyRootFilesystem", FALSE), True),
                   "must set securityContext.readOnlyRootFilesystem=true",
                   default="readOnlyRootFilesystem true")]
 
 
-def _privilege_escalation(p: ir.Policy) -> list[Check]:
+def _privilege_escalation(p: ir.Policy) -> list[Requirement]:
     if not p.allow_privilege_escalation:
-        return [Check("allowPrivilegeEscalation", "allow_privilege_escalation", "container",
+        return [Requirement("allowPrivilegeEscalation", "allow_privilege_escalation", "container",
                       eq(Val(SC / "allowPrivilegeEscalation", TRUE), False),
                       "must set securityContext.allowPrivilegeEscalation=false",
                       default="allowPrivilegeEscalation false")]
     if p.default_allow_privilege_escalation is not None:
         value = str(p.default_allow_privilege_escalation).lower()
-        return [Check("defaultAllowPrivilegeEscalation", "default_allow_privilege_escalation",
+        return [Requirement("defaultAllowPrivilegeEscalation", "default_allow_privilege_escalation",
                       "container", Has(SC / "allowPrivilegeEscalation"),
                       "must set securityContext.allowPrivilegeEscalation",
                       default=f"allowPrivilegeEscalation {value}")]
     return []
 
 
-def _capabilities(p: ir.Policy) -> list[Check]:
+def _capabilities(p: ir.Policy) -> list[Requirement]:
     checks = []
     adds, drops = Items(SC / "capabilities" / "add"), Items(SC / "capabilities" / "drop")
     if voc.ALL not in p.allowed_capabilities:
         allowed = sorted(set(p.allowed_capabilities) | set(p.default_add_capabilities))
         cap = Var("cap")
-        checks.append(Check("allowedCapabilities", "allowed_capabilities", "container",
+        checks.append(Requirement("allowedCapabilities", "allowed_capabilities", "container",
                             All(cap, adds, In(cap, Lit(allowed))),
                             "must add only allowed capabilities (" + (", ".join(allowed) or
                                                                       "none") + ")"))
     for cap in p.default_add_capabilities:
-        checks.append(Check(f"defaultAddCapabilities.{cap}", "default_add_capabilities",
+        checks.append(Requirement(f"defaultAddCapabilities.{cap}", "default_add_capabilities",
                             "container", or_(In(Lit(cap), adds), In(Lit(cap), drops)),
                             f"must add capability {cap} (or drop it)",
                             default=f"capabilities.add {cap}"))
     for cap in p.required_drop_capabilities:
-        checks.append(Check(f"requiredDropCapabilities.{cap}", "required_drop_capabilities",
+        checks.append(Requirement(f"requiredDropCapabilities.{cap}", "required_drop_capabilities",
                             "container", In(Lit(cap), drops), f"must drop capability {cap}",
                             default=f"capabilities.drop {cap}"))
     return checks
@@ -312,24 +312,24 @@ def _selinux_equal(options: Path, selinux: ir.SELinux) -> Expr:
     return and_(*fields)
 
 
-def _selinux(p: ir.Policy) -> list[Check]:
+def _selinux(p: ir.Policy) -> list[Requirement]:
     if p.selinux.rule is not ir.Rule.MUST_RUN_AS:
         return []
     text = " ".join(f"{k}={getattr(p.selinux, k)}" for k in ("level", "role", "type", "user")
                     if getattr(p.selinux, k))
     pod_options, options = PSC / "seLinuxOptions", SC / "seLinuxOptions"
     return [
-        Check("seLinux", "selinux", "pod", and_(Has(pod_options),
+        Requirement("seLinux", "selinux", "pod", and_(Has(pod_options),
                                                 _selinux_equal(pod_options, p.selinux)),
               f"must set securityContext.seLinuxOptions to exactly {text}",
               default=f"seLinuxOptions {text}"),
-        Check("seLinux.container", "selinux", "container",
+        Requirement("seLinux.container", "selinux", "container",
               or_(not_(Has(options)), _selinux_equal(options, p.selinux)),
               f"must not set seLinuxOptions other than {text}"),
     ]
 
 
-def _selinux_types(p: ir.Policy) -> list[Check]:
+def _selinux_types(p: ir.Policy) -> list[Requirement]:
     """Beyond PSP: SELinux types from a list (or none), never a user or role."""
     if p.selinux_types is None:
         return []
@@ -340,29 +340,29 @@ def _selinux_types(p: ir.Policy) -> list[Check]:
                     eq(Val(options / "user", Lit("")), ""), eq(Val(options / "role", Lit("")), ""))
 
     text = ", ".join(p.selinux_types)
-    return [Check("seLinuxTypes", "selinux_types", "pod", ok(PSC / "seLinuxOptions"),
+    return [Requirement("seLinuxTypes", "selinux_types", "pod", ok(PSC / "seLinuxOptions"),
                   f"must use an allowed SELinux type ({text}) and no SELinux user or role"),
-            Check("seLinuxTypes.container", "selinux_types", "container",
+            Requirement("seLinuxTypes.container", "selinux_types", "container",
                   ok(SC / "seLinuxOptions"),
                   f"must use an allowed SELinux type ({text}) and no SELinux user or role")]
 
 
-def _explicit_non_root(p: ir.Policy) -> list[Check]:
+def _explicit_non_root(p: ir.Policy) -> list[Requirement]:
     """Beyond PSP: runAsNonRoot set to true for every container, and no runAsUser 0."""
     if not p.require_explicit_non_root:
         return []
-    return [Check("runAsNonRoot.explicit", "require_explicit_non_root", "container",
+    return [Requirement("runAsNonRoot.explicit", "require_explicit_non_root", "container",
                   and_(eq(_effective("runAsNonRoot", False), True),
                        ne(Val(SC / "runAsUser", Lit(1)), 0)),
                   "must set runAsNonRoot=true (on the container or the pod) and not "
                   "runAsUser=0"),
-            Check("runAsUser.pod", "require_explicit_non_root", "pod",
+            Requirement("runAsUser.pod", "require_explicit_non_root", "pod",
                   ne(Val(PSC / "runAsUser", Lit(1)), 0), "must not set runAsUser=0")]
 
 
-def _proc_mount(p: ir.Policy) -> list[Check]:
+def _proc_mount(p: ir.Policy) -> list[Requirement]:
     allowed = sorted(set(p.allowed_proc_mount_types) | {"Default"})
-    return [Check("procMount", "allowed_proc_mount_types", "container",
+    return [Requirement("procMount", "allowed_proc_mount_types", "container",
                   In(Val(SC / "procMount", Lit("Default")), Lit(allowed)),
                   "must use an allowed procMount (" + ", ".join(allowed) + ")")]
 
@@ -372,18 +372,18 @@ def _sysctl_match(name: Expr, patterns: tuple[str, ...]) -> Expr:
                  for p in patterns))
 
 
-def _sysctls(p: ir.Policy) -> list[Check]:
+def _sysctls(p: ir.Policy) -> list[Requirement]:
     sysctl = Var("sysctl")
     name = Val(path(sysctl, "name"), Lit(""))
     ok = and_(not_(_sysctl_match(name, p.forbidden_sysctls)),
               or_(In(name, Lit(list(voc.SAFE_SYSCTLS))),
                   _sysctl_match(name, p.allowed_unsafe_sysctls)))
-    return [Check("sysctls", "allowed_unsafe_sysctls", "pod",
+    return [Requirement("sysctls", "allowed_unsafe_sysctls", "pod",
                   All(sysctl, Items(PSC / "sysctls"), ok),
                   "must use only safe or allowed sysctls, none of the denied ones")]
 
 
-def _runtime_class(p: ir.Policy) -> list[Check]:
+def _runtime_class(p: ir.Policy) -> list[Requirement]:
     rc = p.runtime_class
     if rc is None:
         return []
@@ -392,10 +392,10 @@ def _runtime_class(p: ir.Policy) -> list[Check]:
                                                     Lit(list(rc.allowed)))
     names = ", ".join(rc.allowed) or "none"
     if rc.default:
-        return [Check("runtimeClass", "runtime_class", "pod", and_(present, allowed),
+        return [Requirement("runtimeClass", "runtime_class", "pod", and_(present, allowed),
                       f"must set runtimeClassName to an allowed class ({names})",
                       default=f"runtimeClassName {rc.default}")]
-    return [Check("runtimeClass", "runtime_class", "pod", or_(not_(present), allowed),
+    return [Requirement("runtimeClass", "runtime_class", "pod", or_(not_(present), allowed),
                   f"must not set a runtimeClassName other than {names}")]
 
 
@@ -425,29 +425,29 @@ def _seccomp_profiles() -> tuple[Expr, Expr]:
     return pod, container
 
 
-def _seccomp(p: ir.Policy) -> list[Check]:
+def _seccomp(p: ir.Policy) -> list[Requirement]:
     allowed = p.seccomp_allowed
     if allowed is not None and voc.ALL in allowed:
         return []
     pod, container = _seccomp_profiles()
     if allowed is None:
-        return [Check("seccomp", "seccomp_allowed", "pod", eq(pod, ""),
+        return [Requirement("seccomp", "seccomp_allowed", "pod", eq(pod, ""),
                       "must not set a seccomp profile (the policy allows none)"),
-                Check("seccomp.container", "seccomp_allowed", "container", eq(container, ""),
+                Requirement("seccomp.container", "seccomp_allowed", "container", eq(container, ""),
                       "must not set a seccomp profile (the policy allows none)")]
     accepted = set(allowed)
-    if accepted & {"runtime/default", "docker/default"}:
-        accepted |= {"runtime/default", "docker/default"}
+    if accepted & voc.RUNTIME_DEFAULT_PROFILES:
+        accepted |= voc.RUNTIME_DEFAULT_PROFILES
     names = ", ".join(allowed)
     default = f"seccomp profile {p.seccomp_default}" if p.seccomp_default else None
-    return [Check("seccomp", "seccomp_allowed", "pod", In(pod, Lit(sorted(accepted))),
+    return [Requirement("seccomp", "seccomp_allowed", "pod", In(pod, Lit(sorted(accepted))),
                   f"must set an allowed seccomp profile ({names})", default=default),
-            Check("seccomp.container", "seccomp_allowed", "container",
+            Requirement("seccomp.container", "seccomp_allowed", "container",
                   In(container, Lit(sorted(accepted))),
                   f"must run with an allowed seccomp profile ({names})", default=default)]
 
 
-def _apparmor(p: ir.Policy) -> list[Check]:
+def _apparmor(p: ir.Policy) -> list[Requirement]:
     """The annotation names a container's profile; where it is unset or empty, its field
     (the container's, else the pod's) does, as an API server since 1.30 syncs them."""
     allowed, default = p.apparmor_allowed, p.apparmor_default
@@ -460,7 +460,7 @@ def _apparmor(p: ir.Policy) -> list[Check]:
                         _profile_of(pod_field)))
     ok = ne(profile, "") if allowed is None else In(profile, Lit(list(allowed)))
     names = ", ".join(allowed) if allowed is not None else "any"
-    return [Check("apparmor", "apparmor_allowed", "container", ok,
+    return [Requirement("apparmor", "apparmor_allowed", "container", ok,
                   f"must set an allowed AppArmor profile ({names})",
                   default=f"AppArmor profile {default}" if default else None)]
 
@@ -474,11 +474,11 @@ BUILDERS = (
 
 
 @cache
-def _checks(policy: ir.Policy) -> tuple[Check, ...]:
+def _checks(policy: ir.Policy) -> tuple[Requirement, ...]:
     return tuple(check for build in BUILDERS for check in build(policy) if check.ok != TRUE)
 
 
-def checks(policy: ir.Policy) -> list[Check]:
+def requirements(policy: ir.Policy) -> list[Requirement]:
     """Every check a validating engine needs for this policy, in PSP's validation order.
 
     Every target asks for them, so they are built once per policy (and kept for the whole

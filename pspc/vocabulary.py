@@ -1,4 +1,5 @@
-"""Kubernetes names and limits that the language checks against (policy/v1beta1)."""
+"""Kubernetes names, limits and aliases, in one place for the compiler, the PSS model and
+the targets (the admission simulator keeps its own copies: it is an independent oracle)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,25 @@ def suggest(word: str, choices: tuple[str, ...]) -> str | None:
         return lowered[word.lower()]
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+# The legacy name `docker/default` is the runtime's default seccomp profile, as
+# `runtime/default` is (the kubelet and PSP treat them as one profile).
+RUNTIME_DEFAULT_PROFILES = frozenset({"runtime/default", "docker/default"})
+RUNTIME_DEFAULT = "runtime/default"
+LOCALHOST_PREFIX = "localhost/"
+
+# A pod's container lists, in the order Kubernetes validates and reports them.
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def iter_containers(spec: dict):
+    """Yield `(path, container)` for init, regular, then ephemeral containers."""
+    for key in CONTAINER_LISTS:
+        for index, container in enumerate(spec.get(key) or ()):
+            yield f"spec.{key}[{index}]", container
+
+
+def same_profile(a: str, b: str) -> bool:
+    """Whether two profile names mean the same profile (the docker/default alias)."""
+    return a == b or {a, b} <= RUNTIME_DEFAULT_PROFILES

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
 from pspc.model import ir
-from pspc.model import vocabulary as voc
 
 Finding = tuple[str, str, str, str | None]  # code, field, message, help
 
@@ -69,11 +69,6 @@ def _runtime_class(p: ir.Policy) -> Iterator[Finding]:
                "add it to `allow runtime classes`")
 
 
-def _same_profile(a: str, b: str) -> bool:
-    docker = {"docker/default", "runtime/default"}
-    return a == b or {a, b} <= docker
-
-
 def _profiles(p: ir.Policy) -> Iterator[Finding]:
     for kind in ("seccomp", "apparmor"):
         allowed = getattr(p, f"{kind}_allowed")
@@ -83,7 +78,7 @@ def _profiles(p: ir.Policy) -> Iterator[Finding]:
         if allowed is None:
             yield ("E019", f"{kind}_default", f"default {kind} profile `{default}` is set but no "
                    f"{kind} profile is allowed", f"add `allow {kind} profiles {default}`")
-        elif voc.ALL not in allowed and not any(_same_profile(default, a) for a in allowed):
+        elif voc.ALL not in allowed and not any(voc.same_profile(default, a) for a in allowed):
             yield ("E019", f"{kind}_default", f"default {kind} profile `{default}` is not among "
                    "the allowed profiles, so every pod that relies on it is rejected",
                    f"add it to `allow {kind} profiles`")
@@ -130,7 +125,7 @@ def _name_span(p: ir.Policy) -> Span:
     return Span(p.span.file, p.span.line, p.span.column, p.span.line, p.span.column + 6)
 
 
-def check_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
+def lint_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
     for policy in policies:
         for check in POLICY_CHECKS:
             for code, field, message, help_text in check(policy):
@@ -145,7 +140,7 @@ def check_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
         _binding_warnings(policy, diags)
 
 
-def check_namespaces(program, diags: Diagnostics) -> None:
+def lint_namespaces(program, diags: Diagnostics) -> None:
     """Declared PSA levels against the policies usable in the namespace.
 
     A declared enforce level stricter than the least strict recommended level of those

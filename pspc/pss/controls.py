@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pspc.admission.fielderrors import go_quote
-from pspc.admission.pod import iter_containers
+from pspc import vocabulary as voc
+from pspc.gostrings import go_quote
 
 SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
@@ -86,13 +86,13 @@ class PodView:
         self.context: dict = self.spec.get("securityContext") or {}
         self.containers = tuple(
             Container(str(c.get("name") or ""), path, c, c.get("securityContext") or {})
-            for path, c in iter_containers(self.spec))
+            for path, c in voc.iter_containers(self.spec))
         self.volumes: list = self.spec.get("volumes") or []
         self.windows = (self.spec.get("os") or {}).get("name") == "windows"
         self.user_namespace = self.spec.get("hostUsers") is False
 
 
-Check = Callable[[PodView, Rules], Violation | None]
+Control = Callable[[PodView, Rules], Violation | None]
 
 
 # -- upstream's formatting helpers ----------------------------------------------------------
@@ -274,7 +274,7 @@ def proc_mount(pod: PodView, rules: Rules) -> Violation | None:
 
 
 def _seccomp_annotation_ok(value: str) -> bool:
-    return value in ("runtime/default", "docker/default") or value.startswith("localhost/")
+    return value in voc.RUNTIME_DEFAULT_PROFILES or value.startswith(voc.LOCALHOST_PREFIX)
 
 
 def _seccomp_annotations(pod: PodView) -> Violation | None:
