@@ -113,7 +113,7 @@ def synthetic_source() -> str:
 
 def load_policies() -> list[tuple[str, object]]:
     """(label, policy): the stdlib, the examples, the synthetic policies."""
-    from pspc.compiler import compile_paths
+    from pspc.compiler import compile
     from pspc.diagnostics import Diagnostics
     from pspc.model.lint import lint_policies
     from pspc.model.resolve import compile_files
@@ -124,7 +124,7 @@ def load_policies() -> list[tuple[str, object]]:
     sources = [("stdlib", resource_dir("stdlib"))]
     sources += [(d.name, d) for d in sorted((REPO / "examples").iterdir()) if d.is_dir()]
     for label, folder in sources:
-        compilation = compile_paths([str(folder)])
+        compilation = compile([str(folder)])
         if compilation.program is None or compilation.diagnostics.has_errors:
             sys.exit(f"{folder} does not compile")
         found.extend((f"{label}/{p.name}", p) for p in compilation.program.policies)

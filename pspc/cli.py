@@ -6,7 +6,6 @@ Exit codes, for scripts: 0 success; 1 policy errors, or stale outputs with --che
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from pathlib import Path
@@ -14,14 +13,14 @@ from pathlib import Path
 import click
 
 from pspc import __version__
-from pspc.compiler import Compilation, UsageError, compile_paths, target_names
+from pspc.compiler import Build, Options, UsageError, compile
 from pspc.diagnostics import Diagnostics, render, summary
+from pspc.targets import TARGETS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _report(compilation: Compilation, fmt: str = "text") -> None:
-    diags: Diagnostics = compilation.diagnostics
+def _report(diags: Diagnostics, sources: dict[str, str], fmt: str = "text") -> None:
     if fmt == "json":
         errors, warnings = diags.counts()
         click.echo(json.dumps({"diagnostics": [d.to_json() for d in diags.sorted()],
@@ -29,16 +28,24 @@ def _report(compilation: Compilation, fmt: str = "text") -> None:
         return
     colour = sys.stderr.isatty()
     for diagnostic in diags.sorted():
-        click.echo(render(diagnostic, compilation.sources, colour=colour), err=True)
+        click.echo(render(diagnostic, sources, colour=colour), err=True)
     if diags.items:
         click.echo(summary(diags), err=True)
 
 
-def _compile(paths: tuple[str, ...]) -> Compilation:
+def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS) -> Build:
+    """The front door (pspc.compiler.compile), with usage errors as click's."""
+    from pspc.compiler import display_path
+
+    label = ", ".join(sorted(display_path(Path(p)) for p in paths)) if paths else "."
     try:
-        return compile_paths(list(paths) or ["."])
+        return compile(list(paths) or ["."], Options(targets, label))
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def _print(build: Build, fmt: str = "text") -> None:
+    _report(build.diagnostics, build.sources, fmt)
 
 
 class _Commands(click.Group):
@@ -76,7 +83,7 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Folder to write the generated files into.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 and show a diff if OUTPUT is not up to date.")
-@click.option("--target", "targets", multiple=True, type=click.Choice(target_names()),
+@click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
               help="Build only these targets (repeatable). Default: all.")
 def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...]) -> None:
     """Compile the .pspc files in PATHS (default: .) into OUTPUT.
@@ -89,26 +96,14 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     replaces or deletes files it generated (listed in OUTPUT/.pspc-manifest); a failed
     build leaves OUTPUT as it was.
     """
-    from pspc.compiler import build_outputs
     from pspc.output import writer
-    from pspc.validation.gaps import report_gaps
 
-    # A build makes millions of small objects and frees them by reference counting; the
-    # cyclic collector would only rescan them, more often the larger the repository.
-    gc.disable()
-    compilation = _compile(paths)
-    chosen = list(targets) or target_names()
-    if compilation.program is not None:
-        report_gaps(compilation.program.policies, chosen, compilation.diagnostics,
-                    compilation.program)
-    _report(compilation)
-    if compilation.diagnostics.has_errors or compilation.program is None:
+    build = _compile(paths, targets or TARGETS)
+    _print(build)
+    if not build.ok:
         click.echo("nothing written: fix the errors above", err=True)
         sys.exit(EXIT_FAILED)
-    from pspc.compiler import display_path
-
-    label = ", ".join(sorted(display_path(Path(p)) for p in paths)) if paths else "."
-    files = build_outputs(compilation.program, chosen, label)
+    files = build.outputs()
     try:
         plan = writer.plan(Path(out), files)
         if check:
@@ -134,11 +129,15 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json prints one object with every diagnostic.")
-def check_command(paths: tuple[str, ...], fmt: str) -> None:
-    """Report errors and warnings in PATHS without writing anything."""
-    compilation = _compile(paths)
-    _report(compilation, fmt)
-    sys.exit(EXIT_FAILED if compilation.diagnostics.has_errors else EXIT_OK)
+@click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
+              help="Check for these targets only, as `pspc build --target` builds them "
+              "(repeatable). Default: all.")
+def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> None:
+    """Report errors and warnings in PATHS without writing anything: exactly what
+    `pspc build` reports for the same sources and targets."""
+    build = _compile(paths, targets or TARGETS)
+    _print(build, fmt)
+    sys.exit(EXIT_FAILED if build.diagnostics.has_errors else EXIT_OK)
 
 
 @main.command()
@@ -146,7 +145,7 @@ def check_command(paths: tuple[str, ...], fmt: str) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file would change.")
 def fmt(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite .pspc files in canonical form, keeping comments."""
-    from pspc.compiler import find_sources, parse_files
+    from pspc.compiler import find_sources, parse_sources, read_sources
     from pspc.syntax.printer import format_source
 
     try:
@@ -154,9 +153,10 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
     diags = Diagnostics()
-    files, texts = parse_files(sources, diags)
+    texts = read_sources(sources, diags)
+    files = parse_sources(texts, diags)
     if diags.has_errors:
-        _report(Compilation(None, diags, texts))
+        _report(diags, texts)
         sys.exit(EXIT_FAILED)
     stale = []
     for path, file in zip((p for p in sources), files, strict=True):
@@ -182,11 +182,11 @@ def explain(policy: str, paths: tuple[str, ...]) -> None:
     """Show POLICY's resolved intents and where each one was set (file, line, policy)."""
     from pspc.model.unparse import policy_lines
 
-    compilation = _compile(paths)
-    program = compilation.program
+    build = _compile(paths)
+    program = build.program
     found = [p for p in program.policies if p.name == policy] if program else []
     if not found:
-        _report(compilation)
+        _print(build)
         raise click.UsageError(f"no policy named {policy!r} in " + (", ".join(paths) or "."))
     resolved = found[0]
     chain = " -> ".join((resolved.name,) + resolved.extends)
@@ -219,12 +219,12 @@ def migrate(paths: tuple[str, ...]) -> None:
     """
     from pspc.targets.migration import plan
 
-    compilation = _compile(paths)
-    if compilation.diagnostics.has_errors or compilation.program is None:
-        _report(compilation)
+    build = _compile(paths)
+    if not build.ok:
+        _print(build)
         sys.exit(EXIT_FAILED)
-    click.echo(plan(compilation.program), nl=False)
-    _report(compilation)
+    click.echo(plan(build.analysis), nl=False)
+    _print(build)
 
 
 def _default_groups(user: str) -> tuple[str, ...]:
@@ -345,7 +345,7 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
     if diags.has_errors:
-        _report(Compilation(None, diags, objects.sources))
+        _report(diags, objects.sources)
         sys.exit(EXIT_FAILED)
     requester = DEFAULT_REQUESTER
     if as_user:
@@ -365,9 +365,9 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
         from pspc.engines.psa import NamespacePsaEngine
         from pspc.evaluation import PsaConsistency, psa_labels
 
-        engines.append(NamespacePsaEngine(psa_labels(objects.program), level, psa_version))
-        if objects.program is not None and level is None and psa_version is None:
-            psa_check = PsaConsistency(objects.program,
+        engines.append(NamespacePsaEngine(psa_labels(objects.analysis), level, psa_version))
+        if objects.analysis is not None and level is None and psa_version is None:
+            psa_check = PsaConsistency(objects.analysis,
                                        oracle or ContractOracle(objects.policies))
     results = evaluate(manifests, engines, namespace, diags, oracle, psa_check)
     found = disagreements(results)
@@ -386,7 +386,7 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
             click.echo(f"DISAGREEMENT {item['source']}: {item['engine']} says "
                        f"{'admitted' if item['got'] else 'forbidden'}, the PSP contract says "
                        f"{'admitted' if item['expected'] else 'forbidden'}")
-    _report(Compilation(None, diags, objects.sources))
+    _report(diags, objects.sources)
     if found:
         sys.exit(3)
     if diags.has_errors or any(not v.allowed for r in results for v in r.verdicts.values()):

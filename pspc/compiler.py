@@ -1,19 +1,24 @@
-"""The pipeline in one place: find sources, parse, resolve, check, run targets, render.
+"""The front door: `compile(paths, options) -> Build`, the only way sources become outputs.
 
-Everything here is pure up to the returned bytes; writing is pspc.output.writer's job.
+Discovery, parsing, resolution, linting, analysis and the diagnostics of what the chosen
+targets cannot express all happen here, once, for every command: `pspc build` and
+`pspc check` print the same diagnostics for the same sources and targets because both are
+this function; `eval`, `explain`, `migrate` and `import`'s self-verification go through it
+too. Everything is pure up to `Build.outputs()`'s bytes; writing is pspc.output.writer's.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pspc.diagnostics import Diagnostics, Span
-from pspc.targets import TARGET_NAMES
+from pspc.targets import TARGETS
 
 if TYPE_CHECKING:
+    from pspc.analysis import Analysis
     from pspc.model.ir import Program
     from pspc.syntax import ast
 
@@ -32,8 +37,11 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def find_sources(paths: list[str]) -> list[Path]:
-    """Every .pspc file named or found below the given folders, in a stable order."""
+def discover(paths: list[str], suffixes: tuple[str, ...], take_named: bool = False) -> list[Path]:
+    """Every file with one of `suffixes` named in `paths` or found below its folders, in a
+    stable order (by display name). Below a folder, hidden files and folders (a leading
+    `.`, like .git) are skipped; a file named explicitly is taken whatever its suffix when
+    `take_named` (the command reads only one kind of file)."""
     found: dict[str, Path] = {}
     for raw in paths:
         path = Path(raw)
@@ -41,23 +49,30 @@ def find_sources(paths: list[str]) -> list[Path]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in files:
-                    if name.endswith(SOURCE_SUFFIX):
+                    if name.endswith(suffixes) and not name.startswith("."):
                         file = Path(root) / name
                         found[display_path(file)] = file
         elif path.is_file():
-            found[display_path(path)] = path
+            if take_named or path.name.endswith(suffixes):
+                found[display_path(path)] = path
         else:
             raise UsageError(f"no such file or directory: {raw}")
-    if not found:
-        raise UsageError("no .pspc files found in " + ", ".join(paths))
     return [found[k] for k in sorted(found)]
 
 
-def parse_files(paths: list[Path], diags: Diagnostics) -> tuple[list[ast.SourceFile],
-                                                                 dict[str, str]]:
-    from pspc.syntax.parser import parse_text, read_source
+def find_sources(paths: list[str]) -> list[Path]:
+    """The .pspc files of `paths`; none at all is a usage error."""
+    found = discover(paths, (SOURCE_SUFFIX,), take_named=True)
+    if not found:
+        raise UsageError("no .pspc files found in " + ", ".join(paths))
+    return found
 
-    files, sources = [], {}
+
+def read_sources(paths: list[Path], diags: Diagnostics) -> dict[str, str]:
+    """Each readable source file's text, by display name."""
+    from pspc.syntax.parser import read_source
+
+    texts = {}
     for path in paths:
         name = display_path(path)
         try:
@@ -66,51 +81,87 @@ def parse_files(paths: list[Path], diags: Diagnostics) -> tuple[list[ast.SourceF
             diags.error("E002", f"cannot read the file: {exc.strerror}", Span(name, 1, 1, 1, 1))
             continue
         text = read_source(name, data, diags)
-        if text is None:
-            continue
-        sources[name] = text
-        parsed = parse_text(text, name, diags)
-        if parsed is not None:
-            files.append(parsed)
-    return files, sources
+        if text is not None:
+            texts[name] = text
+    return texts
+
+
+def parse_sources(texts: dict[str, str], diags: Diagnostics) -> list[ast.SourceFile]:
+    from pspc.syntax.parser import parse_text
+
+    parsed = (parse_text(text, name, diags) for name, text in texts.items())
+    return [file for file in parsed if file is not None]
 
 
 @dataclass(frozen=True)
-class Compilation:
+class Options:
+    """What to build: the targets (their diagnostics included), and the label that names
+    the sources in generated headers."""
+
+    targets: tuple[str, ...] = TARGETS
+    label: str = "."
+
+
+@dataclass
+class Build:
+    """One compile: the program (None when a source does not parse or resolve), its
+    analysis, every diagnostic, and the source texts the diagnostics point into."""
+
     program: Program | None
     diagnostics: Diagnostics
     sources: dict[str, str]
+    options: Options = field(default_factory=Options)
+    analysis: Analysis | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None and not self.diagnostics.has_errors
+
+    def outputs(self) -> dict[str, bytes]:
+        """Every file of the chosen targets, rendered, plus kustomization.yaml (listing the
+        targets' cluster manifests), by path in sorted order."""
+        from pspc.output.render import kustomization, render
+        from pspc.targets import target
+
+        rendered: dict[str, bytes] = {}
+        manifests: list[str] = []
+        for name in self.options.targets:
+            chosen = target(name)
+            for file in chosen.build(self):
+                rendered[file.path] = render(file)
+                if chosen.manifests and file.path.endswith(".yaml"):
+                    manifests.append(file.path)
+        rendered["kustomization.yaml"] = render(kustomization(sorted(manifests),
+                                                              self.options.label))
+        return dict(sorted(rendered.items()))
 
 
-def compile_paths(paths: list[str]) -> Compilation:
-    """Parse, resolve and check; the program is None when a source cannot be parsed."""
-    from pspc.model.lint import lint_namespaces, lint_policies
-    from pspc.model.resolve import compile_files
-
+def compile(paths: list[str], options: Options | None = None) -> Build:
+    """Compile the .pspc files of `paths` (UsageError when there are none)."""
     diags = Diagnostics()
-    files, sources = parse_files(find_sources(paths), diags)
+    return compile_texts(read_sources(find_sources(paths), diags), options, diags)
+
+
+def compile_texts(texts: dict[str, str], options: Options | None = None,
+                  diags: Diagnostics | None = None) -> Build:
+    """Compile source texts by file name: parse, resolve, lint, analyse, and say what the
+    chosen targets cannot express."""
+    from pspc.analysis import Analysis
+    from pspc.model.lint import lint_policies
+    from pspc.model.resolve import compile_files
+    from pspc.pss.namespaces import lint_declarations
+    from pspc.targets.losses import report_losses
+
+    options = options or Options()
+    diags = diags if diags is not None else Diagnostics()
+    files = parse_sources(texts, diags)
     if diags.has_errors:
-        return Compilation(None, diags, sources)
+        return Build(None, diags, dict(texts), options)
     program = compile_files(files, diags)
     lint_policies(program.policies, diags)
-    lint_namespaces(program, diags)
-    return Compilation(program, diags, {**program.sources, **sources})
-
-
-def target_names() -> list[str]:
-    return list(TARGET_NAMES)
-
-
-def build_outputs(program: Program, targets: list[str], label: str) -> dict[str, bytes]:
-    """Run the chosen targets and render every file, plus kustomization.yaml."""
-    from pspc.output.render import kustomization, render
-    from pspc.targets import OutputFile, registry
-
-    chosen = registry()
-    files: list[OutputFile] = []
-    for name in targets:
-        files.extend(chosen[name](program))
-    rendered = {f.path: render(f) for f in files}
-    manifests = [p for p in rendered if p.endswith(".yaml") and not p.startswith("helm/")]
-    rendered["kustomization.yaml"] = render(kustomization(manifests, label))
-    return dict(sorted(rendered.items()))
+    analysis = Analysis(program)
+    lint_declarations(program, analysis.levels_for, diags)
+    build = Build(program, diags, {**program.sources, **texts}, options, analysis)
+    if not diags.has_errors:  # a policy in error has no meaning for the targets to carry
+        report_losses(build)
+    return build

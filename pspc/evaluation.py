@@ -12,15 +12,21 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pspc.compiler import SOURCE_SUFFIX, UsageError, display_path, parse_files
+from pspc.analysis import Analysis
+from pspc.compiler import (
+    SOURCE_SUFFIX,
+    Options,
+    UsageError,
+    compile_texts,
+    discover,
+    display_path,
+    read_sources,
+)
 from pspc.diagnostics import Diagnostics
 from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle, PolicySetEngine
 from pspc.manifests import Manifest, read_manifests
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.model.lint import lint_namespaces, lint_policies
-from pspc.model.resolve import compile_files
 from pspc.targets import psp as psp_target
 from pspc.targets import rbac as rbac_target
 from pspc.workloads import WORKLOADS, NoPodTemplateError, pod_request
@@ -38,42 +44,24 @@ class PolicyObjects:
     rbac: list[dict] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     policies: list[ir.Policy] = field(default_factory=list)
-    program: Program | None = None  # the compiled sources, when PATHS hold any
-
-
-def _files_in(paths: list[str], suffixes: tuple[str, ...]) -> list[Path]:
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.suffix in suffixes
-                         and not any(part.startswith(".") for part in p.parts[len(path.parts):]))
-        elif path.is_file():
-            if path.suffix in suffixes:
-                found.append(path)
-        else:
-            raise UsageError(f"no such file or directory: {raw}")
-    return found
+    analysis: Analysis | None = None  # of the compiled sources, when PATHS hold any
 
 
 def load_policy_objects(paths: list[str], diags: Diagnostics) -> PolicyObjects:
     """PSP and RBAC objects from pspc sources and from YAML files among `paths`."""
     objects = PolicyObjects()
-    sources = _files_in(paths, (SOURCE_SUFFIX,))
+    sources = discover(paths, (SOURCE_SUFFIX,))
     if sources:
-        files, texts = parse_files(sources, diags)
-        objects.sources.update(texts)
-        if not diags.has_errors:
-            program = compile_files(files, diags)
-            lint_policies(program.policies, diags)
-            lint_namespaces(program, diags)
-            objects.program = program
-            objects.sources.update(program.sources)
-            objects.policies.extend(program.policies)
-            for policy in program.policies:
+        # No target's coverage is asked for: eval runs the engines itself.
+        build = compile_texts(read_sources(sources, diags), Options(targets=()), diags)
+        objects.sources.update(build.sources)
+        if build.program is not None and not diags.has_errors:
+            objects.analysis = build.analysis
+            objects.policies.extend(build.program.policies)
+            for policy in build.program.policies:
                 objects.psps.append(psp_target.manifest(policy))
                 objects.rbac.extend(rbac_target.manifests(policy))
-    for path in _files_in(paths, MANIFEST_SUFFIXES):
+    for path in discover(paths, MANIFEST_SUFFIXES):
         for manifest in read_manifests(path, display_path(path), diags):
             add_policy_object(objects, manifest, diags)
     return objects
@@ -155,11 +143,9 @@ class PsaConsistency:
     admits (unchanged, with the intents beyond PSP met: the ContractOracle's question)
     passes the enforce level pspc writes for that namespace."""
 
-    def __init__(self, program: Program, oracle: ContractOracle) -> None:
-        from pspc.pss.namespaces import namespace_levels
-
+    def __init__(self, analysis: Analysis, oracle: ContractOracle) -> None:
         self.oracle = oracle
-        self.labelled = {found.name: found for found in namespace_levels(program)}
+        self.labelled = {found.name: found for found in analysis.namespace_levels()}
 
     def admitted_by(self, request) -> tuple[str, ...]:
         found = self.labelled.get(request.namespace)
@@ -169,13 +155,12 @@ class PsaConsistency:
                      if self.oracle.admits_unchanged(p, request))
 
 
-def psa_labels(program: Program | None) -> dict[str, tuple[str, str, str]]:
+def psa_labels(analysis: Analysis | None) -> dict[str, tuple[str, str, str]]:
     """namespace -> (enforce, warn, version), as psa/namespaces.yaml labels it."""
-    if program is None:
+    if analysis is None:
         return {}
-    from pspc.pss.namespaces import namespace_levels
-
-    return {f.name: (f.enforce, f.levels["warn"], f.version) for f in namespace_levels(program)}
+    return {f.name: (f.enforce, f.levels["warn"], f.version)
+            for f in analysis.namespace_levels()}
 
 
 def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:

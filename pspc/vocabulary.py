@@ -97,3 +97,14 @@ def iter_containers(spec: dict):
 def same_profile(a: str, b: str) -> bool:
     """Whether two profile names mean the same profile (the docker/default alias)."""
     return a == b or {a, b} <= RUNTIME_DEFAULT_PROFILES
+
+
+# The Pod Security Standards: their levels, least strict first, and their versions.
+LEVELS = ("privileged", "baseline", "restricted")
+LATEST = "latest"
+NEWEST = (1, 37)
+
+
+def known_versions() -> tuple[str, ...]:
+    """Every Pod Security Standards version with its own rules, oldest first, then `latest`."""
+    return tuple(f"v1.{minor}" for minor in range(NEWEST[1] + 1)) + (LATEST,)

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, example_dirs
 
-from pspc.compiler import compile_paths, parse_files
+from pspc.compiler import Options, compile, compile_texts, read_sources
 from pspc.diagnostics import Diagnostic, Diagnostics, Severity
-from pspc.model.lint import lint_namespaces, lint_policies
-from pspc.model.resolve import compile_files, stdlib_sources
-from pspc.syntax.parser import parse_text, read_source
+from pspc.model.resolve import stdlib_sources
+from pspc.syntax.parser import read_source
 
 PATH = "t.pspc"
 BOUND = "\nbind p to service accounts in namespace ns\n"
@@ -26,11 +25,8 @@ def diagnose(source: str | bytes, path: str = PATH) -> list[Diagnostic]:
     diags = Diagnostics()
     data = source.encode() if isinstance(source, str) else source
     text = read_source(path, data, diags)
-    parsed = parse_text(text, path, diags) if text is not None else None
-    if parsed is not None:
-        program = compile_files([parsed], diags)
-        lint_policies(program.policies, diags)
-        lint_namespaces(program, diags)
+    if text is not None:
+        compile_texts({path: text}, Options(targets=()), diags)
     return diags.items
 
 
@@ -275,8 +271,7 @@ def test_inherited_problem_is_named_when_the_policy_reuses_the_stdlib_name():
 
 def test_unreadable_file_is_e002(tmp_path: Path):
     diags = Diagnostics()
-    files, sources = parse_files([tmp_path / "missing.pspc"], diags)
-    assert (files, sources) == ([], {})
+    assert read_sources([tmp_path / "missing.pspc"], diags) == {}
     (diag,) = diags.items
     assert (diag.code, diag.severity, diag.span.line, diag.span.column) == ("E002", E, 1, 1)
     assert "cannot read the file" in diag.message
@@ -322,7 +317,7 @@ def test_examples_have_no_errors(example):
 
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
 def test_examples_compile_through_the_pipeline(example, in_repo):
-    compilation = compile_paths([str(example.relative_to(REPO))])
+    compilation = compile([str(example.relative_to(REPO))])
     assert not compilation.diagnostics.has_errors
     assert compilation.program is not None
     assert compilation.program.policies

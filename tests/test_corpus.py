@@ -21,7 +21,7 @@ from functools import cache
 import pytest
 from conftest import REPO
 
-from pspc.compiler import compile_paths
+from pspc.compiler import compile
 from pspc.diagnostics import Diagnostics
 from pspc.model import ir
 from pspc.model.intents import INTENTS
@@ -134,7 +134,7 @@ def _intent_policies() -> dict[str, set[str]]:
 @cache
 def _beyond_psp() -> dict[str, list]:
     """Each intent policy's checks for intents beyond PSP (empty for most)."""
-    program = compile_paths([str(INTENT_SOURCE.parent)]).program
+    program = compile([str(INTENT_SOURCE.parent)]).program
     return {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP]
             for p in program.policies}
 

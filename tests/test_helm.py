@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import example_dirs
 
-from pspc.compiler import compile_paths
+from pspc.compiler import compile
 from pspc.engines.psa import PsaEngine
 from pspc.engines.validating import ContractOracle
 from pspc.pss import DEFAULT_VERSION
@@ -32,9 +32,9 @@ regorus = pytest.importorskip("regorus", reason="regorus runs the Rego")
 from pspc.engines.validators import RegoEngine  # noqa: E402
 
 POLICIES = [p for path in [resource_dir("stdlib"), *example_dirs()]
-            for p in compile_paths([str(path)]).program.policies]
+            for p in compile([str(path)]).program.policies]
 # An intent beyond PSP on a policy that pins no user: the values must still set it.
-POLICIES += compile_paths([str(Path(__file__).parent / "fixtures" / "helm")]).program.policies
+POLICIES += compile([str(Path(__file__).parent / "fixtures" / "helm")]).program.policies
 
 
 @pytest.fixture(scope="module")

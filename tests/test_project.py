@@ -43,11 +43,19 @@ def test_python_module_entry_point():
     assert result.stdout.startswith("pspc, version")
 
 
-def test_target_names_match_the_registry():
-    """`pspc --help` lists targets without importing them; the list must stay in step."""
-    from pspc.targets import TARGET_NAMES, registry
+def test_every_target_name_is_a_target_module_that_says_so():
+    """`pspc --help` lists targets without importing them; each name is a module whose
+    TARGET carries that name, and nothing else in pspc.targets declares a TARGET."""
+    import pkgutil
 
-    assert tuple(registry()) == TARGET_NAMES
+    import pspc.targets
+    from pspc.targets import TARGETS, target
+
+    assert [target(name).name for name in TARGETS] == list(TARGETS)
+    modules = {m.name for m in pkgutil.iter_modules(pspc.targets.__path__)}
+    declaring = {m for m in modules
+                 if hasattr(__import__(f"pspc.targets.{m}", fromlist=["_"]), "TARGET")}
+    assert declaring == set(TARGETS)
 
 
 def test_version_starts_without_the_compiler():

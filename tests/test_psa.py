@@ -17,12 +17,10 @@ from conftest import EXAMPLES, OUTPUTS, example_dirs
 from k8s_schemas import validate_current
 
 from pspc.cli import main
-from pspc.compiler import build_outputs
+from pspc.compiler import Options, compile_texts
 from pspc.diagnostics import Diagnostics
-from pspc.model.lint import lint_namespaces, lint_policies
-from pspc.model.resolve import compile_files
 from pspc.pss import DEFAULT_VERSION
-from pspc.pss.namespaces import levels_for, namespace_levels, next_stricter
+from pspc.pss.namespaces import next_stricter
 from pspc.syntax.parser import parse_text
 from pspc.syntax.printer import format_source
 from pspc.targets import migration, psa, report
@@ -30,19 +28,17 @@ from pspc.targets import migration, psa, report
 PATH = "t.pspc"
 
 
-def program_of(text: str, errors: bool = False):
+def build_of(text: str, errors: bool = False, targets: tuple[str, ...] = ()):
+    """The Build of one source (its program and analysis), and its diagnostics."""
     diags = Diagnostics()
-    parsed = parse_text(text, PATH, diags)
-    program = compile_files([parsed], diags)
-    lint_policies(program.policies, diags)
-    lint_namespaces(program, diags)
+    build = compile_texts({PATH: text}, Options(targets, "t"), diags)
     assert diags.has_errors == errors, [(d.code, d.message) for d in diags.items]
-    return program, diags
+    return build, diags
 
 
 def namespaces_yaml(text: str) -> dict[str, dict]:
-    program, _ = program_of(text)
-    (out,) = psa.build(program)
+    build, _ = build_of(text)
+    (out,) = psa.build(build)
     return {d["metadata"]["name"]: d["metadata"]["labels"] for d in out.documents}
 
 
@@ -64,9 +60,9 @@ SHOP = ("policy shop extends restricted {}\n"
 
 
 def test_declarations_resolve_to_namespaces_with_spans():
-    program, _ = program_of("namespace web enforce baseline audit restricted version v1.31 force\n"
+    build, _ = build_of("namespace web enforce baseline audit restricted version v1.31 force\n"
                             "namespace api warn baseline\n")
-    api, web = program.namespaces
+    api, web = build.program.namespaces
     assert (web.name, web.levels, web.version, web.force) == (
         "web", {"audit": "restricted", "enforce": "baseline"}, "v1.31", True)
     assert {k: (s.line, s.column, s.end_column) for k, s in web.spans.items()} == {
@@ -84,7 +80,7 @@ def test_formatting_keeps_every_clause():
 
 
 def test_a_stricter_declaration_names_the_policies_and_what_they_admit():
-    _, diags = program_of("policy web extends baseline {}\n"
+    _, diags = build_of("policy web extends baseline {}\n"
                           "bind web to service accounts in namespace web\n"
                           "namespace web enforce restricted\n", errors=True)
     (error,) = [d for d in diags.items if d.code == "E028"]
@@ -99,17 +95,17 @@ def test_a_stricter_declaration_names_the_policies_and_what_they_admit():
     # Each note points at the statement that admits those pods (here, in stdlib baseline),
     # or at the policy when no statement set it (no `drop capabilities`).
     assert {span.file for _, span in error.notes} == {"stdlib/baseline.pspc", PATH}
-    assert error.notes[0][1] == next(s for p in program_of(
-        "policy web extends baseline {}\n")[0].policies
+    assert error.notes[0][1] == next(s for p in build_of(
+        "policy web extends baseline {}\n")[0].program.policies
         for s in [p.origins["allow_privilege_escalation"].span])
 
 
 def test_force_accepts_a_stricter_level_silently():
-    program, diags = program_of("policy web extends baseline {}\n"
+    build, diags = build_of("policy web extends baseline {}\n"
                                 "bind web to service accounts in namespace web\n"
                                 "namespace web enforce restricted force\n")
     assert diags.items == []
-    assert levels_for(program, "web").enforce == "restricted"
+    assert build.analysis.levels_for("web").enforce == "restricted"
 
 
 def test_a_declaration_checks_against_the_version_it_pins():
@@ -117,9 +113,9 @@ def test_a_declaration_checks_against_the_version_it_pins():
     text = ("policy p extends baseline {\n  selinux type container_engine_t\n"
             "  allow selinux types container_engine_t\n}\n"
             "bind p to service accounts in namespace ns\n")
-    _, diags = program_of(text + "namespace ns enforce baseline version v1.31\n")
+    _, diags = build_of(text + "namespace ns enforce baseline version v1.31\n")
     assert diags.items == []
-    _, diags = program_of(text + "namespace ns enforce baseline version v1.30\n", errors=True)
+    _, diags = build_of(text + "namespace ns enforce baseline version v1.30\n", errors=True)
     assert [d.code for d in diags.items] == ["E028"]
 
 
@@ -155,9 +151,9 @@ def test_declarations_win_and_add_namespaces():
 
 
 def test_no_namespace_no_file():
-    program, _ = program_of("policy wide extends baseline {}\nbind wide to all service accounts\n")
-    assert psa.build(program) == []
-    assert namespace_levels(program) == ()
+    build, _ = build_of("policy wide extends baseline {}\nbind wide to all service accounts\n")
+    assert psa.build(build) == []
+    assert build.analysis.namespace_levels() == ()
 
 
 def test_next_stricter():
@@ -166,8 +162,8 @@ def test_next_stricter():
 
 
 def test_namespaces_file_says_why_and_validates_against_kubernetes():
-    program, _ = program_of(SHOP + "namespace kube-system enforce privileged\n")
-    files = build_outputs(program, ["psa"], "t")
+    build, _ = build_of(SHOP + "namespace kube-system enforce privileged\n", targets=("psa",))
+    files = build.outputs()
     text = files["psa/namespaces.yaml"].decode()
     assert text.splitlines()[:5] == [
         "# generated by pspc from t.pspc; do not edit",
@@ -206,27 +202,28 @@ def test_golden_namespaces():
 
 
 def test_report_lists_gaps_with_the_outputs_that_enforce_them():
-    program, _ = program_of(SHOP)
-    entries = {e["policy"]: e for e in report.entries(program)}
+    build, _ = build_of(SHOP)
+    entries = {e["policy"]: e for e in report.entries(build.analysis)}
     assert entries["ops"]["psa"]["level"] == "baseline"
     rows = {r["intent"]: r for r in entries["ops"]["targets"]["psa"]}
     assert "enforced by gatekeeper, rego, vap, kyverno" in rows["seccomp_allowed"]["reason"]
     restricted = {r["intent"] for r in entries["shop"]["targets"]["psa"]}
     assert "require_explicit_non_root" not in restricted  # PSA restricted checks it
-    assert "## ops" in report.markdown(report.entries(program))
+    markdown = report.markdown(report.entries(build.analysis))
+    assert "## ops" in markdown
     assert "Pod Security Admission: fits **baseline** (Pod Security Standards v1.30); " \
-        "restricted would reject pods it admits" in report.markdown(report.entries(program))
+        "restricted would reject pods it admits" in markdown
 
 
 def test_migration_plan_per_namespace():
-    program, _ = program_of(SHOP + "policy old {\n  run as user any\n  selinux any\n"
+    build, _ = build_of(SHOP + "policy old {\n  run as user any\n  selinux any\n"
                             "  supplemental groups any\n  fs group any\n"
                             "  allow seccomp profiles runtime/default\n"
                             "  default seccomp profile runtime/default\n}\n"
                             "bind old to service accounts in namespace legacy\n"
                             "policy spare extends baseline {}\n")
-    plan = migration.plan(program)
-    assert plan == migration.plan(program)
+    plan = migration.plan(build.analysis)
+    assert plan == migration.plan(build.analysis)
     sections = plan.split("\n## ")
     titles = [s.splitlines()[0] for s in sections[1:]]
     assert titles == ["Namespace `legacy`", "Namespace `ops`", "Namespace `shared`",

@@ -17,7 +17,7 @@ import yaml
 from conftest import OUTPUTS, REPO
 from k8s_schemas import validate_current, validate_v124
 
-from pspc.compiler import build_outputs, compile_paths, target_names
+from pspc.compiler import Options, compile
 from pspc.resources import resource_dir
 
 
@@ -33,8 +33,7 @@ def _golden_documents() -> list[dict]:
 
 
 def _stdlib_documents() -> list[dict]:
-    compiled = compile_paths([str(resource_dir("stdlib"))])
-    return _documents(build_outputs(compiled.program, target_names(), "stdlib"))
+    return _documents(compile([str(resource_dir("stdlib"))], Options(label="stdlib")).outputs())
 
 
 def test_golden_manifests_validate_against_kubernetes_1_24():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pspc.compiler import UsageError, display_path
+from pspc.compiler import UsageError, discover, display_path
 from pspc.diagnostics import Diagnostics, render, summary
 from pspc.importing.idiom import beyond_psp
 from pspc.importing.sources import WILDCARD_FLAG, ImportedPolicy, import_manifests
@@ -25,21 +25,10 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 def input_files(paths: tuple[str, ...]) -> list[Path]:
     """Files named, and the YAML/JSON files below folders named (hidden ones skipped)."""
-    found: dict[str, Path] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                hidden = any(p.startswith(".") for p in file.relative_to(path).parts)
-                if file.is_file() and file.suffix in SUFFIXES and not hidden:
-                    found.setdefault(display_path(file), file)
-        elif path.is_file():
-            found.setdefault(display_path(path), path)
-        else:
-            raise UsageError(f"no such file or directory: {raw}")
+    found = discover(list(paths), SUFFIXES, take_named=True)
     if not found:
         raise UsageError("no YAML files (" + ", ".join(SUFFIXES) + ") in " + ", ".join(paths))
-    return list(found.values())
+    return found
 
 
 def read_inputs(paths: tuple[str, ...], diags: Diagnostics,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from pspc.compiler import SOURCE_SUFFIX
+from pspc.compiler import SOURCE_SUFFIX, Options, compile_texts
 from pspc.diagnostics import Diagnostics
 from pspc.importing import bindings as rbac
 from pspc.importing.idiom import Idiom, choose
@@ -22,7 +22,6 @@ from pspc.importing.reader import describe, where
 from pspc.importing.verify import intents, verify
 from pspc.manifests import Manifest
 from pspc.model import ir, unparse
-from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
 from pspc.syntax.printer import format_source
 
@@ -118,9 +117,8 @@ def render(name: str, idiom: Idiom, grants: tuple[rbac.Grant, ...]) -> str:
 def _check_together(imported: list[ImportedPolicy], diags: Diagnostics) -> None:
     """Compile every file together: each policy must come back exactly as imported."""
     local = Diagnostics()
-    files = [parse_text(item.text, item.path, local) for item in imported]
-    program = compile_files([f for f in files if f is not None], local)
-    compiled = {p.name: p for p in program.policies}
+    build = compile_texts({item.path: item.text for item in imported}, Options(targets=()), local)
+    compiled = {p.name: p for p in build.program.policies} if build.program else {}
     for item in imported:
         back = compiled.get(item.policy.name)
         same = back is not None and intents(back) == intents(item.policy) and set(

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import re
 
+from pspc.compiler import Options, compile_texts
 from pspc.diagnostics import Diagnostics, Severity
 from pspc.importing.psp import FIELDS
 from pspc.importing.reader import FieldPath, describe, field_path
 from pspc.manifests import Manifest, locate
 from pspc.model import ir
-from pspc.model.lint import lint_policies
-from pspc.model.resolve import compile_files
 from pspc.model.unparse import one_line, policy_lines, statements
-from pspc.syntax.parser import parse_text
 
 SOURCE = "<imported policy>"
 BINDING_WARNINGS = ("W101", "W102")  # bindings are recovered separately
@@ -26,12 +24,8 @@ BINDING_WARNINGS = ("W101", "W102")  # bindings are recovered separately
 
 def compile_text(text: str, diags: Diagnostics) -> dict[str, ir.Policy]:
     """The policies of one source text, checked, by name ({} when it does not parse)."""
-    parsed = parse_text(text, SOURCE, diags)
-    if parsed is None:
-        return {}
-    program = compile_files([parsed], diags)
-    lint_policies(program.policies, diags)
-    return {p.name: p for p in program.policies}
+    build = compile_texts({SOURCE: text}, Options(targets=()), diags)
+    return {} if build.program is None else {p.name: p for p in build.program.policies}
 
 
 PSP_INTENTS = tuple(f for f in ir.INTENT_FIELDS if f not in ir.BEYOND_PSP)

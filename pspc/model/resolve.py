@@ -189,8 +189,6 @@ def _subject_bindings(subject: ast.Subject, namespaces: list[str | None],
 
 def _namespaces(files: list[ast.SourceFile], diags: Diagnostics) -> tuple[ir.Namespace, ...]:
     """The `namespace` declarations, checked on their own (name, levels, version)."""
-    from pspc.pss.levels import LEVELS, known_versions
-
     declared: dict[str, ast.NamespaceDecl] = {}
     result: list[ir.Namespace] = []
     for file in files:
@@ -216,8 +214,8 @@ def _namespaces(files: list[ast.SourceFile], diags: Diagnostics) -> tuple[ir.Nam
                                 help="keep one")
                     continue
                 first[mode] = word.span
-                if word.text not in LEVELS:
-                    guess = voc.suggest(word.text, LEVELS)
+                if word.text not in voc.LEVELS:
+                    guess = voc.suggest(word.text, voc.LEVELS)
                     diags.error("E025", f"`{word.text}` is not a Pod Security Standards level",
                                 word.span, help=f"did you mean `{guess}`?" if guess else
                                 "the levels are privileged, baseline and restricted")
@@ -229,10 +227,10 @@ def _namespaces(files: list[ast.SourceFile], diags: Diagnostics) -> tuple[ir.Nam
                     diags.error("E027", f"namespace `{name}` states its version twice",
                                 word.span, notes=(("first stated here", decl.versions[0].span),),
                                 help="keep one")
-                elif word.text not in known_versions():
+                elif word.text not in voc.known_versions():
                     diags.error("E026", f"`{word.text}` is not a Pod Security Standards "
                                 "version pspc knows", word.span,
-                                help=f"use v1.0 to {known_versions()[-2]}, or latest (which "
+                                help=f"use v1.0 to {voc.known_versions()[-2]}, or latest (which "
                                 "follows the cluster's version)")
                 else:
                     version = word.text

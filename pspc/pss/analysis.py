@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
 
 from pspc import vocabulary as voc
 from pspc.model import ir
@@ -77,7 +76,6 @@ class LevelReport:
     caveats: tuple[Conflict, ...]  # checks of `level` that no PSP field controls
 
 
-@cache
 def conflicts(policy: ir.Policy, level: str, version: str) -> tuple[Conflict, ...]:
     """Every check of `level:version` that rejects pods `policy` admits (caveats included)."""
     parsed = parse_version(version)
@@ -105,7 +103,6 @@ def recommend_level(policy: ir.Policy, version: str) -> LevelReport:
     )
 
 
-@cache
 def gaps(policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
     """Every intent of `policy` that `level:version` does not enforce."""
     parsed = parse_version(version)

@@ -20,10 +20,7 @@ from functools import cache
 
 from pspc.pss import controls
 from pspc.pss.controls import Control, PodView, Rules, Violation
-
-LEVELS = ("privileged", "baseline", "restricted")
-LATEST = "latest"
-NEWEST = (1, 37)
+from pspc.vocabulary import LATEST, LEVELS, NEWEST, known_versions  # noqa: F401 (re-exported)
 
 # The one Pod Security Standards version pspc analyses policies at and writes into the
 # `*-version` labels, unless a `namespace ... version` declaration says otherwise. v1.30 is
@@ -97,11 +94,6 @@ CHECKS = (
     CheckSpec("procMount_restricted", "restricted", controls.proc_mount_restricted, (1, 35),
               overrides="procMount"),
 )
-
-
-def known_versions() -> tuple[str, ...]:
-    """Every policy version with its own rules, oldest first, then `latest`."""
-    return tuple(f"v1.{minor}" for minor in range(NEWEST[1] + 1)) + (LATEST,)
 
 
 def parse_version(text: str) -> Version:

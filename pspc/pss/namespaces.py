@@ -16,13 +16,13 @@ is checked in pspc.model.lint (E028, W105, W106).
 
 from __future__ import annotations
 
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
+from pspc.diagnostics import Diagnostics
 from pspc.model import ir
 from pspc.model.ir import Program
-from pspc.pss.analysis import LevelReport, recommend_level
+from pspc.pss.analysis import LevelReport
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 
 MODES = ("enforce", "audit", "warn")
@@ -35,11 +35,6 @@ def next_stricter(level: str) -> str:
 
 def least_strict(levels: list[str]) -> str:
     return min(levels, key=LEVELS.index)
-
-
-@cache
-def level_report(policy: ir.Policy, version: str) -> LevelReport:
-    return recommend_level(policy, version)
 
 
 @dataclass(frozen=True)
@@ -78,12 +73,6 @@ class NamespaceLevels:
         return found
 
 
-def usable(program: Program, namespace: str) -> list[ir.Policy]:
-    """The policies a pod in `namespace` may be admitted under: bound there or cluster-wide."""
-    return [p for p in program.policies
-            if any(b.namespace in (None, namespace) for b in p.bindings)]
-
-
 def cluster_wide(program: Program) -> list[ir.Policy]:
     return [p for p in program.policies if any(b.namespace is None for b in p.bindings)]
 
@@ -93,11 +82,14 @@ def labelled_namespaces(program: Program) -> list[str]:
     return sorted(named | {n.name for n in program.namespaces})
 
 
-def _levels(program: Program, namespace: str, usable_here: list[ir.Policy],
+LevelOf = Callable[[ir.Policy, str], LevelReport]
+
+
+def _levels(program: Program, level_of: LevelOf, namespace: str, usable_here: list[ir.Policy],
             bound: bool) -> NamespaceLevels:
     declared = next((n for n in program.namespaces if n.name == namespace), None)
     version = (declared.version if declared else None) or DEFAULT_VERSION
-    policies = tuple((p, level_report(p, version)) for p in usable_here)
+    policies = tuple((p, level_of(p, version)) for p in usable_here)
     computed = least_strict([r.level for _, r in policies]) if policies else None
     explicit = declared.levels if declared else {}
     enforce = explicit.get("enforce") or computed or "restricted"
@@ -107,16 +99,13 @@ def _levels(program: Program, namespace: str, usable_here: list[ir.Policy],
     return NamespaceLevels(namespace, version, levels, computed, policies, declared, bound)
 
 
-# The labels of each program, computed once: the PSA target, the migration plan, the build's
-# W303 check and eval all ask, namespace by namespace. Keyed by the program object itself
-# (a weak reference, so a program's entry goes with it).
-_COMPUTED: dict[int, tuple[weakref.ref, dict[str, NamespaceLevels]]] = {}
+def compute_levels(program: Program, level_of: LevelOf,
+                   names: tuple[str, ...] | None = None) -> dict[str, NamespaceLevels]:
+    """The labels of the namespaces pspc labels (or of `names`), by name.
 
-
-def _all_levels(program: Program) -> dict[str, NamespaceLevels]:
-    hit = _COMPUTED.get(id(program))
-    if hit is not None and hit[0]() is program:
-        return hit[1]
+    `level_of(policy, version)` gives a policy's level report; pspc.analysis passes its
+    memoised one, so each policy is analysed once however many namespaces it is usable in.
+    """
     bound: dict[str, set[str]] = {}
     for policy in program.policies:
         for binding in policy.bindings:
@@ -124,24 +113,58 @@ def _all_levels(program: Program) -> dict[str, NamespaceLevels]:
                 bound.setdefault(binding.namespace, set()).add(policy.name)
     wide = {p.name for p in cluster_wide(program)}
     found = {}
-    for name in labelled_namespaces(program):
+    for name in labelled_namespaces(program) if names is None else names:
         here = bound.get(name, set()) | wide
-        found[name] = _levels(program, name, [p for p in program.policies if p.name in here],
-                              name in bound)
-    for key in [k for k, (ref, _) in _COMPUTED.items() if ref() is None]:
-        del _COMPUTED[key]
-    _COMPUTED[id(program)] = (weakref.ref(program), found)
+        found[name] = _levels(program, level_of, name,
+                              [p for p in program.policies if p.name in here], name in bound)
     return found
 
 
-def levels_for(program: Program, namespace: str) -> NamespaceLevels:
-    """The labels of `namespace` (as pspc would give them, were it labelled)."""
-    found = _all_levels(program).get(namespace)
-    if found is not None:
-        return found
-    return _levels(program, namespace, usable(program, namespace), False)
+def lint_declarations(program: Program, levels_for: Callable[[str], NamespaceLevels],
+                      diags: Diagnostics) -> None:
+    """Declared PSA levels against the policies usable in the namespace.
 
-
-def namespace_levels(program: Program) -> tuple[NamespaceLevels, ...]:
-    """Every namespace pspc labels, sorted by name."""
-    return tuple(_all_levels(program).values())
+    A declared enforce level stricter than the least strict recommended level of those
+    policies rejects pods they admit: an error (E028) unless the declaration says `force`.
+    A weaker one is allowed, but PSA then enforces less than it could (W105). `force`
+    where nothing needs forcing is a warning (W106).
+    """
+    for declared in program.namespaces:
+        found = levels_for(declared.name)
+        level = declared.levels.get("enforce")
+        stricter = (level is not None and found.computed is not None
+                    and LEVELS.index(level) > LEVELS.index(found.computed))
+        if stricter and not declared.force:
+            notes = []
+            for policy, report in found.policies:
+                if LEVELS.index(report.level) >= LEVELS.index(level):
+                    continue
+                for conflict in (c for c in report.blockers if c.level == level):
+                    short = conflict.intent and len(conflict.intent) <= 60
+                    what = f" (`{conflict.intent}`)" if short else ""
+                    origin = policy.origins.get(conflict.field)
+                    notes.append((f"policy `{policy.name}` {conflict.sentence}{what}: "
+                                  f"{level} check {conflict.check}",
+                                  origin.span if origin else policy.span))
+            names = sorted({f"`{p.name}`" for p, r in found.policies
+                            if LEVELS.index(r.level) < LEVELS.index(level)})
+            diags.error("E028", f"namespace `{declared.name}` enforces {level}, which rejects "
+                        f"pods that {', '.join(names)} admit{'s' if len(names) == 1 else ''} "
+                        f"there (at {found.version} the policies usable there fit "
+                        f"{found.computed})", declared.spans.get("enforce", declared.span),
+                        notes=tuple(notes),
+                        help=f"enforce {found.computed}, tighten those policies, or add `force` "
+                        "to enforce it anyway")
+        elif level is not None and found.computed is not None and \
+                LEVELS.index(level) < LEVELS.index(found.computed):
+            diags.warning("W105", f"namespace `{declared.name}` enforces {level}, but the "
+                          f"policies usable there fit {found.computed}: PSA could enforce "
+                          f"{found.computed} without rejecting any pod they admit",
+                          declared.spans.get("enforce", declared.span),
+                          help=f"say `enforce {found.computed}`, or leave the level to pspc "
+                          "(drop `enforce`)")
+        if declared.force and not stricter:
+            diags.warning("W106", f"`force` has no effect on namespace `{declared.name}`: "
+                          + ("it declares no enforce level" if level is None else
+                             f"{level} rejects no pod the policies usable there admit"),
+                          declared.spans.get("force", declared.span), help="remove `force`")

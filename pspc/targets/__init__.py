@@ -1,17 +1,25 @@
-"""Targets: pure functions from the IR to output files. Nothing here touches the disk.
+"""Targets: small modules that read a Build and return output files. Nothing here touches
+the disk.
 
-Each target returns OutputFile objects (a relative path, the source it came from, and the
-documents to write); pspc.output renders and writes them deterministically.
+Each target module defines `TARGET`, a `Target`: its name, whether its YAML files are
+cluster manifests (they go into the kustomization), the function that builds its files,
+and, for targets that render a policy's intents, the function that declares how it carries
+each of them (pspc.coverage). `TARGETS` is the one list of target names; modules are
+imported when first used, so that `pspc --version` starts fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pspc.model.ir import Program
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
+    from pspc.coverage import Coverage
+    from pspc.model import ir
 
 
 @dataclass(frozen=True)
@@ -25,32 +33,23 @@ class OutputFile:
     comment: str | None = None  # lines after the header, for what the data cannot say
 
 
-Target = Callable[["Program"], list[OutputFile]]
+@dataclass(frozen=True)
+class Target:
+    name: str
+    build: Callable[[Build], list[OutputFile]]
+    manifests: bool = False  # its .yaml files are objects to apply to a cluster
+    # How the target carries each intent of a policy; None for targets that render no
+    # policy's intents (RBAC, PSA labels, Helm values, the report, the migration plan).
+    coverage: Callable[[Analysis, ir.Policy], list[Coverage]] | None = None
 
 
-def registry() -> dict[str, Target]:
-    """Every target by name, in the order their files are listed."""
-    from pspc.targets import (
-        gatekeeper,
-        helm,
-        kyverno,
-        migration,
-        psa,
-        psp,
-        rbac,
-        rego,
-        report,
-        vap,
-    )
-
-    return {"psp": psp.build, "rbac": rbac.build, "gatekeeper": gatekeeper.build,
-            "rego": rego.build, "vap": vap.build, "kyverno": kyverno.build, "psa": psa.build,
-            "helm": helm.build, "report": report.build, "migration": migration.build}
+# Every target, in the order their files are listed.
+TARGETS = ("psp", "rbac", "rego", "gatekeeper", "vap", "kyverno", "psa", "helm", "report",
+           "migration")
 
 
-# Every target, in the order their files are listed (the registry imports them lazily).
-TARGET_NAMES = ("psp", "rbac", "gatekeeper", "rego", "vap", "kyverno", "psa", "helm", "report",
-                "migration")
+def target(name: str) -> Target:
+    return importlib.import_module(f"pspc.targets.{name}").TARGET
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}

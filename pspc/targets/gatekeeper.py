@@ -5,13 +5,18 @@ mirrors the policy's bindings."""
 from __future__ import annotations
 
 import re
+from functools import partial
+from typing import TYPE_CHECKING
 
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
-from pspc.validation.render import cel_validations, cel_variables, rego_module
+from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
+from pspc.validation.coverage import validating_coverage
 
-TARGET = "admission.k8s.gatekeeper.sh"
+if TYPE_CHECKING:
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
+
+ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"
 
 
 def kind_name(policy: ir.Policy) -> str:
@@ -19,10 +24,11 @@ def kind_name(policy: ir.Policy) -> str:
     return "Pspc" + "".join(part[:1].upper() + part[1:] for part in re.split(r"[-.]", policy.name))
 
 
-def template(policy: ir.Policy) -> dict:
+def template(analysis: Analysis, policy: ir.Policy) -> dict:
     kind = kind_name(policy)
+    cel = analysis.cel(policy)
     validations = [{"expression": v.expression, "messageExpression": v.message_expression}
-                   for v in cel_validations(policy)]
+                   for v in cel.validations]
     return {
         "apiVersion": "templates.gatekeeper.sh/v1",
         "kind": "ConstraintTemplate",
@@ -30,10 +36,10 @@ def template(policy: ir.Policy) -> dict:
         "spec": {
             "crd": {"spec": {"names": {"kind": kind}}},
             "targets": [{
-                "target": TARGET,
+                "target": ADMISSION_TARGET,
                 "code": [{"engine": "K8sNativeValidation", "source": {
-                    "variables": cel_variables(policy), "validations": validations}}],
-                "rego": rego_module(policy, "gatekeeper"),
+                    "variables": list(cel.variables), "validations": validations}}],
+                "rego": analysis.rego(policy, "gatekeeper"),
             }],
         },
     }
@@ -51,6 +57,11 @@ def constraint(policy: ir.Policy) -> dict:
     }
 
 
-def build(program: Program) -> list[OutputFile]:
-    return [OutputFile(f"gatekeeper/{p.name}.yaml", p.source, (template(p), constraint(p)))
-            for p in program.policies]
+def build(build: Build) -> list[OutputFile]:
+    return [OutputFile(f"gatekeeper/{p.name}.yaml", p.source,
+                       (template(build.analysis, p), constraint(p)))
+            for p in build.program.policies]
+
+
+TARGET = Target("gatekeeper", build, manifests=True,
+                coverage=partial(validating_coverage, target="gatekeeper"))

@@ -9,10 +9,14 @@ in the file's comment.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pspc import vocabulary as voc
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.targets import OutputFile
+from pspc.targets import OutputFile, Target
+
+if TYPE_CHECKING:
+    from pspc.compiler import Build
 
 
 def _first_id(strategy: ir.IdPolicy | None) -> int | None:
@@ -84,8 +88,11 @@ def values(policy: ir.Policy) -> dict:
             "securityContext": container_security_context(policy)}
 
 
-def build(program: Program) -> list[OutputFile]:
+def build(build: Build) -> list[OutputFile]:
     return [OutputFile(f"helm/{p.name}.values.yaml", p.source, (values(p),),
                        comment="\n".join(f"also needed: {note}" for note in unsupported(p))
                        or None)
-            for p in program.policies]
+            for p in build.program.policies]
+
+
+TARGET = Target("helm", build)

@@ -4,22 +4,29 @@ workload controllers."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
-from pspc.validation.render import cel_validations, cel_variables
+from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
+from pspc.validation.coverage import validating_coverage
+
+if TYPE_CHECKING:
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
 
 
-def cluster_policy(policy: ir.Policy) -> dict:
+def cluster_policy(analysis: Analysis, policy: ir.Policy) -> dict:
+    cel = analysis.cel(policy)
     resources: dict = {"kinds": ["Pod"]}
     if (scope := policy.namespaces()) is not None:
         resources["namespaceSelector"] = namespace_selector(scope)
     rules = [{
         "name": "pod-security",
         "match": {"any": [{"resources": resources}]},
-        "validate": {"cel": {"variables": cel_variables(policy), "expressions": [{
+        "validate": {"cel": {"variables": list(cel.variables), "expressions": [{
             "expression": v.expression, "messageExpression": v.message_expression}
-            for v in cel_validations(policy)]}},
+            for v in cel.validations]}},
     }]
     return {
         "apiVersion": "kyverno.io/v1",
@@ -29,6 +36,10 @@ def cluster_policy(policy: ir.Policy) -> dict:
     }
 
 
-def build(program: Program) -> list[OutputFile]:
-    return [OutputFile(f"kyverno/{p.name}.yaml", p.source, (cluster_policy(p),))
-            for p in program.policies]
+def build(build: Build) -> list[OutputFile]:
+    return [OutputFile(f"kyverno/{p.name}.yaml", p.source, (cluster_policy(build.analysis, p),))
+            for p in build.program.policies]
+
+
+TARGET = Target("kyverno", build, manifests=True,
+                coverage=partial(validating_coverage, target="kyverno"))

@@ -14,22 +14,23 @@ Everything is derived from the IR, in a fixed order, so the plan is deterministi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.pss.analysis import gaps
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 from pspc.pss.namespaces import (
     MODES,
     NamespaceLevels,
     cluster_wide,
     least_strict,
-    level_report,
-    namespace_levels,
     next_stricter,
 )
-from pspc.targets import OutputFile
-from pspc.validation.gaps import enforcement_text
-from pspc.validation.requirements import requirements
+from pspc.targets import OutputFile, Target
+from pspc.validation.coverage import enforcement_text
+
+if TYPE_CHECKING:
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
 
 PATH = "migration.md"
 
@@ -111,14 +112,14 @@ def _forced(found: NamespaceLevels) -> list[str]:
     return lines + [""]
 
 
-def _gaps(found: NamespaceLevels) -> list[str]:
+def _gaps(analysis: Analysis, found: NamespaceLevels) -> list[str]:
     rows = []
     for policy, _ in found.policies:
-        for gap in gaps(policy, found.enforce, found.version):
+        for gap in analysis.gaps(policy, found.enforce, found.version):
             intent = f"`{gap.intent}`" if gap.intent else \
                 gap.field.replace("_", " ") + " (not stated)"
             rows.append(f"| `{policy.name}` | {intent} | {gap.sentence} ({gap.why}) | "
-                        f"{enforcement_text(policy, gap.field)} |")
+                        f"{enforcement_text(analysis, policy, gap.field)} |")
     title = f"### What PSA {found.enforce} {found.version} does not enforce here"
     if not rows:
         return [title, "", "Nothing: PSA enforces every intent of these policies.", ""]
@@ -140,18 +141,18 @@ def _stricter(found: NamespaceLevels) -> list[str]:
     return lines + [""]
 
 
-def defaults(policy: ir.Policy) -> list[tuple[str, str]]:
+def defaults(analysis: Analysis, policy: ir.Policy) -> list[tuple[str, str]]:
     """(what PodSecurityPolicy fills in, what pods must then say), once per default."""
     seen: dict[str, str] = {}
-    for check in requirements(policy):
+    for check in analysis.requirements(policy):
         if check.default and check.default not in seen:
             who = "every container" if check.scope == "container" else "the pod"
             seen[check.default] = f"{who} {check.requirement}"
     return list(seen.items())
 
 
-def _affected_here(policies: list[ir.Policy]) -> list[str]:
-    mutating = [f"`{p.name}`" for p in policies if defaults(p)]
+def _affected_here(analysis: Analysis, policies: list[ir.Policy]) -> list[str]:
+    mutating = [f"`{p.name}`" for p in policies if defaults(analysis, p)]
     lines = ["### Workloads affected", ""]
     if not mutating:
         return lines + ["None: no policy usable here fills in fields, so no pod relies on a "
@@ -162,8 +163,8 @@ def _affected_here(policies: list[ir.Policy]) -> list[str]:
                     "affected* below).", ""]
 
 
-def _affected(policies: list[ir.Policy]) -> list[str]:
-    mutating = [(p, d) for p in policies if (d := defaults(p))]
+def _affected(analysis: Analysis, policies: list[ir.Policy]) -> list[str]:
+    mutating = [(p, d) for p in policies if (d := defaults(analysis, p))]
     if not mutating:
         return []
     lines = ["## Workloads affected", "",
@@ -177,24 +178,24 @@ def _affected(policies: list[ir.Policy]) -> list[str]:
     return lines
 
 
-def _namespace(found: NamespaceLevels) -> list[str]:
+def _namespace(analysis: Analysis, found: NamespaceLevels) -> list[str]:
     lines = [f"## Namespace `{found.name}`", "", *_policies(found), "", *_label_table(found), ""]
     lines += _forced(found)
-    lines += _gaps(found)
+    lines += _gaps(analysis, found)
     lines += _stricter(found)
-    lines += _affected_here([p for p, _ in found.policies])
+    lines += _affected_here(analysis, [p for p, _ in found.policies])
     return lines
 
 
-def _elsewhere(program: Program, labelled: list[str]) -> list[str]:
+def _elsewhere(analysis: Analysis, labelled: list[str]) -> list[str]:
     lines = ["## Other namespaces", ""]
-    wide = cluster_wide(program)
+    wide = cluster_wide(analysis.program)
     if not wide:
         return lines + ["pspc labels only the namespaces above. No policy is bound "
                         "cluster-wide, so PodSecurityPolicy admits no pod in any other "
                         "namespace today; PSA applies the cluster's default there (privileged, "
                         "unless the API server's AdmissionConfiguration says otherwise).", ""]
-    reports = [(p, level_report(p, DEFAULT_VERSION)) for p in wide]
+    reports = [(p, analysis.level(p, DEFAULT_VERSION)) for p in wide]
     level = least_strict([r.level for _, r in reports])
     names = ", ".join(f"`{p.name}` ({r.level})" for p, r in reports)
     where = "the namespaces above" if labelled else "no namespace"
@@ -207,7 +208,7 @@ def _elsewhere(program: Program, labelled: list[str]) -> list[str]:
     return lines
 
 
-def _unbound(program: Program) -> list[str]:
+def _unbound(program: ir.Program) -> list[str]:
     unbound = [p.name for p in program.policies if not p.bindings]
     if not unbound:
         return []
@@ -216,8 +217,9 @@ def _unbound(program: Program) -> list[str]:
             + ", ".join(f"`{n}`" for n in unbound) + ".", ""]
 
 
-def plan(program: Program) -> str:
-    found = namespace_levels(program)
+def plan(analysis: Analysis) -> str:
+    program = analysis.program
+    found = analysis.namespace_levels()
     lines = ["# Migration plan: PodSecurityPolicy to Pod Security Admission", "",
              INTRO.format(version=DEFAULT_VERSION), ""]
     if found:
@@ -226,12 +228,15 @@ def plan(program: Program) -> str:
                   f"{f.levels['warn']} | {f.version} |" for f in found]
         lines.append("")
     for item in found:
-        lines += _namespace(item)
-    lines += _elsewhere(program, [f.name for f in found])
-    lines += _affected([p for p in program.policies if p.bindings])
+        lines += _namespace(analysis, item)
+    lines += _elsewhere(analysis, [f.name for f in found])
+    lines += _affected(analysis, [p for p in program.policies if p.bindings])
     lines += _unbound(program)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def build(program: Program) -> list[OutputFile]:
-    return [OutputFile(PATH, "the policies listed below", (), plan(program))]
+def build(build: Build) -> list[OutputFile]:
+    return [OutputFile(PATH, "the policies listed below", (), plan(build.analysis))]
+
+
+TARGET = Target("migration", build)

@@ -9,9 +9,13 @@ namespace leaves the file when its last binding or declaration goes away).
 
 from __future__ import annotations
 
-from pspc.model.ir import Program
-from pspc.pss.namespaces import NamespaceLevels, namespace_levels
-from pspc.targets import OutputFile
+from typing import TYPE_CHECKING
+
+from pspc.pss.namespaces import NamespaceLevels
+from pspc.targets import OutputFile, Target
+
+if TYPE_CHECKING:
+    from pspc.compiler import Build
 
 PATH = "psa/namespaces.yaml"
 NO_PRUNE = {"argocd.argoproj.io/sync-options": "Prune=false",
@@ -43,10 +47,13 @@ def why(found: NamespaceLevels) -> str:
     return f"{found.name}: enforce {enforce} {found.version}: {reason}; {others}"
 
 
-def build(program: Program) -> list[OutputFile]:
-    found = namespace_levels(program)
+def build(build: Build) -> list[OutputFile]:
+    found = build.analysis.namespace_levels()
     if not found:
         return []
     sources = sorted(set().union(*(f.sources() for f in found)))
     return [OutputFile(PATH, ", ".join(sources), tuple(namespace_object(f) for f in found),
                        comment="\n".join(why(f) for f in found))]
+
+
+TARGET = Target("psa", build, manifests=True)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pspc import vocabulary as voc
+from pspc.coverage import EXACT, Coverage, unsupported
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.targets import MANAGED_BY, OutputFile
+from pspc.targets import MANAGED_BY, OutputFile, Target
+
+if TYPE_CHECKING:
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
 
 
 def _ranges(ranges: tuple[ir.IdRange, ...]) -> list[dict]:
@@ -96,5 +102,33 @@ def manifest(policy: ir.Policy) -> dict:
             "spec": spec(policy)}
 
 
-def build(program: Program) -> list[OutputFile]:
-    return [OutputFile(f"psp/{p.name}.yaml", p.source, (manifest(p),)) for p in program.policies]
+def build(build: Build) -> list[OutputFile]:
+    return [OutputFile(f"psp/{p.name}.yaml", p.source, (manifest(p),))
+            for p in build.program.policies]
+
+
+# Why a PodSecurityPolicy cannot carry the intents beyond it (ir.BEYOND_PSP).
+_BEYOND = {
+    "selinux_types": "a PodSecurityPolicy can only allow any SELinux options or require one "
+                     "exact set (MustRunAs); it admits other types",
+    "require_explicit_non_root": "a PodSecurityPolicy accepts a non-zero runAsUser without "
+                                 "runAsNonRoot, and a pod-level runAsUser 0 that containers "
+                                 "override",
+}
+
+
+def coverage(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
+    """Every PSP field is exact; an intent beyond PSP, when stated, is lost (and weakens)."""
+    found = []
+    for field in ir.INTENT_FIELDS:
+        if field not in policy.origins:
+            continue
+        if field not in ir.BEYOND_PSP:
+            found.append(Coverage(field, EXACT, "a PodSecurityPolicy field"))
+        elif getattr(policy, field) not in (None, False):
+            found.append(unsupported(field, _BEYOND[field] + "; the validating targets and PSA "
+                                     "enforce it", weakens=True))
+    return found
+
+
+TARGET = Target("psp", build, manifests=True, coverage=coverage)

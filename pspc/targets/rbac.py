@@ -8,9 +8,13 @@ ClusterRole, which keeps a single role per policy).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.targets import MANAGED_BY, OutputFile
+from pspc.targets import MANAGED_BY, OutputFile, Target
+
+if TYPE_CHECKING:
+    from pspc.compiler import Build
 
 API = "rbac.authorization.k8s.io"
 
@@ -57,6 +61,9 @@ def manifests(policy: ir.Policy) -> list[dict]:
     return docs
 
 
-def build(program: Program) -> list[OutputFile]:
+def build(build: Build) -> list[OutputFile]:
     return [OutputFile(f"rbac/{p.name}.yaml", p.source, tuple(manifests(p)))
-            for p in program.policies]
+            for p in build.program.policies]
+
+
+TARGET = Target("rbac", build, manifests=True)

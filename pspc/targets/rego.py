@@ -3,11 +3,19 @@ checks Pods and the pod templates of workloads in CI, before anything reaches a 
 
 from __future__ import annotations
 
-from pspc.model.ir import Program
-from pspc.targets import OutputFile
-from pspc.validation.render import rego_module
+from functools import partial
+from typing import TYPE_CHECKING
+
+from pspc.targets import OutputFile, Target
+from pspc.validation.coverage import validating_coverage
+
+if TYPE_CHECKING:
+    from pspc.compiler import Build
 
 
-def build(program: Program) -> list[OutputFile]:
-    return [OutputFile(f"rego/{p.name}.rego", p.source, (), rego_module(p, "conftest"))
-            for p in program.policies]
+def build(build: Build) -> list[OutputFile]:
+    return [OutputFile(f"rego/{p.name}.rego", p.source, (), build.analysis.rego(p, "conftest"))
+            for p in build.program.policies]
+
+
+TARGET = Target("rego", build, coverage=partial(validating_coverage, target="rego"))

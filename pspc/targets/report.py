@@ -8,45 +8,43 @@ the outputs that do."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from pspc.model.ir import Program
-from pspc.targets import OutputFile
-from pspc.validation.gaps import (
-    NOT_EXPRESSIBLE,
-    VALIDATING_TARGETS,
-    Gap,
-    enforcement_text,
-    psp_gaps,
-    validating_gaps,
-)
+from pspc.coverage import Coverage, unsupported
+from pspc.pss.levels import DEFAULT_VERSION
+from pspc.targets import TARGETS, OutputFile, Target, target
+from pspc.validation.coverage import enforcement_text
+
+if TYPE_CHECKING:
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
+    from pspc.model import ir
 
 
-def psa_level(policy) -> dict:
-    from pspc.pss.levels import DEFAULT_VERSION
-    from pspc.pss.namespaces import level_report
-
-    report = level_report(policy, DEFAULT_VERSION)
+def psa_level(analysis: Analysis, policy: ir.Policy) -> dict:
+    report = analysis.level(policy, DEFAULT_VERSION)
     return {"level": report.level, "version": DEFAULT_VERSION, "blockers": [
         {"level": c.level, "check": c.check, "intent": c.intent, "sentence": c.sentence}
         for c in report.blockers]}
 
 
-def psa_gaps(policy) -> list[Gap]:
-    from pspc.pss.levels import DEFAULT_VERSION
-    from pspc.pss.namespaces import level_report
+def psa_coverage(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
+    """PSA enforces a level, not a policy: the intents stricter than the level the policy
+    fits are what it cannot express."""
+    report = analysis.level(policy, DEFAULT_VERSION)
+    return [unsupported(g.field, f"{g.sentence}: {g.why}; enforced by "
+                        + enforcement_text(analysis, policy, g.field)) for g in report.gaps]
 
-    report = level_report(policy, DEFAULT_VERSION)
-    return [Gap(g.field, NOT_EXPRESSIBLE, f"{g.sentence}: {g.why}; enforced by "
-                + enforcement_text(policy, g.field)) for g in report.gaps]
 
-
-def entries(program: Program) -> list[dict]:
+def entries(analysis: Analysis) -> list[dict]:
+    """Every target's coverage declarations, whether or not this build writes it."""
+    declared = [(name, target(name).coverage) for name in TARGETS]
     out = []
-    for policy in program.policies:
-        targets = {"psp": psp_gaps(policy)}
-        targets.update((t, validating_gaps(policy, t)) for t in VALIDATING_TARGETS)
-        targets["psa"] = psa_gaps(policy)
-        out.append({"policy": policy.name, "source": policy.source, "psa": psa_level(policy),
+    for policy in analysis.program.policies:
+        targets = {name: declare(analysis, policy) for name, declare in declared if declare}
+        targets["psa"] = psa_coverage(analysis, policy)
+        out.append({"policy": policy.name, "source": policy.source,
+                    "psa": psa_level(analysis, policy),
                     "targets": {name: [{"intent": g.intent, "status": g.status,
                                         "reason": g.reason} for g in gaps]
                                 for name, gaps in targets.items()}})
@@ -75,17 +73,17 @@ def markdown(report: list[dict]) -> str:
         lines += [f"## {item['policy']}", "", f"Source: `{item['source']}`", "",
                   _psa_line(item["psa"]), "",
                   "| target | intent | status | reason |", "|---|---|---|---|"]
-        for target, gaps in item["targets"].items():
+        for name, gaps in item["targets"].items():
             for gap in gaps:
-                if target == "psp" or gap["status"] != "exact":
-                    lines.append(f"| {target} | {gap['intent']} | {gap['status']} | "
+                if name == "psp" or gap["status"] != "exact":
+                    lines.append(f"| {name} | {gap['intent']} | {gap['status']} | "
                                  f"{gap['reason']} |")
         lines.append("")
     return "\n".join(lines)
 
 
-def build(program: Program) -> list[OutputFile]:
-    report = entries(program)
+def build(build: Build) -> list[OutputFile]:
+    report = entries(build.analysis)
     label = "the policies listed below"
     return [OutputFile("report.md", label, (), markdown(report)),
             OutputFile("report.json", label, (),
@@ -97,3 +95,6 @@ def report_json(report: list[dict]) -> str:
     and the C encoder (which indentation would disable) writes it."""
     lines = ",\n".join(json.dumps(item, sort_keys=True, separators=(",", ":")) for item in report)
     return '{"policies": [\n' + lines + "\n]}\n"
+
+
+TARGET = Target("report", build)

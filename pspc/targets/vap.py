@@ -3,10 +3,16 @@ the policy's checks in CEL, and a binding that mirrors the policy's namespaces."
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
 from pspc.model import ir
-from pspc.model.ir import Program
-from pspc.targets import MANAGED_BY, OutputFile, namespace_selector
-from pspc.validation.render import cel_validations, cel_variables
+from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
+from pspc.validation.coverage import validating_coverage
+
+if TYPE_CHECKING:
+    from pspc.analysis import Analysis
+    from pspc.compiler import Build
 
 API = "admissionregistration.k8s.io/v1"
 
@@ -15,7 +21,8 @@ def object_name(policy: ir.Policy) -> str:
     return f"pspc-{policy.name}"
 
 
-def policy_object(policy: ir.Policy) -> dict:
+def policy_object(analysis: Analysis, policy: ir.Policy) -> dict:
+    cel = analysis.cel(policy)
     return {
         "apiVersion": API,
         "kind": "ValidatingAdmissionPolicy",
@@ -25,9 +32,9 @@ def policy_object(policy: ir.Policy) -> dict:
             "matchConstraints": {"resourceRules": [{
                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                 "resources": ["pods"]}]},
-            "variables": cel_variables(policy),
+            "variables": list(cel.variables),
             "validations": [{"expression": v.expression, "messageExpression": v.message_expression,
-                             "reason": "Forbidden"} for v in cel_validations(policy)],
+                             "reason": "Forbidden"} for v in cel.validations],
         },
     }
 
@@ -41,6 +48,11 @@ def binding_object(policy: ir.Policy) -> dict:
             "spec": spec}
 
 
-def build(program: Program) -> list[OutputFile]:
-    return [OutputFile(f"vap/{p.name}.yaml", p.source, (policy_object(p), binding_object(p)))
-            for p in program.policies]
+def build(build: Build) -> list[OutputFile]:
+    return [OutputFile(f"vap/{p.name}.yaml", p.source,
+                       (policy_object(build.analysis, p), binding_object(p)))
+            for p in build.program.policies]
+
+
+TARGET = Target("vap", build, manifests=True,
+                coverage=partial(validating_coverage, target="vap"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from typing import NamedTuple
 
 from pspc.model import ir
 from pspc.validation import cel
@@ -45,12 +45,14 @@ def _iteration(check: Requirement) -> tuple[list[str], tuple[str, ...], str]:
     return [], ("obj", "spec"), 'object.get(object.get(obj, "metadata", {}), "name", "")'
 
 
-@cache
-def rego_module(policy: ir.Policy, flavour: str) -> str:
-    """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper)."""
+def rego_module(policy: ir.Policy, flavour: str,
+                checks: tuple[Requirement, ...] | None = None) -> str:
+    """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper).
+
+    `checks` are the policy's requirements when the caller has them (pspc.analysis)."""
     writer = RegoWriter("pspc")
     rules = []
-    for index, check in enumerate(requirements(policy), 1):
+    for index, check in enumerate(requirements(policy) if checks is None else checks, 1):
         lines, scope, name = _iteration(check)
         violated = violation(writer, f"_ok_{index}", check.ok, scope)
         message = (f'concat("", ["{policy.name}: {_SUBJECT[check.scope]} ", {name}, '
@@ -104,27 +106,36 @@ def _cel_check(policy: ir.Policy, index: int, check: Requirement) -> CelValidati
                          f'{lead} + {offenders}.join(", ") + {tail}')
 
 
-@cache
-def _cel(policy: ir.Policy) -> tuple[tuple[CelValidation, ...], tuple[tuple[str, str], ...]]:
-    """Both CEL renderings of a policy, made once: VAP, Gatekeeper and Kyverno share them."""
-    validations = tuple(_cel_check(policy, index, check)
-                        for index, check in enumerate(requirements(policy), 1))
-    return validations, tuple((v["name"], v["expression"]) for v in _cel_variables(policy))
+class CelRendering(NamedTuple):
+    """A policy in CEL: the variables its validations read, and the validations."""
+
+    variables: tuple[dict, ...]
+    validations: tuple[CelValidation, ...]
+
+
+def cel_rendering(policy: ir.Policy,
+                  checks: tuple[Requirement, ...] | None = None) -> CelRendering:
+    """Both parts of the CEL, made together: VAP, Gatekeeper and Kyverno share them.
+
+    The variables are the containers and, for each check over containers or volumes, the
+    names of those that fail it (in evaluation order)."""
+    checks = tuple(requirements(policy)) if checks is None else checks
+    return CelRendering(tuple(_cel_variables(checks)),
+                        tuple(_cel_check(policy, index, check)
+                              for index, check in enumerate(checks, 1)))
 
 
 def cel_validations(policy: ir.Policy) -> list[CelValidation]:
-    return list(_cel(policy)[0])
+    return list(cel_rendering(policy).validations)
 
 
 def cel_variables(policy: ir.Policy) -> list[dict]:
-    """The variables the validations read: the containers, and for each check over
-    containers or volumes the names of those that fail it (in evaluation order)."""
-    return [{"name": name, "expression": text} for name, text in _cel(policy)[1]]
+    return list(cel_rendering(policy).variables)
 
 
-def _cel_variables(policy: ir.Policy) -> list[dict]:
+def _cel_variables(checks: tuple[Requirement, ...]) -> list[dict]:
     variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
-    for index, check in enumerate(requirements(policy), 1):
+    for index, check in enumerate(checks, 1):
         if check.scope == "pod":
             continue
         if check.scope == "container":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import cache
 
 from pspc import vocabulary as voc
 from pspc.model import ir
@@ -473,15 +472,9 @@ BUILDERS = (
 )
 
 
-@cache
-def _checks(policy: ir.Policy) -> tuple[Requirement, ...]:
-    return tuple(check for build in BUILDERS for check in build(policy) if check.ok != TRUE)
-
-
 def requirements(policy: ir.Policy) -> list[Requirement]:
     """Every check a validating engine needs for this policy, in PSP's validation order.
 
-    Every target asks for them, so they are built once per policy (and kept for the whole
-    run: a bounded cache would be emptied target by target in a large repository)."""
-    return list(_checks(policy))
+    A build asks for them once per policy, through pspc.analysis."""
+    return [check for build in BUILDERS for check in build(policy) if check.ok != TRUE]
 

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from pspc.admission import AllowAll, Identity
 from pspc.admission.pipeline import Pipeline
-from pspc.compiler import compile_paths
+from pspc.compiler import compile
 from pspc.diagnostics import Diagnostics
 from pspc.manifests import read_manifests
 from pspc.targets.psp import manifest
@@ -120,7 +120,7 @@ def all_pods() -> tuple[list[Pod], list[Pod] | None]:
 
 
 def _compile(label: str, path: Path) -> list[Policy]:
-    compiled = compile_paths([str(path)])
+    compiled = compile([str(path)])
     if compiled.program is None or compiled.diagnostics.has_errors:
         messages = [d.message for d in compiled.diagnostics.items]
         raise SystemExit(f"{path}: does not compile: {messages}")

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from pspc.admission.pipeline import FeatureGates, Pipeline
 from pspc.admission.pod import iter_containers
 from pspc.admission.rbac import RBACAuthorizer
-from pspc.compiler import compile_paths
+from pspc.compiler import compile
 from pspc.diagnostics import Diagnostics
 from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
 from pspc.model import ir
@@ -65,7 +65,7 @@ def stdlib() -> dict[str, ir.Policy]:
 
 @cache
 def example(seed: str) -> dict[str, ir.Policy]:
-    compilation = compile_paths([str(EXAMPLES / seed)])
+    compilation = compile([str(EXAMPLES / seed)])
     assert not compilation.diagnostics.has_errors
     return {p.name: p for p in compilation.program.policies}
 

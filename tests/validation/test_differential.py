@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import EXAMPLES, REPO, SHARED, example_dirs
 
-from pspc.compiler import compile_paths
+from pspc.compiler import compile
 from pspc.engines.validating import ContractOracle
 from pspc.resources import resource_dir
 from pspc.workloads import pod_request
@@ -32,7 +32,7 @@ CEL_PSA_SAMPLE = 25
 
 
 def _policies(path) -> list:
-    return list(compile_paths([str(path)]).program.policies)
+    return list(compile([str(path)]).program.policies)
 
 
 def _shared_policies() -> list:

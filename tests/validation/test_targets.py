@@ -10,25 +10,38 @@ import yaml
 from click.testing import CliRunner
 from conftest import OUTPUTS
 
+from pspc.analysis import Analysis
 from pspc.cli import main
-from pspc.diagnostics import Diagnostics
-from pspc.model.resolve import compile_files
-from pspc.syntax.parser import parse_text
+from pspc.compiler import Options, compile_texts
+from pspc.coverage import NOT_EXPRESSIBLE, PARTIAL
+from pspc.model import ir
 from pspc.targets import gatekeeper, kyverno, report, vap
 from pspc.validation import cel, requirements
 from pspc.validation import expr as e
-from pspc.validation.gaps import NOT_EXPRESSIBLE, PARTIAL, report_gaps, validating_gaps
+from pspc.validation.coverage import validating_coverage
 from pspc.validation.render import rego_module
 
 regorus = pytest.importorskip("regorus", reason="regorus runs the Rego")
 celpy = pytest.importorskip("celpy", reason="cel-python compiles the CEL")
 
 
+def build_of(text: str, targets: tuple[str, ...] = ()):
+    """The Build of one source for these targets (their diagnostics included)."""
+    return compile_texts({"t.pspc": text}, Options(targets))
+
+
 def compile_one(text: str, name: str = "p"):
-    diags = Diagnostics()
-    program = compile_files([parse_text(text, "t.pspc", diags)], diags)
-    assert not diags.has_errors, diags.items
-    return {p.name: p for p in program.policies}[name]
+    build = build_of(text)
+    assert not build.diagnostics.has_errors, build.diagnostics.items
+    return {p.name: p for p in build.program.policies}[name]
+
+
+def analysis_of(*policies) -> Analysis:
+    return Analysis(ir.Program(policies, {}))
+
+
+def validating_gaps(policy, target: str):
+    return validating_coverage(analysis_of(policy), policy, target)
 
 
 def ids(policy) -> list[str]:
@@ -65,7 +78,8 @@ def test_cel_guards_every_field_read():
 def test_gatekeeper_names_and_scope():
     policy = compile_one("policy 100-psp.v2 extends restricted {}\n"
                          "bind 100-psp.v2 to service accounts in namespace web", "100-psp.v2")
-    template, constraint = gatekeeper.template(policy), gatekeeper.constraint(policy)
+    template = gatekeeper.template(analysis_of(policy), policy)
+    constraint = gatekeeper.constraint(policy)
     assert template["spec"]["crd"]["spec"]["names"]["kind"] == "Pspc100PspV2"
     assert template["metadata"]["name"] == "pspc100pspv2" == constraint["kind"].lower()
     engines = [c["engine"] for c in template["spec"]["targets"][0]["code"]]
@@ -83,13 +97,13 @@ def test_an_unbound_policy_applies_nowhere_and_a_cluster_wide_one_everywhere():
     everywhere = compile_one("policy p extends restricted {}\nbind p to group devs")
     assert "matchResources" not in vap.binding_object(everywhere)["spec"]
     assert "namespaceSelector" not in gatekeeper.constraint(everywhere)["spec"]["match"]
-    rule = kyverno.cluster_policy(everywhere)["spec"]["rules"][0]
+    rule = kyverno.cluster_policy(analysis_of(everywhere), everywhere)["spec"]["rules"][0]
     assert rule["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
 
 
 def test_kyverno_has_one_rule_with_an_expression_per_check():
     policy = compile_one("policy p extends restricted {}\nbind p to group devs")
-    (rule,) = kyverno.cluster_policy(policy)["spec"]["rules"]
+    (rule,) = kyverno.cluster_policy(analysis_of(policy), policy)["spec"]["rules"]
     assert rule["name"] == "pod-security"
     assert len(rule["validate"]["cel"]["expressions"]) == len(requirements.requirements(policy))
     names = [v["name"] for v in rule["validate"]["cel"]["variables"]]
@@ -104,7 +118,7 @@ def test_report_marks_defaults_partial_and_bindings():
     assert by_intent["bindings"].status == PARTIAL
     assert {g.intent: g for g in validating_gaps(policy, "rego")}["bindings"].status == \
         NOT_EXPRESSIBLE
-    entries = report.entries(type("P", (), {"policies": (policy,)})())
+    entries = report.entries(analysis_of(policy))
     assert set(entries[0]["targets"]) == {"psp", "rego", "gatekeeper", "vap", "kyverno", "psa"}
     assert entries[0]["psa"]["level"] == "restricted"
     psa_rows = {row["intent"]: row for row in entries[0]["targets"]["psa"]}
@@ -129,39 +143,34 @@ def test_report_has_a_row_for_every_stated_intent():
 
 
 def test_build_warns_about_gaps():
-    policy = compile_one("policy p extends restricted {}\n"
-                         "bind p to service account kube-system/replicaset-controller")
-    diags = Diagnostics()
-    report_gaps((policy,), ["psp", "gatekeeper"], diags)
+    text = ("policy p extends restricted {}\n"
+            "bind p to service account kube-system/replicaset-controller")
+    diags = build_of(text, ("psp", "gatekeeper")).diagnostics
     assert [d.code for d in diags.items] == ["W303", "W301", "W302"]
     assert "`allow selinux types`, `require explicit non-root`; gatekeeper does" in \
         diags.items[0].message
     assert "gatekeeper cannot fill in" in diags.items[1].message
     # The stdlib restricted policy states intents beyond PSP: PSP alone fails closed.
-    alone = Diagnostics()
-    report_gaps((policy,), ["psp", "rbac"], alone)
+    alone = build_of(text, ("psp", "rbac")).diagnostics
     assert [d.code for d in alone.items] == ["E303"]
-    quiet = Diagnostics()
-    report_gaps((compile_one("policy p extends privileged {}\nbind p to all service accounts"),),
-                ["psp", "rbac"], quiet)
+    quiet = build_of("policy p extends privileged {}\nbind p to all service accounts",
+                     ("psp", "rbac")).diagnostics
     assert quiet.items == []
 
 
 def test_psa_enforces_intents_beyond_psp_where_it_labels_the_namespace():
-    diags = Diagnostics()
-    program = compile_files([parse_text(
+    build = build_of(
         "policy p extends restricted {}\nbind p to service accounts in namespace shop\n"
         "policy wide extends restricted {}\nbind wide to all service accounts\n"
         "policy q extends restricted {}\nbind q to service accounts in namespace dev\n"
-        "namespace dev enforce baseline\n", "t.pspc", diags)], diags)
-    policies = {p.name: p for p in program.policies}
-    found = Diagnostics()
-    report_gaps(program.policies, ["psp", "psa"], found, program)
-    by_policy = {d.message.split("`")[1]: d.code for d in found.items}
+        "namespace dev enforce baseline\n", ("psp", "psa"))
+    policies = {p.name: p for p in build.program.policies}
+    found = [d for d in build.diagnostics.items if d.code in ("W303", "E303")]
+    by_policy = {d.message.split("`")[1]: d.code for d in found}
     # shop is labelled restricted, which checks both; `wide` is usable in namespaces pspc
     # does not label; dev enforces baseline, which checks neither.
     assert by_policy == {"p": "W303", "wide": "E303", "q": "E303"}
-    assert found.items[0].message.endswith("; psa does")
+    assert found[0].message.endswith("; psa does")
     assert policies["p"].require_explicit_non_root
 
 

@@ -1,0 +1,87 @@
+"""The analysis stage: what each policy of a program means for the targets, computed once.
+
+Every target, the build diagnostics, `pspc eval` and the migration plan ask the same
+questions of a policy (its requirements on pods, the Pod Security Standards level it fits,
+its Rego and CEL renderings) and of a namespace (which PSA labels pspc gives it). An
+`Analysis` answers each question the first time it is asked and keeps the answer for the
+life of the build that owns it: nothing is global, nothing is keyed by object identity, and
+a policy is known by its name, which is unique in a program.
+"""
+
+from __future__ import annotations
+
+from pspc.model import ir
+from pspc.pss.analysis import Gap, LevelReport, gaps, recommend_level
+from pspc.pss.levels import DEFAULT_VERSION
+from pspc.pss.namespaces import NamespaceLevels, compute_levels
+from pspc.validation.render import CelRendering, cel_rendering, rego_module
+from pspc.validation.requirements import Requirement, requirements
+
+
+class Analysis:
+    """Facts about the policies of one program, each computed on first use."""
+
+    def __init__(self, program: ir.Program) -> None:
+        self.program = program
+        self._requirements: dict[str, tuple[Requirement, ...]] = {}
+        self._levels: dict[tuple[str, str], LevelReport] = {}
+        self._gaps: dict[tuple[str, str, str], tuple[Gap, ...]] = {}
+        self._rego: dict[tuple[str, str], str] = {}
+        self._cel: dict[str, CelRendering] = {}
+        self._namespaces: dict[str, NamespaceLevels] | None = None
+
+    def requirements(self, policy: ir.Policy) -> tuple[Requirement, ...]:
+        """What a validating engine requires of a pod (pspc.validation.requirements)."""
+        found = self._requirements.get(policy.name)
+        if found is None:
+            found = self._requirements[policy.name] = tuple(requirements(policy))
+        return found
+
+    def level(self, policy: ir.Policy, version: str = DEFAULT_VERSION) -> LevelReport:
+        """The strictest Pod Security Standards level that admits what the policy admits."""
+        key = (policy.name, version)
+        found = self._levels.get(key)
+        if found is None:
+            found = self._levels[key] = recommend_level(policy, version)
+        return found
+
+    def gaps(self, policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
+        """The policy's intents that PSA `level` at `version` does not enforce."""
+        key = (policy.name, level, version)
+        found = self._gaps.get(key)
+        if found is None:
+            report = self.level(policy, version)
+            found = report.gaps if report.level == level else gaps(policy, level, version)
+            self._gaps[key] = found
+        return found
+
+    def rego(self, policy: ir.Policy, flavour: str) -> str:
+        """The policy's Rego module, `conftest` or `gatekeeper` flavoured."""
+        key = (policy.name, flavour)
+        found = self._rego.get(key)
+        if found is None:
+            found = self._rego[key] = rego_module(policy, flavour, self.requirements(policy))
+        return found
+
+    def cel(self, policy: ir.Policy) -> CelRendering:
+        """The policy's CEL variables and validations (VAP, Gatekeeper and Kyverno share)."""
+        found = self._cel.get(policy.name)
+        if found is None:
+            found = self._cel[policy.name] = cel_rendering(policy, self.requirements(policy))
+        return found
+
+    def namespace_levels(self) -> tuple[NamespaceLevels, ...]:
+        """Every namespace pspc labels, sorted by name."""
+        return tuple(self._labelled().values())
+
+    def levels_for(self, namespace: str) -> NamespaceLevels:
+        """The labels of `namespace`, as pspc would give them were it labelled."""
+        found = self._labelled().get(namespace)
+        if found is None:
+            found = compute_levels(self.program, self.level, (namespace,))[namespace]
+        return found
+
+    def _labelled(self) -> dict[str, NamespaceLevels]:
+        if self._namespaces is None:
+            self._namespaces = compute_levels(self.program, self.level)
+        return self._namespaces

@@ -1,0 +1,85 @@
+"""How the validating targets (conftest Rego, Gatekeeper, VAP, Kyverno) carry each intent.
+
+They all render the same requirements (pspc.validation.requirements), so they share this
+declaration; each target module names it as its `coverage`. A requirement that asks for a
+field PodSecurityPolicy would fill in is `partial` (the target rejects the pod and says
+which field to set); who may use a policy is `partial` or `not expressible`, by target.
+"""
+
+from __future__ import annotations
+
+from pspc.analysis import Analysis
+from pspc.coverage import BINDINGS, EXACT, PARTIAL, Coverage, unsupported
+from pspc.model import ir
+
+# Intents enforced inside another intent's check (a default is what the check asks for).
+CHECKED_WITH = {"forbidden_sysctls": "allowed_unsafe_sysctls",
+                "seccomp_default": "seccomp_allowed", "apparmor_default": "apparmor_allowed"}
+# The outputs that enforce what PSA cannot, in the order the report names them.
+PSA_GAP_TARGETS = ("gatekeeper", "rego", "vap", "kyverno")
+
+
+def validating_coverage(analysis: Analysis, policy: ir.Policy, target: str) -> list[Coverage]:
+    """How one validating target renders each restricting intent, plus the bindings."""
+    by_intent: dict[str, list] = {}
+    for check in analysis.requirements(policy):
+        by_intent.setdefault(check.intent, []).append(check)
+    found = []
+    for intent, checks in by_intent.items():
+        defaults = tuple(dict.fromkeys(c.default for c in checks if c.default))
+        if defaults:
+            found.append(Coverage(intent, PARTIAL, "PodSecurityPolicy fills in "
+                                  + ", ".join(defaults) + " when unset; a validating target "
+                                  "cannot change pods, so it rejects them and asks for the "
+                                  "field to be set", defaults=defaults))
+        else:
+            found.append(Coverage(intent, EXACT, "checked as PodSecurityPolicy validates it"))
+    for intent, host in CHECKED_WITH.items():
+        if intent in policy.origins and host in by_intent:
+            if intent.endswith("_default"):
+                found.append(Coverage(intent, PARTIAL, "a validating target cannot apply a "
+                                      f"default: the {host} check rejects pods that set no "
+                                      "profile"))
+            else:
+                found.append(Coverage(intent, EXACT, f"checked with {host}"))
+    for intent in ("description", "annotations"):
+        if intent in policy.origins:
+            found.append(unsupported(intent, "metadata of the PodSecurityPolicy object: "
+                                     "nothing to require of pods"))
+    found.append(_bindings(policy, target))
+    return found
+
+
+def _bindings(policy: ir.Policy, target: str) -> Coverage:
+    if target == "rego":
+        return unsupported(BINDINGS, "conftest checks manifests in CI, before any request: "
+                           "it applies the policy to every manifest it is given")
+    scope = policy.namespaces()
+    where = "every namespace" if scope is None else (
+        "namespaces " + ", ".join(scope) if scope else "no namespace (the policy is unbound)")
+    return Coverage(BINDINGS, PARTIAL, f"applies to all pods in {where}; it cannot tell which "
+                    "user or service account creates a pod, and where several policies apply "
+                    "a pod must satisfy all of them (PodSecurityPolicy admits a pod any usable "
+                    "policy allows)")
+
+
+def enforced_by(analysis: Analysis, policy: ir.Policy,
+                field: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which outputs enforce an intent PSA cannot (a gap of the PSS analysis), and the
+    fields they require set where PodSecurityPolicy would fill them in."""
+    intent = CHECKED_WITH.get(field, field)
+    found = [c for c in analysis.requirements(policy) if c.intent == intent]
+    if not found:
+        return (), ()
+    return PSA_GAP_TARGETS, tuple(dict.fromkeys(c.default for c in found if c.default))
+
+
+def enforcement_text(analysis: Analysis, policy: ir.Policy, field: str) -> str:
+    targets, defaults = enforced_by(analysis, policy, field)
+    if not targets:
+        return "only the PodSecurityPolicy"
+    text = ", ".join(targets)
+    if defaults:
+        text += (" (pods must set it themselves: PodSecurityPolicy filled in "
+                 + ", ".join(defaults) + ")")
+    return text
