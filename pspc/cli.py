@@ -308,7 +308,7 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
     PATHS are pspc sources and/or PodSecurityPolicy and RBAC YAML. A workload's pods are
     requested by its controller's service account (e.g. the ReplicaSet controller for a
     Deployment), a Pod by the requesting user. Exit code: 0 all admitted, 1 something
-    forbidden, 3 engines disagree.
+    forbidden, 2 invalid input (nothing evaluated), 3 engines disagree.
 
     --engine psa applies the Pod Security Admission labels pspc writes for the pod's
     namespace (or --level everywhere), and checks that those labels reject no pod that the
@@ -346,7 +346,7 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
         raise click.UsageError(str(exc)) from exc
     if diags.has_errors:
         _report(diags, objects.sources)
-        sys.exit(EXIT_FAILED)
+        sys.exit(EXIT_USAGE)  # invalid input: never evaluated, so never admitted
     requester = DEFAULT_REQUESTER
     if as_user:
         requester = Identity(as_user, tuple(as_groups) or _default_groups(as_user))

@@ -4,7 +4,9 @@ Multi-document files and `kind: List` are flattened; every object keeps where it
 (`file#index`, the index of the document in its file). Input is untrusted: files are
 bounded in size, YAML aliases are refused (they are how "billion laughs" bombs work and
 Kubernetes manifests do not need them), and every problem becomes a diagnostic with a
-location instead of an exception.
+location instead of an exception. Every object is type-checked against the API's types
+(pspc.apitypes) as it is read: one with a field of the wrong type is reported, field by
+field, and left out, so no reader downstream ever sees `privileged: "false"`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from pspc import apitypes
+from pspc.apitypes import field_path
 from pspc.diagnostics import Diagnostics, Span
 
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
@@ -50,6 +54,22 @@ class Manifest:
         if not isinstance(metadata, dict):
             return ""
         return str(metadata.get("name") or metadata.get("generateName") or "")
+
+
+def describe(manifest: Manifest) -> str:
+    """`document 2 (PodSecurityPolicy restricted)`: how messages name an input object."""
+    name = manifest.name
+    return f"{manifest.document} ({manifest.kind or 'object'}{' ' + name if name else ''})"
+
+
+def well_typed(manifest: Manifest, diags: Diagnostics) -> bool:
+    """Whether every field of the object has its API type; each one that has not is an
+    error (E043) at the value, named as `pspc import` names fields."""
+    found = apitypes.problems(manifest.object, apitypes.shape(manifest.kind))
+    for path, message in found:
+        diags.error("E043", f"{describe(manifest)}: {field_path(path)}: {message}",
+                    locate(manifest, path))
+    return not found
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -115,7 +135,7 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
         return []
     finally:
         loader.dispose()
-    return found
+    return [manifest for manifest in found if well_typed(manifest, diags)]
 
 
 def _list_item_nodes(node: yaml.Node) -> list[yaml.Node]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from pspc.podshape import problems, without_nulls
+from pspc.apitypes import POD, field_path, problems, without_nulls
 
 CONTROLLER_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system",
                      "system:authenticated")
@@ -67,13 +67,12 @@ class NoPodTemplateError(ValueError):
 def pod_request(obj: dict, default_namespace: str) -> PodRequest:
     """The pod creation request for a Pod or for one pod of a workload, type-checked."""
     obj = without_nulls(obj)
-    found = problems(obj) if obj.get("kind") == "Pod" else []
+    found = problems(obj, POD) if obj.get("kind") == "Pod" else []
     if not found:
         request = _pod_request(obj, default_namespace)
-        found = problems(request.pod)
+        found = problems(request.pod, POD)
     if found:
-        where = "; ".join(f"{path} must be a{'n' if kind[0] in 'aeio' else ''} {kind}"
-                          for path, kind in found[:3])
+        where = "; ".join(f"{field_path(path)}: {message}" for path, message in found[:3])
         more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
         raise NoPodTemplateError(f"not a valid pod: {where}{more}")
     return request

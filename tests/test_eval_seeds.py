@@ -249,7 +249,7 @@ def test_bad_input_is_a_diagnostic(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: Pod\nmetadata: [\n")
     result = CliRunner().invoke(main, ["eval", "-f", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # invalid input: nothing evaluated
     assert "error[E030] invalid YAML" in result.output
     assert "Traceback" not in result.output
 

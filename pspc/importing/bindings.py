@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pspc import vocabulary as voc
+from pspc.apitypes import MAPPING
 from pspc.diagnostics import Diagnostics
 from pspc.importing.reader import FieldPath, InvalidFieldError, Reader, describe, where
 from pspc.manifests import Manifest
@@ -104,7 +105,7 @@ def _header(r: Reader) -> tuple[str, str | None]:
         r.fail(("apiVersion",), f"unsupported apiVersion {api!r} for a {manifest.kind}",
                "E042", help=f"RBAC objects are {API_VERSIONS[0]}")
     r.mapping((), _KNOWN[manifest.kind])
-    r.typed(("metadata",), (dict,), "a mapping", required=True)
+    r.typed(("metadata",), MAPPING, required=True)
     name = r.string(("metadata", "name"), required=True)
     namespace = r.string(("metadata", "namespace"))
     if manifest.kind in ("Role", "RoleBinding"):
@@ -120,7 +121,7 @@ def _rules(r: Reader) -> tuple[Rule, ...]:
     rules = []
     for i in range(len(r.items(("rules",)))):
         path: FieldPath = ("rules", i)
-        r.typed(path, (dict,), "a mapping", required=True)
+        r.typed(path, MAPPING, required=True)
         lists = [frozenset(r.strings(path + (key,))) for key in
                  ("verbs", "apiGroups", "resources", "resourceNames")]
         rules.append(Rule(*lists))

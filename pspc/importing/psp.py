@@ -14,6 +14,7 @@ pspc.model.intents sorts them, so that it can be compared with the compiled sour
 from __future__ import annotations
 
 from pspc import vocabulary as voc
+from pspc.apitypes import LIST, MAPPING
 from pspc.diagnostics import Diagnostics
 from pspc.importing.reader import FieldPath, InvalidFieldError, Reader
 from pspc.manifests import Manifest
@@ -199,7 +200,7 @@ def _runtime_class(r: Reader) -> ir.RuntimeClass | None:
         return None
     r.mapping(path, ("allowedRuntimeClassNames", "defaultRuntimeClassName"))
     names_path = path + ("allowedRuntimeClassNames",)
-    r.typed(names_path, (list,), "a list", required=True)
+    r.typed(names_path, LIST, required=True)
     names = r.strings(names_path)
     r.unique(names_path, names, repr)
     return ir.RuntimeClass(tuple(sorted(names)), r.string(path + ("defaultRuntimeClassName",)))
@@ -223,10 +224,8 @@ def _profiles(r: Reader, key: str, kind: str) -> tuple[str, ...] | None:
 def _annotations(r: Reader) -> tuple[tuple[str, str], ...]:
     """The annotations no intent reads (kubectl's bookkeeping left out), sorted."""
     path = ("metadata", "annotations")
-    raw = r.typed(path, (dict,), "a mapping") or {}
+    raw = r.typed(path, MAPPING) or {}
     for key in raw:
-        if not isinstance(key, str):
-            r.fail(path, f"annotation key {key!r} is not a string")
         r.string(path + (key,), required=True)
     hidden = {*voc.RESERVED_ANNOTATIONS, LAST_APPLIED}
     return tuple(sorted((k, v) for k, v in raw.items() if k not in hidden))
@@ -244,7 +243,7 @@ def _metadata_name(r: Reader) -> str:
 
 def _labels(r: Reader) -> None:
     path = ("metadata", "labels")
-    for key, value in (r.typed(path, (dict,), "a mapping") or {}).items():
+    for key, value in (r.typed(path, MAPPING) or {}).items():
         if MANAGED_BY.get(key) != value:
             r.error(path + (key,), "pspc cannot express labels (it writes only "
                     + ", ".join(f"{k}: {v}" for k, v in MANAGED_BY.items()) + " itself)",

@@ -1,6 +1,9 @@
 """Strict, located reading of Kubernetes objects for `pspc import`.
 
-Every problem names the object (`document 2 (PodSecurityPolicy restricted)`, or
+Types are checked once, for every reader of YAML, when the objects are read
+(pspc.manifests against pspc.apitypes): what reaches this reader is well typed, and it adds
+what `import` needs on top (required fields, unknown fields, values pspc can keep), in the
+same words. Every problem names the object (`document 2 (PodSecurityPolicy restricted)`, or
 `document 0, item 4 (...)` inside a List), the field (`spec.hostPorts[0].max`) and the line
 and column where it is written.
 """
@@ -9,28 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pspc import apitypes
+from pspc.apitypes import BOOL, INT64, LIST, MAPPING, STR, FieldPath, field_path
 from pspc.diagnostics import Diagnostics, Span
-from pspc.manifests import Manifest, duplicate_keys, locate
+from pspc.manifests import Manifest, describe, duplicate_keys, locate
 
-FieldPath = tuple[str | int, ...]
-
-
-def field_path(path: FieldPath) -> str:
-    """`spec.hostPorts[0].max`, `metadata.annotations[kubernetes.io/description]`."""
-    text = ""
-    for depth, step in enumerate(path):
-        if isinstance(step, int) or (depth and path[depth - 1] in ("annotations", "labels")):
-            text += f"[{step}]"
-        else:
-            text += f".{step}" if text else step
-    return text
-
-
-def describe(manifest: Manifest) -> str:
-    """`document 2 (PodSecurityPolicy restricted)`: how messages name an input object."""
-    name = manifest.name
-    return f"{manifest.document} ({manifest.kind or 'object'}{' ' + name if name else ''})"
-
+__all__ = ["FieldPath", "InvalidFieldError", "Reader", "describe", "field_path", "where"]
 
 def where(manifest: Manifest) -> Span:
     """Where an object starts: its first key (the document marker when unknown)."""
@@ -76,31 +63,33 @@ class Reader:
                 value = value.get(step) if isinstance(value, dict) else None
         return value
 
-    def typed(self, path: FieldPath, kinds: tuple[type, ...], what: str, required: bool = False):
+    def typed(self, path: FieldPath, expected: object, required: bool = False):
+        """The value at `path`, of the outer type `expected` (an apitypes type)."""
         value = self.get(path)
         if value is None:
             if required:
-                self.fail(path, "is required", help=f"set it to {what}")
+                self.fail(path, "is required", help=f"set it to {apitypes.name(expected)}")
             return None
-        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
-            self.fail(path, f"must be {what}, not {_kind(value)} {_show(value)}")
+        wrong = apitypes.mismatch(value, expected)
+        if wrong:
+            self.fail(path, wrong)
         return value
 
     def boolean(self, path: FieldPath, default: bool | None = False) -> bool | None:
-        value = self.typed(path, (bool,), "true or false")
+        value = self.typed(path, BOOL)
         return default if value is None else value
 
     def string(self, path: FieldPath, required: bool = False) -> str | None:
-        return self.typed(path, (str,), "a string", required)
+        return self.typed(path, STR, required=required)
 
     def integer(self, path: FieldPath) -> int:
-        value = self.typed(path, (int,), "an integer", required=True)
+        value = self.typed(path, INT64, required=True)
         if value < 0:
             self.fail(path, f"{value} cannot be negative")
         return value
 
     def mapping(self, path: FieldPath, keys: tuple[str, ...], required: bool = False) -> dict:
-        value = self.typed(path, (dict,), "a mapping", required) or {}
+        value = self.typed(path, MAPPING, required) or {}
         for key in value:
             if key not in keys:
                 self.error(path + (str(key),), f"unknown field `{key}`",
@@ -116,7 +105,7 @@ class Reader:
             return None
 
     def items(self, path: FieldPath) -> list:
-        return self.typed(path, (list,), "a list") or []
+        return self.typed(path, LIST) or []
 
     def strings(self, path: FieldPath) -> list[str]:
         return [self.string(path + (i,), required=True) for i in range(len(self.items(path)))]
@@ -130,12 +119,3 @@ class Reader:
                           help="remove the repetition: pspc keeps each entry once")
             seen.add(value)
 
-
-def _kind(value) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
-def _show(value) -> str:
-    text = repr(value) if isinstance(value, (str, int, float, bool)) else ""
-    return text if len(text) <= 40 else text[:37] + "..."
