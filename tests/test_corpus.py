@@ -24,7 +24,7 @@ from conftest import REPO
 from pspc.compiler import compile
 from pspc.diagnostics import Diagnostics
 from pspc.model import ir
-from pspc.model.intents import INTENTS
+from pspc.syntax.ast import STATEMENTS
 from pspc.syntax.parser import parse_text
 from pspc.validation.interpret import passes
 from pspc.validation.requirements import requirements
@@ -46,7 +46,7 @@ def _load_record():
 
 record = _load_record()
 
-# Which intent policies exercise each statement kind of the language (pspc/model/intents.py).
+# Which intent policies exercise each statement kind of the language (pspc/language.py).
 # `description` and `annotation` change no verdict; they are stated by intent-privileged.
 INTENT_COVERAGE = {
     "description": ("intent-privileged",),
@@ -226,10 +226,10 @@ def test_every_intent_policy_has_pods_either_side(intent_pods, verdicts):
 
 
 def test_every_intent_has_a_policy():
-    assert set(INTENT_COVERAGE) == set(INTENTS), (
-        "INTENT_COVERAGE must list every statement kind of pspc/model/intents.py INTENTS: "
-        f"missing {sorted(set(INTENTS) - set(INTENT_COVERAGE))}, "
-        f"unknown {sorted(set(INTENT_COVERAGE) - set(INTENTS))}")
+    assert set(INTENT_COVERAGE) == set(STATEMENTS), (
+        "INTENT_COVERAGE must list every statement kind of pspc/syntax/ast.py STATEMENTS: "
+        f"missing {sorted(set(STATEMENTS) - set(INTENT_COVERAGE))}, "
+        f"unknown {sorted(set(INTENT_COVERAGE) - set(STATEMENTS))}")
     policies = _intent_policies()
     missing = [f"{kind}: {policy}" for kind, names in INTENT_COVERAGE.items()
                for policy in names if kind not in policies.get(policy, set())]

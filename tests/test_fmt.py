@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from conftest import EXAMPLES, REPO
 
@@ -13,7 +15,8 @@ from pspc.syntax.printer import WIDTH, format_source
 
 SOURCES = sorted([*EXAMPLES.glob("*/policies.pspc"), *(REPO / "stdlib").glob("*.pspc")])
 
-# Every statement form, written untidily, and valid.
+# Every statement form, written untidily, and valid (tests/test_language.py checks that it
+# states every kind of pspc.language).
 EVERYTHING = """\
 policy everything extends baseline {   description "All \\"the\\" forms \\\\ here"
   allow privileged    allow privilege escalation
@@ -32,6 +35,7 @@ policy everything extends baseline {   description "All \\"the\\" forms \\\\ her
   allow capabilities NET_ADMIN, SYS_TIME  add capabilities NET_ADMIN by default
   drop capabilities NET_RAW
   selinux user system_u role system_r type container_t level "s0:c1,c2"
+  allow selinux types container_t, spc_t   require explicit non-root
   allow unmasked proc mount
   allow unsafe sysctls net.core.*   deny sysctls kernel.shm*
   allow runtime classes gvisor, kata default runtime class gvisor
@@ -120,6 +124,8 @@ policy everything extends baseline {
   add capabilities NET_ADMIN by default
   drop capabilities NET_RAW
   selinux user system_u role system_r type container_t level "s0:c1,c2"
+  allow selinux types container_t, spc_t
+  require explicit non-root
   allow unmasked proc mount
   allow unsafe sysctls net.core.*
   deny sysctls kernel.shm*
@@ -156,6 +162,21 @@ def test_everything_is_valid_and_keeps_its_meaning():
     assert meaning(fmt(EVERYTHING)) == (policies, diags)
 
 
+def _shape(node):
+    """A parsed node as plain data without its spans: what the author said, not where."""
+    if dataclasses.is_dataclass(node):
+        return (type(node).__name__, *(_shape(getattr(node, f.name))
+                                       for f in dataclasses.fields(node) if f.name != "span"))
+    if isinstance(node, tuple):
+        return tuple(_shape(n) for n in node)
+    return node
+
+
+def test_printing_then_parsing_gives_back_every_statement():
+    source = parse(EVERYTHING)
+    assert _shape(parse(format_source(source)).items) == _shape(source.items)
+
+
 def test_formatting_is_idempotent():
     once = fmt(EVERYTHING)
     assert fmt(once) == once
@@ -186,7 +207,7 @@ def test_words_that_need_quotes_get_them_and_escapes_round_trip():
     assert out == ('policy "p" {\n  volumes "a,b", "c d", "e#f", "{g}", "h\\"i", "j\\\\k", plain\n'
                    "}\n")
     (stmt,) = parse(out).policies[0].statements
-    assert [w.text for w in stmt.value.items] == ["a,b", "c d", "e#f", "{g}", 'h"i', "j\\k",
+    assert [w.text for w in stmt.words.items] == ["a,b", "c d", "e#f", "{g}", 'h"i', "j\\k",
                                                   "plain"]
 
 
@@ -281,7 +302,7 @@ def test_long_list_wraps_at_100_columns_with_a_four_space_continuation():
     for line, following in zip(body, body[1:], strict=False):
         assert len(line) + len(" " + following.strip().split(",")[0]) + 1 > WIDTH
     (stmt,) = parse(out).policies[0].statements
-    assert [w.text for w in stmt.value.items] == caps
+    assert [w.text for w in stmt.words.items] == caps
     assert fmt(out) == out
 
 
@@ -311,7 +332,7 @@ def test_by_default_tail_wraps():
     _check_wrapped(out, "      ")
     assert out.splitlines()[-2].strip().endswith("by default")
     (stmt,) = parse(out).policies[0].statements
-    assert [w.text for w in stmt.value.items] == caps
+    assert [w.text for w in stmt.words.items] == caps
     assert fmt(out) == out
 
 

@@ -3,6 +3,8 @@ plus syntax errors (E001) and unreadable sources (E002)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pspc.diagnostics import Diagnostic, Diagnostics, Severity
@@ -31,6 +33,14 @@ def statement(body: str) -> ast.Statement:
 
 def where(span) -> tuple[int, int, int, int]:
     return (span.line, span.column, span.end_line, span.end_column)
+
+
+def argument(stmt: ast.Statement):
+    """A statement's argument fields (all but its span and verdict) as plain data: None for
+    none, the value of one, a list of several."""
+    values = [plain(getattr(stmt, f.name)) for f in dataclasses.fields(stmt)
+              if f.name not in ("span", "allow")]
+    return None if not values else values[0] if len(values) == 1 else values
 
 
 def plain(value):
@@ -83,7 +93,7 @@ STATEMENTS = [
     ("allow host network, pid, ipc", "host_namespaces", True, ["network", "pid", "ipc"]),
     ("allow host namespaces", "host_namespaces", True, ["namespaces"]),
     ("deny host namespaces", "host_namespaces", False, ["namespaces"]),
-    ("allow host ports any", "host_ports", True, "any"),
+    ("allow host ports any", "host_ports", True, []),
     ("allow host ports 80, 8000..9000", "host_ports", True, [(80, 80), (8000, 9000)]),
     ("allow host ports", "host_ports", True, []),
     ("deny host ports", "host_ports", False, []),
@@ -129,7 +139,7 @@ STATEMENTS = [
     ("drop capabilities ALL", "drop_capabilities", None, ["ALL"]),
     ("drop capabilities none", "drop_capabilities", None, "none"),
     ("drop capabilities any", "drop_capabilities", None, "any"),
-    ("selinux any", "selinux", None, "any"),
+    ("selinux any", "selinux", None, []),
     ("allow selinux types container_t, container_init_t", "selinux_types", None,
      ["container_t", "container_init_t"]),
     ("allow selinux types any", "selinux_types", None, "any"),
@@ -169,29 +179,28 @@ STATEMENTS = [
                          ids=[s[0] for s in STATEMENTS])
 def test_statement_kind_allow_value_and_span(source, kind, allow, value):
     stmt = statement(source)
-    assert stmt.kind == kind
-    assert stmt.allow is allow
-    assert plain(stmt.value) == value
+    assert type(stmt) is ast.STATEMENTS[kind] and stmt.kind == kind
+    assert getattr(stmt, "allow", None) is allow
+    assert argument(stmt) == value
     assert stmt.span.file == PATH
     assert where(stmt.span) == (2, 3, 2, 3 + len(source))
 
 
 def test_every_grammar_statement_rule_is_covered():
-    from pspc.model.intents import INTENTS
-
-    assert {kind for _, kind, _, _ in STATEMENTS} == set(INTENTS)
+    assert {kind for _, kind, _, _ in STATEMENTS} == set(ast.STATEMENTS)
 
 
 def test_argument_spans_point_at_each_word_and_range():
-    paths = statement("allow host paths /var/log read-only, /data").value
+    paths = statement("allow host paths /var/log read-only, /data").paths
     assert [where(p.prefix.span) for p in paths] == [(2, 20, 2, 28), (2, 40, 2, 45)]
-    ports = statement("allow host ports 80, 8000..9000").value
+    ports = statement("allow host ports 80, 8000..9000").ranges
     assert [where(r.span) for r in ports] == [(2, 20, 2, 22), (2, 24, 2, 34)]
-    words = statement("volumes configMap, secret").value
+    words = statement("volumes configMap, secret").words
     assert [where(w.span) for w in words.items] == [(2, 11, 2, 20), (2, 22, 2, 28)]
-    ids = statement("run as user 1000..2000, 3000").value
+    ids = statement("run as user 1000..2000, 3000").ids
     assert [where(r.span) for r in ids.ranges] == [(2, 15, 2, 25), (2, 27, 2, 31)]
-    key, value = statement('annotation "a.io/k" "v"').value
+    stmt = statement('annotation "a.io/k" "v"')
+    key, value = stmt.key, stmt.value
     assert (where(key.span), where(value.span)) == ((2, 14, 2, 22), (2, 23, 2, 26))
     assert key.quoted and value.quoted
 
@@ -200,8 +209,8 @@ def test_statement_span_covers_a_list_wrapped_over_lines():
     source = parse("policy p {\n  volumes configMap,\n    secret,\n    emptyDir\n}\n")
     (stmt,) = source.policies[0].statements
     assert where(stmt.span) == (2, 3, 4, 13)
-    assert plain(stmt.value) == ["configMap", "secret", "emptyDir"]
-    assert where(stmt.value.items[2].span) == (4, 5, 4, 13)
+    assert plain(stmt.words) == ["configMap", "secret", "emptyDir"]
+    assert where(stmt.words.items[2].span) == (4, 5, 4, 13)
 
 
 def test_statements_are_free_form_across_lines_and_on_one_line():
@@ -241,16 +250,16 @@ def test_quoted_names_unquote_with_escapes():
     assert where(policy.name.span) == (1, 8, 1, 11)
     assert (policy.extends.text, policy.extends.quoted) == ("base", True)
     description, volumes = policy.statements
-    assert description.value.text == 'say "hi" \\ there'
-    assert where(description.value.span) == (2, 15, 2, 36)
-    assert [(w.text, w.quoted) for w in volumes.value.items] == [("configMap", True),
+    assert description.word.text == 'say "hi" \\ there'
+    assert where(description.word.span) == (2, 15, 2, 36)
+    assert [(w.text, w.quoted) for w in volumes.words.items] == [("configMap", True),
                                                                  ("secret", False)]
 
 
 def test_quoted_words_may_hold_separators_comment_marks_and_unicode():
     stmt = statement('volumes "a, b", "c # d", "{e}", "ünï €"')
-    assert plain(stmt.value) == ["a, b", "c # d", "{e}", "ünï €"]
-    assert where(stmt.value.items[3].span) == (2, 35, 2, 42)
+    assert plain(stmt.words) == ["a, b", "c # d", "{e}", "ünï €"]
+    assert where(stmt.words.items[3].span) == (2, 35, 2, 42)
 
 
 def test_keywords_are_plain_words_where_a_name_is_expected():
@@ -267,9 +276,9 @@ def test_keywords_are_plain_words_where_a_name_is_expected():
 
 
 def test_words_that_start_with_a_keyword_stay_whole():
-    assert plain(statement("volumes anyone, nonexistent, any2").value) == [
+    assert plain(statement("volumes anyone, nonexistent, any2").words) == [
         "anyone", "nonexistent", "any2"]
-    assert plain(statement("allow volumes any").value) == ["any"]
+    assert plain(statement("allow volumes any").items) == ["any"]
 
 
 # -- bindings ---------------------------------------------------------------------------------
@@ -374,7 +383,7 @@ def test_comments_do_not_leak_between_parses():
 def test_comment_mark_inside_a_string_is_not_a_comment():
     source = parse('policy p {\n  description "not # a comment"\n}\n')
     assert source.comments == ()
-    assert source.policies[0].statements[0].value.text == "not # a comment"
+    assert source.policies[0].statements[0].word.text == "not # a comment"
 
 
 def test_empty_and_comment_only_files():
@@ -385,7 +394,7 @@ def test_empty_and_comment_only_files():
 
 
 def _shape(source: ast.SourceFile):
-    return [(p.name.text, [(s.kind, s.allow, plain(s.value), where(s.span))
+    return [(p.name.text, [(s.kind, getattr(s, "allow", None), argument(s), where(s.span))
                            for s in p.statements], where(p.span)) for p in source.policies]
 
 
@@ -400,7 +409,7 @@ def test_crlf_line_endings_parse_like_lf():
 def test_tabs_and_form_feeds_are_whitespace():
     source = parse("policy p {\n\tallow\tprivileged\f\n}\n")
     (stmt,) = source.policies[0].statements
-    assert (stmt.kind, stmt.allow) == ("privileged", True)
+    assert stmt == ast.Privileged(stmt.span, allow=True)
     assert where(stmt.span) == (2, 2, 2, 18)
 
 

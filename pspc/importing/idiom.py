@@ -19,8 +19,10 @@ from functools import cache
 from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics
 from pspc.importing.verify import PSP_INTENTS, compile_text, intents
+from pspc.language import ROW
 from pspc.model import ir, unparse
 from pspc.model.intents import ROOT
+from pspc.syntax import ast
 from pspc.syntax.printer import wrap
 
 BASES = ("restricted", "baseline", "privileged")
@@ -78,18 +80,19 @@ def _volume_statements(target: tuple[str, ...], inherited: tuple[str, ...],
     wanted = set(target)
     if current == wanted:
         return []
+    volumes = ROW[ast.Volumes].head()
     if wanted == {voc.ALL}:
-        full = [unparse.list_statement("volumes", target)]
+        full = [unparse.list_statement(volumes, target)]
     else:
-        full = [unparse.list_statement("volumes", sorted(wanted - implied))]
+        full = [unparse.list_statement(volumes, sorted(wanted - implied))]
     options = [full]
     if voc.ALL not in wanted:
         if voc.ALL in current:
             added, removed = set(), set(voc.VOLUME_TYPES) - wanted
         else:
             added, removed = wanted - current, current - wanted
-        delta = [(verb, sorted(names), "") for verb, names in
-                 (("allow volumes", added), ("deny volumes", removed)) if names]
+        delta = [(ROW[node].head(), sorted(names), "") for node, names in
+                 ((ast.AllowVolumes, added), (ast.DenyVolumes, removed)) if names]
         options.append(delta)
     return min(options, key=lambda o: (len(o), sum(len(items) for _, items, _ in o)))
 

@@ -1,4 +1,7 @@
-"""How each source statement changes a policy: one small function per intent.
+"""How each source statement changes a policy: one small function per intent shape.
+
+pspc.language lists which function serves which statement; this module holds the State they
+change and the checks of their arguments.
 
 A policy starts from its parent's resolved fields (or from ROOT, an empty and therefore
 closed PodSecurityPolicy) and its statements are applied in three phases, so that the
@@ -10,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
 from pspc.model import ir
 from pspc.syntax import ast
+
+if TYPE_CHECKING:
+    from pspc.language import Intent
 
 ROOT: dict[str, object] = {
     "description": None,
@@ -93,28 +100,7 @@ class State:
         self.set("volumes", tuple(sorted(current)), span)
 
 
-Applier = Callable[[State, ast.Statement], None]
-
-
-@dataclass(frozen=True)
-class Intent:
-    """The meaning of one statement kind: which intent it states, when it runs, how.
-
-    `key` names the intent for the "stated twice" check; None where repeating is fine.
-    """
-
-    key: str | None
-    phase: int
-    apply: Applier
-
-    def keys(self, stmt: ast.Statement) -> tuple[str, ...]:
-        if stmt.kind == "host_namespaces":
-            names = {w.text for w in stmt.value}
-            return tuple(f"host {n}" for n in ("network", "pid", "ipc")
-                         if n in names or "namespaces" in names)
-        if stmt.kind == "annotation":
-            return (f"annotation {stmt.value[0].text}",)
-        return (self.key,) if self.key else ()
+Applier = Callable[["Intent", State, ast.Statement], None]
 
 
 # -- argument helpers -------------------------------------------------------------------
@@ -214,193 +200,182 @@ def _profile(state: State, word: ast.Word, kind: str, allow_star: bool) -> str |
     return text
 
 
-# -- appliers -----------------------------------------------------------------------------
+# -- appliers ----------------------------------------------------------------------------------
+#
+# Each takes the table row it serves (pspc.language.Intent), the state and its statement. The
+# row's `field` (its first IR field) and `head` (its words) say what to set and how to name it,
+# so the same applier serves every row of its shape.
 
 
-def _flag(name: str) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        state.set(name, bool(stmt.allow), stmt.span)
+def flag(intent: Intent, state: State, stmt: ast.Verdict) -> None:
+    state.set(intent.field, stmt.allow, stmt.span)
+
+
+def fixed(value: object) -> Applier:
+    """Set the row's field to `value` whatever the statement says (a bare statement)."""
+
+    def apply(intent: Intent, state: State, stmt: ast.Statement) -> None:
+        state.set(intent.field, value, stmt.span)
 
     return apply
 
 
-def _description(state: State, stmt: ast.Statement) -> None:
-    state.set("description", stmt.value.text, stmt.span)
+def description(intent: Intent, state: State, stmt: ast.Description) -> None:
+    state.set(intent.field, stmt.word.text, stmt.span)
 
 
-def _host_namespaces(state: State, stmt: ast.Statement) -> None:
-    for word in stmt.value:
+def host_namespaces(intent: Intent, state: State, stmt: ast.HostNamespaces) -> None:
+    for word in stmt.names:
         names = ("network", "pid", "ipc") if word.text == "namespaces" else (word.text,)
         for name in names:
-            state.set(f"host_{name}", bool(stmt.allow), stmt.span)
+            state.set(f"host_{name}", stmt.allow, stmt.span)
 
 
-def _host_ports(state: State, stmt: ast.Statement) -> None:
+def host_ports(intent: Intent, state: State, stmt: ast.HostPorts) -> None:
     if not stmt.allow:
-        state.set("host_ports", (), stmt.span)
-    elif stmt.value == "any" or not stmt.value:
-        state.set("host_ports", (ir.IdRange(0, voc.MAX_PORT),), stmt.span)
+        state.set(intent.field, (), stmt.span)
+    elif not stmt.ranges:
+        state.set(intent.field, (ir.IdRange(0, voc.MAX_PORT),), stmt.span)
     else:
-        state.set("host_ports", _ranges(state, stmt.value, voc.MAX_PORT, "port"), stmt.span)
+        state.set(intent.field, _ranges(state, stmt.ranges, voc.MAX_PORT, "port"), stmt.span)
 
 
-def _volumes(state: State, stmt: ast.Statement) -> None:
-    words: ast.Words = stmt.value
-    if words.mode == "any":
-        state.set("volumes", (voc.ALL,), stmt.span)
+def volumes(intent: Intent, state: State, stmt: ast.Volumes) -> None:
+    if stmt.words.mode == "any":
+        state.set(intent.field, (voc.ALL,), stmt.span)
         return
-    types = {v for v in (_volume(state, w) for w in _items(words)) if v}
-    state.set("volumes", tuple(sorted(types)), stmt.span)
+    types = {v for v in (_volume(state, w) for w in _items(stmt.words)) if v}
+    state.set(intent.field, tuple(sorted(types)), stmt.span)
 
 
-def _allow_volumes(state: State, stmt: ast.Statement) -> None:
-    for word in stmt.value:
+def allow_volumes(intent: Intent, state: State, stmt: ast.AllowVolumes) -> None:
+    for word in stmt.items:
         if (volume := _volume(state, word)) is not None:
             state.change_volume(volume, True, word.span)
 
 
-def _deny_volumes(state: State, stmt: ast.Statement) -> None:
-    for word in stmt.value:
+def deny_volumes(intent: Intent, state: State, stmt: ast.DenyVolumes) -> None:
+    for word in stmt.items:
         if (volume := _volume(state, word)) is not None:
             state.change_volume(volume, False, word.span)
             if volume == "hostPath":
                 state.set("allowed_host_paths", (), stmt.span)
 
 
-def _only_via_pvc(state: State, stmt: ast.Statement) -> None:
-    volume = _volume(state, stmt.value)
+def only_via_pvc(intent: Intent, state: State, stmt: ast.OnlyViaPvc) -> None:
+    volume = _volume(state, stmt.word)
     if volume is None:
         return
     if volume == "persistentVolumeClaim":
         state.diags.error("E008", "`allow persistentVolumeClaim only via pvc` says nothing",
-                          stmt.value.span, help="name the inline volume type, e.g. nfs")
+                          stmt.word.span, help="name the inline volume type, e.g. nfs")
         return
     state.change_volume("persistentVolumeClaim", True, stmt.span)
-    state.change_volume(volume, False, stmt.value.span)
+    state.change_volume(volume, False, stmt.word.span)
 
 
-def _allow_host_paths(state: State, stmt: ast.Statement) -> None:
+def allow_host_paths(intent: Intent, state: State, stmt: ast.AllowHostPaths) -> None:
     paths = []
-    for entry in stmt.value:
+    for entry in stmt.paths:
         prefix = entry.prefix.text
         if not prefix.startswith("/") or ".." in prefix.split("/"):
             state.diags.error("E018", f"host path `{prefix}` must be absolute and have no `..`",
                               entry.prefix.span, help="write a prefix such as /var/log")
             continue
         paths.append(ir.HostPath(prefix, entry.read_only))
-    state.set("allowed_host_paths", tuple(sorted(set(paths), key=lambda p: p.prefix)),
-              stmt.span)
+    state.set(intent.field, tuple(sorted(set(paths), key=lambda p: p.prefix)), stmt.span)
     state.change_volume("hostPath", True, stmt.span)
 
 
-def _deny_host_paths(state: State, stmt: ast.Statement) -> None:
+def deny_host_paths(intent: Intent, state: State, stmt: ast.DenyHostPaths) -> None:
     state.change_volume("hostPath", False, stmt.span)
     state.set("allowed_host_paths", (), stmt.span)
 
 
-def _allow_flex(state: State, stmt: ast.Statement) -> None:
-    for word in stmt.value:
+def flex_volumes(intent: Intent, state: State, stmt: ast.AllowFlexVolumes) -> None:
+    for word in stmt.items:
         if not word.text.strip():
             state.diags.error("E023", "a flex volume driver name cannot be empty", word.span)
-    drivers = {w.text for w in stmt.value if w.text.strip()}
-    state.set("allowed_flex_volumes", tuple(sorted(drivers)), stmt.span)
+    drivers = {w.text for w in stmt.items if w.text.strip()}
+    state.set(intent.field, tuple(sorted(drivers)), stmt.span)
     state.change_volume("flexVolume", True, stmt.span)
 
 
-def _allow_csi(state: State, stmt: ast.Statement) -> None:
+def csi_drivers(intent: Intent, state: State, stmt: ast.AllowCsiDrivers) -> None:
     drivers = set()
-    for word in stmt.value:
+    for word in stmt.items:
         if len(word.text) > 63 or not voc.is_subdomain(word.text.lower()):
             state.diags.error("E023", f"`{word.text}` is not a CSI driver name", word.span,
                               help="CSI driver names are DNS subdomains of at most 63 characters")
             continue
         drivers.add(word.text)
-    state.set("allowed_csi_drivers", tuple(sorted(drivers)), stmt.span)
+    state.set(intent.field, tuple(sorted(drivers)), stmt.span)
     state.change_volume("csi", True, stmt.span)
 
 
-def _run_as_user(state: State, stmt: ast.Statement) -> None:
-    if stmt.value.if_set:
+def run_as_user(intent: Intent, state: State, stmt: ast.RunAsUser) -> None:
+    if stmt.ids.if_set:
         state.diags.error("E024", "`if set` applies to groups only: a PodSecurityPolicy cannot "
                           "make a user ID range optional", stmt.span,
                           help="drop `if set`, or write `run as non-root` to accept any "
                           "non-root user")
         return
-    state.set("run_as_user", _id_policy(state, stmt.value, "user ID"), stmt.span)
+    state.set(intent.field, _id_policy(state, stmt.ids, "user ID"), stmt.span)
 
 
-def _run_as_non_root(state: State, stmt: ast.Statement) -> None:
-    state.set("run_as_user", ir.IdPolicy(ir.Rule.MUST_RUN_AS_NON_ROOT), stmt.span)
+def group_strategy(intent: Intent, state: State, stmt: ast.IdStrategy) -> None:
+    state.set(intent.field, _id_policy(state, stmt.ids, "group ID"), stmt.span)
 
 
-def _group_strategy(name: str) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        state.set(name, _id_policy(state, stmt.value, "group ID"), stmt.span)
+def capability_list(allow_any: bool) -> Applier:
+    """A capability list; `any` means every capability only where `allow_any`."""
 
-    return apply
-
-
-def _root_filesystem(read_only: bool) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        state.set("read_only_root_filesystem", read_only, stmt.span)
-
-    return apply
-
-
-def _capability_list(name: str, allow_any: bool, statement: str) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        if stmt.value.mode == "any" and not allow_any:
-            state.diags.error("E023", f"`{statement} any` has no meaning", stmt.span,
+    def apply(intent: Intent, state: State, stmt: ast.Listing) -> None:
+        if stmt.words.mode == "any" and not allow_any:
+            state.diags.error("E023", f"`{intent.head()} any` has no meaning", stmt.span,
                               help="list capabilities by name; ALL stands for every capability")
             return
-        state.set(name, _capabilities(state, stmt.value, allow_any), stmt.span)
+        state.set(intent.field, _capabilities(state, stmt.words, allow_any), stmt.span)
 
     return apply
 
 
-def _selinux(state: State, stmt: ast.Statement) -> None:
-    if stmt.value == "any":
-        state.set("selinux", ir.SELinux(ir.Rule.RUN_AS_ANY), stmt.span)
+def selinux(intent: Intent, state: State, stmt: ast.Selinux) -> None:
+    if not stmt.options:
+        state.set(intent.field, ir.SELinux(ir.Rule.RUN_AS_ANY), stmt.span)
         return
     options: dict[str, str] = {}
-    for key, word in stmt.value:
+    for key, word in stmt.options:
         if key in options:
             state.diags.error("E009", f"SELinux {key} is given twice", word.span)
         options[key] = word.text
-    state.set("selinux", ir.SELinux(ir.Rule.MUST_RUN_AS, **options), stmt.span)
+    state.set(intent.field, ir.SELinux(ir.Rule.MUST_RUN_AS, **options), stmt.span)
 
 
-def _selinux_types(state: State, stmt: ast.Statement) -> None:
-    words: ast.Words = stmt.value
+def selinux_types(intent: Intent, state: State, stmt: ast.SelinuxTypes) -> None:
+    words = stmt.words
     if words.mode == "none":
-        state.diags.error("E023", "`allow selinux types none` has no meaning: an unset type is "
+        state.diags.error("E023", f"`{intent.head()} none` has no meaning: an unset type is "
                           "always allowed", stmt.span, help="list the types, e.g. container_t")
         return
     types = None if words.mode == "any" else tuple(sorted({w.text for w in words.items}))
-    state.set("selinux_types", types, stmt.span)
+    state.set(intent.field, types, stmt.span)
 
 
-def _require_non_root(state: State, stmt: ast.Statement) -> None:
-    state.set("require_explicit_non_root", True, stmt.span)
+def proc_mount(intent: Intent, state: State, stmt: ast.ProcMount) -> None:
+    state.set(intent.field, ("Default", "Unmasked") if stmt.allow else (), stmt.span)
 
 
-def _proc_mount(state: State, stmt: ast.Statement) -> None:
-    state.set("allowed_proc_mount_types", ("Default", "Unmasked") if stmt.allow else (),
-              stmt.span)
+def sysctl_list(intent: Intent, state: State, stmt: ast.Listing) -> None:
+    state.set(intent.field, _sysctls(state, stmt.words), stmt.span)
 
 
-def _sysctl_list(name: str) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        state.set(name, _sysctls(state, stmt.value), stmt.span)
-
-    return apply
-
-
-def _runtime_classes(state: State, stmt: ast.Statement) -> None:
-    words: ast.Words = stmt.value
-    default = state.fields["runtime_class"].default if state.fields["runtime_class"] else None
+def runtime_classes(intent: Intent, state: State, stmt: ast.AllowRuntimeClasses) -> None:
+    words = stmt.words
+    current = state.fields[intent.field]
+    default = current.default if current else None
     if words.mode == "any":
-        state.set("runtime_class", ir.RuntimeClass((voc.ALL,), default), stmt.span)
+        state.set(intent.field, ir.RuntimeClass((voc.ALL,), default), stmt.span)
         return
     names: list[str] = []
     for word in _items(words):
@@ -414,21 +389,23 @@ def _runtime_classes(state: State, stmt: ast.Statement) -> None:
     if voc.ALL in names and len(names) > 1:
         state.diags.error("E020", "`*` already allows every runtime class; list nothing else",
                           words.items[0].span, help="write `allow runtime classes any`")
-    state.set("runtime_class", ir.RuntimeClass(tuple(sorted(names)), default), stmt.span)
+    state.set(intent.field, ir.RuntimeClass(tuple(sorted(names)), default), stmt.span)
 
 
-def _default_runtime_class(state: State, stmt: ast.Statement) -> None:
-    word = stmt.value
+def default_runtime_class(intent: Intent, state: State, stmt: ast.DefaultRuntimeClass) -> None:
+    word = stmt.word
     if not voc.is_subdomain(word.text):
         state.diags.error("E006", f"`{word.text}` is not a valid runtime class name", word.span)
         return
-    current = state.fields["runtime_class"] or ir.RuntimeClass(())
-    state.set("runtime_class", ir.RuntimeClass(current.allowed, word.text), stmt.span)
+    current = state.fields[intent.field] or ir.RuntimeClass(())
+    state.set(intent.field, ir.RuntimeClass(current.allowed, word.text), stmt.span)
 
 
-def _profiles(kind: str) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        words: ast.Words = stmt.value
+def profiles(kind: str) -> Applier:
+    """The allowed seccomp or AppArmor profiles (`kind`)."""
+
+    def apply(intent: Intent, state: State, stmt: ast.Listing) -> None:
+        words = stmt.words
         if words.mode == "any":
             allowed = (voc.ALL,) if kind == "seccomp" else None
         elif words.mode == "none":
@@ -439,24 +416,26 @@ def _profiles(kind: str) -> Applier:
                 return
             allowed = None
         else:
-            profiles = [_profile(state, w, kind, kind == "seccomp") for w in words.items]
-            allowed = tuple(dict.fromkeys(p for p in profiles if p))
-        state.set(f"{kind}_allowed", allowed, stmt.span)
+            found = [_profile(state, w, kind, kind == "seccomp") for w in words.items]
+            allowed = tuple(dict.fromkeys(p for p in found if p))
+        state.set(intent.field, allowed, stmt.span)
 
     return apply
 
 
-def _default_profile(kind: str) -> Applier:
-    def apply(state: State, stmt: ast.Statement) -> None:
-        profile = _profile(state, stmt.value, kind, allow_star=False)
+def default_profile(kind: str) -> Applier:
+    """The default seccomp or AppArmor profile (`kind`)."""
+
+    def apply(intent: Intent, state: State, stmt: ast.OneWord) -> None:
+        profile = _profile(state, stmt.word, kind, allow_star=False)
         if profile is not None:
-            state.set(f"{kind}_default", profile, stmt.span)
+            state.set(intent.field, profile, stmt.span)
 
     return apply
 
 
-def _annotation(state: State, stmt: ast.Statement) -> None:
-    key, value = stmt.value
+def annotation(intent: Intent, state: State, stmt: ast.Annotation) -> None:
+    key, value = stmt.key, stmt.value
     if not voc.is_annotation_key(key.text):
         state.diags.error("E006", f"`{key.text}` is not a valid annotation key", key.span)
         return
@@ -464,57 +443,6 @@ def _annotation(state: State, stmt: ast.Statement) -> None:
         state.diags.error("E006", f"annotation `{key.text}` is written by an intent", key.span,
                           help="use the seccomp, apparmor or description intents instead")
         return
-    annotations = dict(state.fields["annotations"])
+    annotations = dict(state.fields[intent.field])
     annotations[key.text] = value.text
-    state.set("annotations", tuple(sorted(annotations.items())), stmt.span)
-
-
-INTENTS: dict[str, Intent] = {
-    "description": Intent("description", 0, _description),
-    "privileged": Intent("privileged", 0, _flag("privileged")),
-    "host_namespaces": Intent("host_namespaces", 0, _host_namespaces),
-    "host_ports": Intent("host_ports", 0, _host_ports),
-    "volumes": Intent("volumes", 0, _volumes),
-    "allow_volumes": Intent(None, 1, _allow_volumes),
-    "allow_host_paths": Intent("allow_host_paths", 1, _allow_host_paths),
-    "allow_flex_volumes": Intent("allow_flex_volumes", 1, _allow_flex),
-    "allow_csi_drivers": Intent("allow_csi_drivers", 1, _allow_csi),
-    "deny_volumes": Intent(None, 2, _deny_volumes),
-    "only_via_pvc": Intent(None, 2, _only_via_pvc),
-    "deny_host_paths": Intent("deny_host_paths", 2, _deny_host_paths),
-    "run_as_user": Intent("run_as_user", 0, _run_as_user),
-    "run_as_non_root": Intent("run_as_user", 0, _run_as_non_root),
-    "run_as_group": Intent("run_as_group", 0, _group_strategy("run_as_group")),
-    "supplemental_groups": Intent("supplemental_groups", 0,
-                                  _group_strategy("supplemental_groups")),
-    "fs_group": Intent("fs_group", 0, _group_strategy("fs_group")),
-    "read_only_root_filesystem": Intent("root_filesystem", 0, _root_filesystem(True)),
-    "writable_root_filesystem": Intent("root_filesystem", 0, _root_filesystem(False)),
-    "privilege_escalation": Intent("privilege_escalation", 0,
-                                   _flag("allow_privilege_escalation")),
-    "default_privilege_escalation": Intent("default_privilege_escalation", 0,
-                                           _flag("default_allow_privilege_escalation")),
-    "allow_capabilities": Intent("allow_capabilities", 0,
-                                 _capability_list("allowed_capabilities", True,
-                                                  "allow capabilities")),
-    "default_capabilities": Intent("default_capabilities", 0,
-                                   _capability_list("default_add_capabilities", False,
-                                                    "add capabilities")),
-    "drop_capabilities": Intent("drop_capabilities", 0,
-                                _capability_list("required_drop_capabilities", False,
-                                                 "drop capabilities")),
-    "selinux": Intent("selinux", 0, _selinux),
-    "selinux_types": Intent("selinux_types", 0, _selinux_types),
-    "require_non_root": Intent("require_non_root", 0, _require_non_root),
-    "proc_mount": Intent("proc_mount", 0, _proc_mount),
-    "allow_unsafe_sysctls": Intent("allow_unsafe_sysctls", 0,
-                                   _sysctl_list("allowed_unsafe_sysctls")),
-    "deny_sysctls": Intent("deny_sysctls", 0, _sysctl_list("forbidden_sysctls")),
-    "allow_runtime_classes": Intent("allow_runtime_classes", 0, _runtime_classes),
-    "default_runtime_class": Intent("default_runtime_class", 1, _default_runtime_class),
-    "allow_seccomp": Intent("allow_seccomp", 0, _profiles("seccomp")),
-    "default_seccomp": Intent("default_seccomp", 0, _default_profile("seccomp")),
-    "allow_apparmor": Intent("allow_apparmor", 0, _profiles("apparmor")),
-    "default_apparmor": Intent("default_apparmor", 0, _default_profile("apparmor")),
-    "annotation": Intent(None, 0, _annotation),
-}
+    state.set(intent.field, tuple(sorted(annotations.items())), stmt.span)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from pspc import language
 from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
 from pspc.model import ir
-from pspc.model.intents import INTENTS, REQUIRED, ROOT, State
+from pspc.model.intents import REQUIRED, ROOT, State
 from pspc.resources import resource_dir
 from pspc.syntax import ast
 from pspc.syntax.parser import parse_text
@@ -107,15 +108,15 @@ class _Resolver:
         self.chain[(is_local, name)] = chain
         seen: dict[str, Span] = {}
         for stmt in decl.statements:
-            for key in INTENTS[stmt.kind].keys(stmt):
+            for key in language.keys(stmt):
                 if key in seen:
                     self.diags.error("E009", f"policy `{name}` states `{key.replace('_', ' ')}` "
                                      "twice", stmt.span, notes=(("first stated here", seen[key]),),
                                      help="keep one statement; to change an inherited value, "
                                      "state it once in the extending policy")
                 seen.setdefault(key, stmt.span)
-        for stmt in sorted(decl.statements, key=lambda s: INTENTS[s.kind].phase):
-            INTENTS[stmt.kind].apply(state, stmt)
+        for stmt in sorted(decl.statements, key=language.phase):
+            language.apply_statement(state, stmt)
         missing = [field for field in REQUIRED if state.fields[field] is None]
         if missing and is_local:
             self.diags.error("E011", f"policy `{name}` does not say "

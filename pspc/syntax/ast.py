@@ -1,12 +1,15 @@
 """The abstract syntax tree: what the user wrote, with where they wrote it.
 
-Statements keep their exact words and spans so that diagnostics can point at them and the
-formatter can print them back; meaning is assigned later, in pspc.model.
+Statements are typed nodes, one class per kind, that keep their exact words and spans so that
+diagnostics can point at them and the formatter can print them back; meaning, surface words
+and printing are assigned per class in pspc.language.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pspc.diagnostics import Span
 
@@ -54,18 +57,255 @@ class HostPath:
     read_only: bool
 
 
+# -- statements -------------------------------------------------------------------------------
+#
+# One frozen class per statement kind, built by the parser's Transformer. A kind's grammar rule
+# is its class name in snake_case (`HostPorts` is `host_ports`), so the parser needs no list of
+# them. The few shapes (`shape=True`) carry the arguments; a new intent of an existing shape is a
+# two-line subclass here, a grammar rule, and a row in pspc.language.
+
+STATEMENTS: dict[str, type[Statement]] = {}
+"""Every statement class by its grammar rule name."""
+
+
 @dataclass(frozen=True)
 class Statement:
-    """One intent inside a policy body.
+    """One intent inside a policy body; `span` covers all of its words."""
 
-    `kind` is the grammar rule name; `allow` carries allow/deny for the verdict forms;
-    `value` is the argument (Word, Words, Ids, tuples of them) as the rule defines it.
-    """
-
-    kind: str
+    kind: ClassVar[str] = ""
     span: Span
-    allow: bool | None = None
-    value: object = None
+
+    def __init_subclass__(cls, shape: bool = False, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if not shape:
+            cls.kind = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+            STATEMENTS[cls.kind] = cls
+
+
+@dataclass(frozen=True)
+class Bare(Statement, shape=True):
+    """Fixed words only, e.g. `deny host paths`."""
+
+
+@dataclass(frozen=True)
+class Verdict(Statement, shape=True):
+    """`allow ...` or `deny ...`."""
+
+    allow: bool
+
+
+@dataclass(frozen=True)
+class OneWord(Statement, shape=True):
+    """One name or quoted string, e.g. `default runtime class gvisor`."""
+
+    word: Word
+
+
+@dataclass(frozen=True)
+class Names(Statement, shape=True):
+    """Explicit names only, e.g. `allow volumes nfs, hostPath`."""
+
+    items: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class Listing(Statement, shape=True):
+    """`any`, `none` or names, e.g. `drop capabilities ALL`."""
+
+    words: Words
+
+
+@dataclass(frozen=True)
+class IdStrategy(Statement, shape=True):
+    """`any` or ID ranges, e.g. `fs group 1..65535 if set`."""
+
+    ids: Ids
+
+
+@dataclass(frozen=True)
+class Description(OneWord):
+    pass
+
+
+@dataclass(frozen=True)
+class Annotation(Statement):
+    key: Word
+    value: Word
+
+
+@dataclass(frozen=True)
+class Privileged(Verdict):
+    pass
+
+
+@dataclass(frozen=True)
+class HostNamespaces(Verdict):
+    names: tuple[Word, ...]  # network | pid | ipc | namespaces (all three)
+
+
+@dataclass(frozen=True)
+class HostPorts(Verdict):
+    ranges: tuple[IdRange, ...] = ()  # none written, or `any`: every port
+
+
+@dataclass(frozen=True)
+class Volumes(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowVolumes(Names):
+    pass
+
+
+@dataclass(frozen=True)
+class DenyVolumes(Names):
+    pass
+
+
+@dataclass(frozen=True)
+class OnlyViaPvc(OneWord):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowHostPaths(Statement):
+    paths: tuple[HostPath, ...]
+
+
+@dataclass(frozen=True)
+class DenyHostPaths(Bare):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowFlexVolumes(Names):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowCsiDrivers(Names):
+    pass
+
+
+@dataclass(frozen=True)
+class RunAsUser(IdStrategy):
+    pass
+
+
+@dataclass(frozen=True)
+class RunAsNonRoot(Bare):
+    """`run as non-root`, or its synonym `deny root`."""
+
+
+@dataclass(frozen=True)
+class RunAsGroup(IdStrategy):
+    pass
+
+
+@dataclass(frozen=True)
+class SupplementalGroups(IdStrategy):
+    pass
+
+
+@dataclass(frozen=True)
+class FsGroup(IdStrategy):
+    pass
+
+
+@dataclass(frozen=True)
+class ReadOnlyRootFilesystem(Bare):
+    pass
+
+
+@dataclass(frozen=True)
+class WritableRootFilesystem(Bare):
+    pass
+
+
+@dataclass(frozen=True)
+class PrivilegeEscalation(Verdict):
+    pass
+
+
+@dataclass(frozen=True)
+class DefaultPrivilegeEscalation(Verdict):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowCapabilities(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class DefaultCapabilities(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class DropCapabilities(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class Selinux(Statement):
+    options: tuple[tuple[str, Word], ...] = ()  # (level | role | type | user, value); () = any
+
+
+@dataclass(frozen=True)
+class SelinuxTypes(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class RequireNonRoot(Bare):
+    pass
+
+
+@dataclass(frozen=True)
+class ProcMount(Verdict):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowUnsafeSysctls(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class DenySysctls(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowRuntimeClasses(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class DefaultRuntimeClass(OneWord):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowSeccomp(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class DefaultSeccomp(OneWord):
+    pass
+
+
+@dataclass(frozen=True)
+class AllowApparmor(Listing):
+    pass
+
+
+@dataclass(frozen=True)
+class DefaultApparmor(OneWord):
+    pass
 
 
 @dataclass(frozen=True)

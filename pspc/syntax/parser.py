@@ -81,7 +81,7 @@ def _unquote(text: str) -> str:
 
 
 class _ToAst(Transformer):
-    """Build AST nodes bottom-up; statements carry their rule name as `kind`."""
+    """Build AST nodes bottom-up; each statement rule builds the class of that name."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -138,38 +138,27 @@ class _ToAst(Transformer):
     # -- statements -------------------------------------------------------------------
 
     def __default__(self, data, children, meta):
-        kind = str(data)
-        allow = None
-        rest = []
-        for child in children:
-            if isinstance(child, Token) and child.type in ("ALLOW", "DENY"):
-                allow = child.type == "ALLOW"
-            elif isinstance(child, Token) and child.type == "READ_ONLY":
-                continue
-            else:
-                rest.append(child)
-        value = self._statement_value(kind, rest)
-        return ast.Statement(kind, self._span(meta), allow, value)
+        """A statement rule: the class of that name, built from its arguments in order.
 
-    def _statement_value(self, kind: str, rest: list):
-        if kind == "description":
-            return self._word(rest[0])
-        if kind == "annotation":
-            return (self._word(rest[0]), self._word(rest[1]))
-        if kind == "host_ports":
-            if rest and isinstance(rest[0], Token):
-                return "any"
-            return tuple(rest)
-        if kind in ("run_as_non_root", "require_non_root"):
-            return None
-        if kind == "selinux":
-            if rest and isinstance(rest[0], Token):
-                return "any"
-            return tuple(rest)
-        if kind in ("host_namespaces", "allow_volumes", "deny_volumes", "allow_host_paths",
-                    "allow_flex_volumes", "allow_csi_drivers"):
-            return tuple(rest)
-        return rest[0] if rest else None
+        Keywords are dropped (their words are the class), `allow`/`deny` becomes `allow`,
+        and each shape takes its arguments as the grammar rule lists them."""
+        node = ast.STATEMENTS[str(data)]
+        allow, args = None, []
+        for child in children:
+            if not isinstance(child, Token):
+                args.append(child)
+            elif child.type in ("ALLOW", "DENY"):
+                allow = child.type == "ALLOW"
+            elif child.type == "STRING":
+                args.append(self._word(child))
+        span = self._span(meta)
+        if issubclass(node, ast.Verdict):
+            if node is ast.HostPorts or node is ast.HostNamespaces:
+                return node(span, allow, tuple(args))
+            return node(span, allow)
+        if issubclass(node, (ast.Names, ast.AllowHostPaths, ast.Selinux)):
+            return node(span, tuple(args))
+        return node(span, *args)
 
     @v_args(meta=True)
     def policy(self, meta, children):

@@ -3,135 +3,17 @@
 Canonical means: one statement per line, two-space indent, `a, b` lists wrapped at 100
 columns with a four-space continuation, one blank line between policies, blank lines kept
 (at most one) where the author grouped statements. Comments stay with the statement they
-precede or follow on the same line. Formatting is idempotent.
+precede or follow on the same line. Formatting is idempotent. The words of each statement
+come from its row in pspc.language; this module lays them out and places the comments.
 """
 
 from __future__ import annotations
 
-import re
-
+from pspc import language
 from pspc.syntax import ast
+from pspc.syntax.text import WIDTH, quote, word, wrap
 
-WIDTH = 100
-_BARE = re.compile(r'[^\s,{}"#]+')
-
-
-def word(w: ast.Word) -> str:
-    if w.quoted or not _BARE.fullmatch(w.text):
-        return quote(w.text)
-    return w.text
-
-
-_QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-
-
-def quote(text: str) -> str:
-    """A double-quoted string that the parser reads back as `text` (escapes: \\ \" \\n \\r \\t)."""
-    return '"' + text.translate(_QUOTED) + '"'
-
-
-def _ranges(ranges) -> list[str]:
-    return [r.text for r in ranges]
-
-
-def _words(value: ast.Words) -> list[str]:
-    return [value.mode] if value.mode != "list" else [word(w) for w in value.items]
-
-
-def _ids(value: ast.Ids) -> list[str]:
-    if value.mode == "any":
-        return ["any"]
-    items = _ranges(value.ranges)
-    if value.if_set:
-        items[-1] += " if set"
-    return items
-
-
-def _verdict(stmt: ast.Statement) -> str:
-    return "allow" if stmt.allow else "deny"
-
-
-def statement_parts(stmt: ast.Statement) -> tuple[str, list[str], str]:
-    """A statement as (head, comma-separated items, tail): the printer wraps the items."""
-    k, v = stmt.kind, stmt.value
-    simple = {
-        "run_as_non_root": "run as non-root",
-        "read_only_root_filesystem": "require read-only root filesystem",
-        "writable_root_filesystem": "allow writable root filesystem",
-        "deny_host_paths": "deny host paths",
-        "require_non_root": "require explicit non-root",
-    }
-    if k in simple:
-        return simple[k], [], ""
-    if k == "description":
-        return "description " + quote(v.text), [], ""
-    if k == "annotation":
-        return f"annotation {quote(v[0].text)} {quote(v[1].text)}", [], ""
-    if k == "privileged":
-        return f"{_verdict(stmt)} privileged", [], ""
-    if k == "privilege_escalation":
-        return f"{_verdict(stmt)} privilege escalation", [], ""
-    if k == "default_privilege_escalation":
-        return f"default {_verdict(stmt)} privilege escalation", [], ""
-    if k == "proc_mount":
-        return f"{_verdict(stmt)} unmasked proc mount", [], ""
-    if k == "host_namespaces":
-        return f"{_verdict(stmt)} host", [w.text for w in v], ""
-    if k == "host_ports":
-        if not stmt.allow:
-            return "deny host ports", [], ""
-        return "allow host ports", ["any"] if v == "any" or not v else _ranges(v), ""
-    if k == "only_via_pvc":
-        return f"allow {word(v)} only via pvc", [], ""
-    if k == "allow_host_paths":
-        return "allow host paths", [word(p.prefix) + (" read-only" if p.read_only else "")
-                                    for p in v], ""
-    if k == "selinux":
-        if v == "any":
-            return "selinux any", [], ""
-        return "selinux " + " ".join(f"{key} {word(w)}" for key, w in v), [], ""
-    if k == "default_capabilities":
-        return "add capabilities", _words(v), " by default"
-    heads = {
-        "volumes": "volumes", "allow_volumes": "allow volumes", "deny_volumes": "deny volumes",
-        "allow_flex_volumes": "allow flex volumes", "allow_csi_drivers": "allow csi drivers",
-        "allow_capabilities": "allow capabilities", "drop_capabilities": "drop capabilities",
-        "allow_unsafe_sysctls": "allow unsafe sysctls", "deny_sysctls": "deny sysctls",
-        "allow_runtime_classes": "allow runtime classes",
-        "allow_seccomp": "allow seccomp profiles", "allow_apparmor": "allow apparmor profiles",
-        "selinux_types": "allow selinux types",
-        "run_as_user": "run as user", "run_as_group": "run as group",
-        "supplemental_groups": "supplemental groups", "fs_group": "fs group",
-        "default_runtime_class": "default runtime class",
-        "default_seccomp": "default seccomp profile",
-        "default_apparmor": "default apparmor profile",
-    }
-    head = heads[k]
-    if isinstance(v, ast.Words):
-        return head, _words(v), ""
-    if isinstance(v, ast.Ids):
-        return head, _ids(v), ""
-    if isinstance(v, ast.Word):
-        return f"{head} {word(v)}", [], ""
-    return head, [word(w) for w in v], ""
-
-
-def wrap(indent: str, head: str, items: list[str], tail: str) -> list[str]:
-    """Lay out `head a, b, c tail`, breaking after commas past WIDTH columns."""
-    if not items:
-        return [indent + head + tail]
-    lines = [indent + head + " " + items[0]]
-    for item in items[1:]:
-        if len(lines[-1]) + len(", ,") + len(item) <= WIDTH:
-            lines[-1] += ", " + item
-        else:
-            lines[-1] += ","
-            lines.append(indent + "    " + item)
-    if tail and len(lines[-1]) + len(tail) > WIDTH:
-        lines.append(indent + "    " + tail.strip())
-    else:
-        lines[-1] += tail
-    return lines
+__all__ = ["WIDTH", "format_source", "quote", "word", "wrap"]
 
 
 def _subject(s: ast.Subject) -> str:
@@ -199,8 +81,7 @@ class _Printer:
         self._emit([header + " {"], p.span.line, p.span.line - shares_line, "")
         self.last_line = 0  # never a blank line right after `{`
         for stmt in p.statements:
-            head, items, tail = statement_parts(stmt)
-            self._emit(wrap("  ", head, items, tail), stmt.span.line, stmt.span.end_line, "  ")
+            self._emit(wrap("  ", *language.parts(stmt)), stmt.span.line, stmt.span.end_line, "  ")
         self._leading(p.span.end_line, "  ")
         self._emit(["}"], p.span.end_line, p.span.end_line, "")
 
