@@ -137,14 +137,13 @@ KINDS: dict[str, dict] = {
 _HEADER = {"apiVersion": STR, "kind": STR}
 
 
-def shape(kind: str) -> dict:
-    """The table for objects of `kind` (a workload: its pod template typed as a Pod)."""
-    from pspc.workloads import WORKLOADS  # workloads builds pods from these tables
-
+def shape(kind: str, template_path: tuple[str, ...] | None = None) -> dict:
+    """The table for objects of `kind`; for a workload, whose pod template is at
+    `template_path` (pspc.workloads knows where), the template is typed as a Pod."""
     found = KINDS.get(kind)
-    if found is None and kind in WORKLOADS:
+    if found is None and template_path is not None:
         found = {"metadata": _META, "spec": POD_SPEC}
-        for key in reversed(WORKLOADS[kind].template_path):
+        for key in reversed(template_path):
             found = {"metadata": _META, key: found} if key == "spec" else {key: found}
     return {**_HEADER, **(found or {})}
 

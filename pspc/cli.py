@@ -146,7 +146,7 @@ def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...]) ->
 def fmt(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite .pspc files in canonical form, keeping comments."""
     from pspc.compiler import find_sources, parse_sources, read_sources
-    from pspc.syntax.printer import format_source
+    from pspc.formatter import format_source
 
     try:
         sources = find_sources(list(paths) or ["."])

@@ -20,6 +20,7 @@ import yaml
 from pspc import apitypes
 from pspc.apitypes import field_path
 from pspc.diagnostics import Diagnostics, Span
+from pspc.workloads import WORKLOADS
 
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 
@@ -65,7 +66,9 @@ def describe(manifest: Manifest) -> str:
 def well_typed(manifest: Manifest, diags: Diagnostics) -> bool:
     """Whether every field of the object has its API type; each one that has not is an
     error (E043) at the value, named as `pspc import` names fields."""
-    found = apitypes.problems(manifest.object, apitypes.shape(manifest.kind))
+    workload = WORKLOADS.get(manifest.kind)
+    found = apitypes.problems(manifest.object, apitypes.shape(
+        manifest.kind, workload.template_path if workload else None))
     for path, message in found:
         diags.error("E043", f"{describe(manifest)}: {field_path(path)}: {message}",
                     locate(manifest, path))

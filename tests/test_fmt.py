@@ -8,15 +8,15 @@ import pytest
 from conftest import EXAMPLES, REPO
 
 from pspc.diagnostics import Diagnostics
+from pspc.formatter import WIDTH, format_source
 from pspc.model.lint import lint_policies
 from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
-from pspc.syntax.printer import WIDTH, format_source
 
 SOURCES = sorted([*EXAMPLES.glob("*/policies.pspc"), *(REPO / "stdlib").glob("*.pspc")])
 
 # Every statement form, written untidily, and valid (tests/test_language.py checks that it
-# states every kind of pspc.language).
+# states every kind of pspc.model.language).
 EVERYTHING = """\
 policy everything extends baseline {   description "All \\"the\\" forms \\\\ here"
   allow privileged    allow privilege escalation

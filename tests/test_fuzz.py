@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from pspc.cli import main
 from pspc.diagnostics import Diagnostics, render
+from pspc.formatter import format_source
 from pspc.model.lint import lint_policies
 from pspc.model.resolve import compile_files, stdlib_sources
 from pspc.syntax.parser import parse_text, read_source
-from pspc.syntax.printer import format_source
 
 PATH = "fuzz.pspc"
 SEEDS = tuple(p.read_text(encoding="utf-8") for p in sorted(

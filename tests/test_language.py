@@ -1,4 +1,4 @@
-"""pspc.language is complete: one row per statement class, every IR field stated by a row,
+"""pspc.model.language is complete: one row per statement class, every IR field stated by a row,
 its PodSecurityPolicy names those the PSP target writes, and each applier changes only the
 fields its row declares. The round trip print -> parse of every kind is in tests/test_fmt.py."""
 
@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 from test_fmt import EVERYTHING, meaning, parse
 
-from pspc import language
 from pspc.diagnostics import Diagnostics
-from pspc.model import ir
+from pspc.model import ir, language
 from pspc.model.intents import ROOT, State
 from pspc.syntax import ast
 from pspc.targets import psp

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pspc"
 
 # What each part may import (besides itself). The admission simulator is an independent
 # oracle: it shares nothing with the compiler but Go's quoting.
-LEAVES = {"diagnostics", "vocabulary", "gostrings", "resources", "coverage", "podshape"}
+LEAVES = {"diagnostics", "vocabulary", "gostrings", "resources", "coverage", "apitypes"}
 ALLOWED: dict[str, set[str]] = {
     "admission": {"gostrings"},
     "syntax": {"diagnostics", "resources"},
@@ -30,16 +30,17 @@ ALLOWED: dict[str, set[str]] = {
     "targets": {"analysis", "model", "pss", "validation", "output", *LEAVES},
     "compiler": {"analysis", "model", "pss", "syntax", "targets", "output", *LEAVES},
     "output": {"targets", *LEAVES},
-    "manifests": {*LEAVES},
-    "workloads": {"manifests", *LEAVES},
+    "workloads": {*LEAVES},
+    "manifests": {"workloads", *LEAVES},
+    "formatter": {"model", "syntax", *LEAVES},
     "engines": {"admission", "analysis", "model", "pss", "targets", "validation", "workloads",
                 *LEAVES},
-    "importing": {"compiler", "manifests", "model", "syntax", "targets", "output", "admission",
-                  *LEAVES},
+    "importing": {"compiler", "formatter", "manifests", "model", "syntax", "targets", "output",
+                  "admission", *LEAVES},
     "evaluation": {"analysis", "compiler", "engines", "manifests", "model", "pss", "targets",
                    "workloads", *LEAVES},
-    "cli": {"admission", "compiler", "engines", "evaluation", "manifests", "model", "output",
-            "pss", "syntax", "targets", "importing", *LEAVES},
+    "cli": {"admission", "compiler", "engines", "evaluation", "formatter", "manifests", "model",
+            "output", "pss", "syntax", "targets", "importing", *LEAVES},
 }
 
 

@@ -19,10 +19,10 @@ from k8s_schemas import validate_current
 from pspc.cli import main
 from pspc.compiler import Options, compile_texts
 from pspc.diagnostics import Diagnostics
+from pspc.formatter import format_source
 from pspc.pss import DEFAULT_VERSION
 from pspc.pss.namespaces import next_stricter
 from pspc.syntax.parser import parse_text
-from pspc.syntax.printer import format_source
 from pspc.targets import migration, psa, report
 
 PATH = "t.pspc"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from pspc.diagnostics import Diagnostics
+from pspc.formatter import format_source, quote
 from pspc.model import ir, unparse
 from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
-from pspc.syntax.printer import format_source, quote
 from pspc.targets import psp as psp_target
 
 

@@ -18,12 +18,12 @@ from functools import cache
 
 from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics
+from pspc.formatter import wrap
 from pspc.importing.verify import PSP_INTENTS, compile_text, intents
-from pspc.language import ROW
 from pspc.model import ir, unparse
 from pspc.model.intents import ROOT
+from pspc.model.language import ROW
 from pspc.syntax import ast
-from pspc.syntax.printer import wrap
 
 BASES = ("restricted", "baseline", "privileged")
 _HOST = {"host_network": "network", "host_pid": "pid", "host_ipc": "ipc"}

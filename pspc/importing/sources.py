@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pspc.compiler import SOURCE_SUFFIX, Options, compile_texts
 from pspc.diagnostics import Diagnostics
+from pspc.formatter import format_source
 from pspc.importing import bindings as rbac
 from pspc.importing.idiom import Idiom, choose
 from pspc.importing.psp import convert
@@ -23,7 +24,6 @@ from pspc.importing.verify import intents, verify
 from pspc.manifests import Manifest
 from pspc.model import ir, unparse
 from pspc.syntax.parser import parse_text
-from pspc.syntax.printer import format_source
 
 WILDCARD_FLAG = "--include-wildcard-bindings"
 

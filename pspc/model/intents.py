@@ -1,6 +1,6 @@
 """How each source statement changes a policy: one small function per intent shape.
 
-pspc.language lists which function serves which statement; this module holds the State they
+pspc.model.language lists which function serves which statement; this module holds the State they
 change and the checks of their arguments.
 
 A policy starts from its parent's resolved fields (or from ROOT, an empty and therefore
@@ -21,7 +21,7 @@ from pspc.model import ir
 from pspc.syntax import ast
 
 if TYPE_CHECKING:
-    from pspc.language import Intent
+    from pspc.model.language import Intent
 
 ROOT: dict[str, object] = {
     "description": None,
@@ -202,7 +202,7 @@ def _profile(state: State, word: ast.Word, kind: str, allow_star: bool) -> str |
 
 # -- appliers ----------------------------------------------------------------------------------
 #
-# Each takes the table row it serves (pspc.language.Intent), the state and its statement. The
+# Each takes the table row it serves (pspc.model.language.Intent), the state and its statement. The
 # row's `field` (its first IR field) and `head` (its words) say what to set and how to name it,
 # so the same applier serves every row of its shape.
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from pspc import language
 from pspc import vocabulary as voc
 from pspc.diagnostics import Diagnostics, Span
-from pspc.model import ir
+from pspc.model import ir, language
 from pspc.model.intents import REQUIRED, ROOT, State
 from pspc.resources import resource_dir
 from pspc.syntax import ast

@@ -3,7 +3,7 @@
 `pspc explain` prints these with the origin of each value; `pspc import` uses them (and the
 grouped forms and `bind` statements below) to turn PodSecurityPolicy objects into source.
 A statement is `(head, items, tail)`, which the printer wraps. The words of each intent come
-from its row in pspc.language; this module adds what spans rows: grouping host namespaces,
+from its row in pspc.model.language; this module adds what spans rows: grouping host namespaces,
 resetting inherited lists, and `bind` statements.
 """
 
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pspc import language
 from pspc.diagnostics import Span
-from pspc.language import annotation, list_statement, statements
-from pspc.model import ir
-from pspc.syntax import ast, printer
+from pspc.model import ir, language
+from pspc.model.language import annotation, list_statement, statements
+from pspc.syntax import ast, text
 from pspc.syntax.text import Parts, one_line, wrap
 
 __all__ = ["annotation", "list_statement", "one_line", "statements", "Parts"]
@@ -93,7 +92,7 @@ def binding_lines(policy: str, bindings: Iterable[ir.Binding]) -> list[list[str]
     for subjects, namespaces in by_subjects.items():
         decls.append(ast.BindingDecl(name, tuple(_subject(s, False) for s in subjects),
                                      tuple(_word(n) for n in namespaces), _NOWHERE))
-    return [printer.binding_lines(decl) for decl in decls]
+    return [text.binding_lines(decl) for decl in decls]
 
 
 def policy_lines(p: ir.Policy, indent: str = "  ") -> list[tuple[str, list[str]]]:

@@ -2,7 +2,7 @@
 
 Statements are typed nodes, one class per kind, that keep their exact words and spans so that
 diagnostics can point at them and the formatter can print them back; meaning, surface words
-and printing are assigned per class in pspc.language.
+and printing are assigned per class in pspc.model.language.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class HostPath:
 # One frozen class per statement kind, built by the parser's Transformer. A kind's grammar rule
 # is its class name in snake_case (`HostPorts` is `host_ports`), so the parser needs no list of
 # them. The few shapes (`shape=True`) carry the arguments; a new intent of an existing shape is a
-# two-line subclass here, a grammar rule, and a row in pspc.language.
+# two-line subclass here, a grammar rule, and a row in pspc.model.language.
 
 STATEMENTS: dict[str, type[Statement]] = {}
 """Every statement class by its grammar rule name."""

@@ -70,3 +70,29 @@ def wrap(indent: str, head: str, items: list[str], tail: str) -> list[str]:
     else:
         lines[-1] += tail
     return lines
+
+
+def _subject(s: ast.Subject) -> str:
+    if s.kind == "namespace_service_accounts":
+        return f"service accounts in namespace {word(s.name)}"
+    if s.kind == "all_service_accounts":
+        return "all service accounts"
+    if s.kind == "service_account":
+        return f"service account {word(s.name)}"
+    return f"{s.kind} {word(s.name)}"
+
+
+def namespace_lines(n: ast.NamespaceDecl) -> list[str]:
+    parts = [f"{mode} {word(level)}" for mode, level in n.levels]
+    parts += [f"version {word(v)}" for v in n.versions]
+    if n.force:
+        parts.append("force")
+    return [f"namespace {word(n.name)} " + " ".join(parts)]
+
+
+def binding_lines(b: ast.BindingDecl) -> list[str]:
+    tail = ""
+    if b.namespaces:
+        keyword = "namespaces" if len(b.namespaces) > 1 else "namespace"
+        tail = f" in {keyword} " + ", ".join(word(n) for n in b.namespaces)
+    return wrap("", f"bind {word(b.policy)} to", [_subject(s) for s in b.subjects], tail)

@@ -4,42 +4,16 @@ Canonical means: one statement per line, two-space indent, `a, b` lists wrapped 
 columns with a four-space continuation, one blank line between policies, blank lines kept
 (at most one) where the author grouped statements. Comments stay with the statement they
 precede or follow on the same line. Formatting is idempotent. The words of each statement
-come from its row in pspc.language; this module lays them out and places the comments.
+come from its row in pspc.model.language; this module lays them out and places the comments.
 """
 
 from __future__ import annotations
 
-from pspc import language
+from pspc.model import language
 from pspc.syntax import ast
-from pspc.syntax.text import WIDTH, quote, word, wrap
+from pspc.syntax.text import WIDTH, binding_lines, namespace_lines, quote, word, wrap
 
 __all__ = ["WIDTH", "format_source", "quote", "word", "wrap"]
-
-
-def _subject(s: ast.Subject) -> str:
-    if s.kind == "namespace_service_accounts":
-        return f"service accounts in namespace {word(s.name)}"
-    if s.kind == "all_service_accounts":
-        return "all service accounts"
-    if s.kind == "service_account":
-        return f"service account {word(s.name)}"
-    return f"{s.kind} {word(s.name)}"
-
-
-def namespace_lines(n: ast.NamespaceDecl) -> list[str]:
-    parts = [f"{mode} {word(level)}" for mode, level in n.levels]
-    parts += [f"version {word(v)}" for v in n.versions]
-    if n.force:
-        parts.append("force")
-    return [f"namespace {word(n.name)} " + " ".join(parts)]
-
-
-def binding_lines(b: ast.BindingDecl) -> list[str]:
-    tail = ""
-    if b.namespaces:
-        keyword = "namespaces" if len(b.namespaces) > 1 else "namespace"
-        tail = f" in {keyword} " + ", ".join(word(n) for n in b.namespaces)
-    return wrap("", f"bind {word(b.policy)} to", [_subject(s) for s in b.subjects], tail)
 
 
 class _Printer:
