@@ -15,7 +15,7 @@ import click
 
 from pspc import __version__
 from pspc.compiler import Compilation, UsageError, compile_paths, target_names
-from pspc.diagnostics import Diagnostics, render, summary
+from pspc.diagnostics import Diagnostics, summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -28,8 +28,8 @@ def _report(compilation: Compilation, fmt: str = "text") -> None:
                                "errors": errors, "warnings": warnings}, indent=2))
         return
     colour = sys.stderr.isatty()
-    for diagnostic in diags.sorted():
-        click.echo(render(diagnostic, compilation.sources, colour=colour), err=True)
+    for text in diags.rendered(compilation.sources, colour=colour):
+        click.echo(text, err=True)
     if diags.items:
         click.echo(summary(diags), err=True)
 

@@ -68,7 +68,7 @@ def parse_files(paths: list[Path], diags: Diagnostics) -> tuple[list[ast.SourceF
         text = read_source(name, data, diags)
         if text is None:
             continue
-        sources[name] = text
+        sources[name] = diags.sources[name] = text
         parsed = parse_text(text, name, diags)
         if parsed is not None:
             files.append(parsed)
