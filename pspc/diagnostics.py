@@ -153,6 +153,8 @@ def _source_line(span: Span, sources: dict[str, str]) -> str | None:
     source_lines = _lines(text)
     if 0 < span.line <= len(source_lines):
         return source_lines[span.line - 1].replace("\t", " ")
+    if span.line == len(source_lines) + 1 and (not text or text.endswith("\n")):
+        return ""  # the end of the file, e.g. an unclosed bracket
     return None
 
 
