@@ -14,7 +14,7 @@ import click
 
 from pspc import __version__
 from pspc.compiler import Build, Options, UsageError, compile
-from pspc.diagnostics import Diagnostics, render, summary
+from pspc.diagnostics import Diagnostics, summary
 from pspc.targets import TARGETS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -27,8 +27,8 @@ def _report(diags: Diagnostics, sources: dict[str, str], fmt: str = "text") -> N
                                "errors": errors, "warnings": warnings}, indent=2))
         return
     colour = sys.stderr.isatty()
-    for diagnostic in diags.sorted():
-        click.echo(render(diagnostic, sources, colour=colour), err=True)
+    for text in diags.rendered(sources, colour=colour):
+        click.echo(text, err=True)
     if diags.items:
         click.echo(summary(diags), err=True)
 

@@ -82,7 +82,7 @@ def read_sources(paths: list[Path], diags: Diagnostics) -> dict[str, str]:
             continue
         text = read_source(name, data, diags)
         if text is not None:
-            texts[name] = text
+            texts[name] = diags.sources[name] = text
     return texts
 
 
@@ -154,6 +154,7 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
 
     options = options or Options()
     diags = diags if diags is not None else Diagnostics()
+    diags.sources.update(texts)
     files = parse_sources(texts, diags)
     if diags.has_errors:
         return Build(None, diags, dict(texts), options)

@@ -74,7 +74,7 @@ def add_policy_object(objects: PolicyObjects, manifest: Manifest, diags: Diagnos
     elif manifest.kind in RBAC_KINDS:
         objects.rbac.append(obj)
     else:
-        diags.warning("W201", f"{manifest.source}: ignoring {manifest.kind or 'an object'} "
+        diags.warning("W201", f"ignoring {manifest.kind or 'an object'} "
                       f"{manifest.name!r}: not a PodSecurityPolicy or RBAC object",
                       manifest.span)
 
@@ -174,7 +174,7 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
             if manifest.kind == "Pod" or manifest.kind in WORKLOADS:
                 found.append(manifest)
             else:
-                diags.warning("W202", f"{manifest.source}: skipping {manifest.kind or 'an object'}"
+                diags.warning("W202", f"skipping {manifest.kind or 'an object'}"
                               f" {manifest.name!r}: not a Pod or a workload", manifest.span)
     return found
 
@@ -187,7 +187,7 @@ def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
         try:
             request = pod_request(manifest.object, namespace)
         except NoPodTemplateError as exc:
-            diags.error("E031", f"{manifest.source}: {exc}", manifest.span)
+            diags.error("E031", str(exc), manifest.span)
             continue
         metadata = request.pod["metadata"]
         pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"

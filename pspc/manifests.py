@@ -90,6 +90,7 @@ def _mark_span(path: str, mark) -> Span:
 
 def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
     """Every object in one file; on a YAML error, report it and return nothing."""
+    diags.sources[path] = text  # for diagnostics that quote the offending line
     try:
         loader = _NoAliasLoader(text)
     except yaml.YAMLError as exc:

@@ -109,7 +109,8 @@ def test_check_command_text_and_json(tmp_path):
     assert as_json.exit_code == 1 and report["errors"] == 1
     error = next(d for d in report["diagnostics"] if d["severity"] == "error")
     assert error | {"file": None} == {
-        "severity": "error", "code": "E008", "message": "unknown volume type `nfss`",
+        "severity": "error", "code": "E008", "title": "unknown volume type",
+        "message": "unknown volume type `nfss`",
         "file": None, "line": 2, "column": 11, "end_line": 2, "end_column": 15,
         "help": "did you mean `nfs`?"}
 

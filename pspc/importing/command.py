@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from pspc.compiler import UsageError, discover, display_path
-from pspc.diagnostics import Diagnostics, render, summary
+from pspc.diagnostics import Diagnostics, summary
 from pspc.importing.idiom import beyond_psp
 from pspc.importing.sources import WILDCARD_FLAG, ImportedPolicy, import_manifests
 from pspc.manifests import Manifest, read_manifests
@@ -41,8 +41,8 @@ def read_inputs(paths: tuple[str, ...], diags: Diagnostics,
 
 def _report(diags: Diagnostics, texts: dict[str, str]) -> None:
     colour = sys.stderr.isatty()
-    for diagnostic in diags.sorted():
-        click.echo(render(diagnostic, texts, colour=colour), err=True)
+    for text in diags.rendered(texts, colour=colour):
+        click.echo(text, err=True)
     if diags.items:
         click.echo(summary(diags), err=True)
 

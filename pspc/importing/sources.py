@@ -67,9 +67,8 @@ def _policies(psps: list[Manifest], diags: Diagnostics) -> list[tuple[ir.Policy,
         if policy.name in found:
             first = found[policy.name][1]
             diags.error("E045", f"{describe(manifest)}: PodSecurityPolicy {policy.name} is "
-                        f"defined twice (first in {where(first).file}, {first.document})",
-                        where(manifest), notes=(("first defined here", where(first)),),
-                        help="keep one of them")
+                        "defined twice", where(manifest),
+                        notes=(("first defined here", where(first)),), help="keep one of them")
             continue
         if verify(policy, manifest, diags):
             found[policy.name] = (policy, manifest)

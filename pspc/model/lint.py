@@ -131,10 +131,10 @@ def lint_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
             for code, field, message, help_text in check(policy):
                 origin = policy.origins.get(field)
                 span = origin.span if origin else _name_span(policy)
+                notes: tuple[tuple[str, Span], ...] = ()
                 if origin and origin.policy != policy.name:
                     message += f" (inherited by `{policy.name}` from `{origin.policy}`)"
-                if code.startswith("E"):
-                    diags.error(code, message, span, help=help_text)
-                else:
-                    diags.warning(code, message, span, help=help_text)
+                    notes = ((f"`{policy.name}` inherits it here", _name_span(policy)),)
+                report = diags.error if code.startswith("E") else diags.warning
+                report(code, message, span, help=help_text, notes=notes)
         _binding_warnings(policy, diags)

@@ -285,4 +285,5 @@ def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> ir.Program
     namespaces = _namespaces(files, diags)
     sources = {f.path: f.text for f in files}
     sources.update(stdlib_sources())
+    diags.sources.update(sources)
     return ir.Program(tuple(policies), sources, namespaces)

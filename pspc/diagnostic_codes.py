@@ -1,0 +1,234 @@
+"""Every diagnostic code pspc emits: its severity, a short title and an explanation.
+
+`Diagnostics.error` and `Diagnostics.warning` refuse a code that is not here, or one used
+with another severity, so this table cannot drift from the code; README.md's table of
+diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
+
+- E001-E028: pspc sources (syntax, names, one policy's consistency, namespaces)
+- E030-E031: Kubernetes YAML given to `pspc eval`
+- E041-E045: `pspc import`
+- W101-W106: pspc sources that compile but probably do not do what was meant
+- W201-W204: YAML inputs that are skipped or incomplete
+- W301-W303, E303: what a build's targets cannot enforce
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: str  # "error" or "warning", the values of pspc.diagnostics.Severity
+    title: str  # one line, as in README.md's table
+    explanation: str  # what it means and how to fix it
+
+
+def _codes(*entries: tuple[str, str, str, str]) -> dict[str, Code]:
+    table: dict[str, Code] = {}
+    for code, severity, title, explanation in entries:
+        assert code not in table, f"{code} registered twice"
+        table[code] = Code(code, severity, title, " ".join(explanation.split()))
+    return table
+
+
+CODES: dict[str, Code] = _codes(
+    ("E001", ERROR, "syntax error", """
+        The source does not follow the pspc grammar. The caret marks the first token pspc
+        could not read; the help line lists what may come there."""),
+    ("E002", ERROR, "unreadable source (not UTF-8, NUL byte, too large, I/O error)", """
+        The file cannot be read as text: an I/O error, a size over the limit (4 MiB for
+        sources, 32 MiB for YAML), bytes that are not UTF-8, or a NUL byte. Save it as
+        UTF-8 text, or split it."""),
+    ("E003", ERROR, "policy defined twice", """
+        Two `policy` declarations among the sources have the same name; the note points at
+        the first. Rename one of them (names are global across the files compiled
+        together)."""),
+    ("E004", ERROR, "`extends` names an unknown policy", """
+        The policy extends a name that is neither a policy of these sources nor a stdlib
+        policy (privileged, baseline, restricted). Fix the name or define the policy."""),
+    ("E005", ERROR, "`extends` cycle", """
+        Policies extend each other in a circle, so none has a base to start from. Make one
+        of them extend a stdlib policy instead."""),
+    ("E006", ERROR, "invalid name (policy, namespace, runtime class, annotation key)", """
+        A name that becomes part of a Kubernetes object is not valid there: policy and
+        runtime class names are DNS subdomains, namespaces DNS labels, annotation keys
+        qualified names (and not one an intent writes). Policy names must also not be a
+        device name Windows reserves, because they name output files."""),
+    ("E007", ERROR, "invalid ID or port range", """
+        A user, group or port range is out of bounds or has its minimum above its maximum.
+        Write `min..max` with both ends within the allowed values."""),
+    ("E008", ERROR, "unknown volume type", """
+        The volume type is not one PodSecurityPolicy knows (the help suggests the nearest).
+        Volume types are spelled as in the pod spec, e.g. `configMap`, `hostPath`, `nfs`."""),
+    ("E009", ERROR, "intent stated twice in one policy", """
+        One policy states the same intent twice; the note points at the first statement.
+        Keep one. To change a value inherited through `extends`, state it once in the
+        extending policy."""),
+    ("E010", ERROR, "volume type both allowed and denied in one policy", """
+        The same policy allows and denies one volume type; the note points at the other
+        statement. Keep one of the two."""),
+    ("E011", ERROR, "policy does not say which users, groups or SELinux contexts", """
+        A policy that extends nothing must state the user and group IDs, fs groups and
+        SELinux contexts pods may use, because PodSecurityPolicy has no default for them.
+        State them, or extend a stdlib policy."""),
+    ("E012", ERROR, "capability both required-dropped and allowed / added by default", """
+        A capability cannot be required to be dropped and also allowed or added by
+        default: Kubernetes refuses such a policy. Keep one of the statements."""),
+    ("E013", ERROR, "`allow capabilities any` with required drops", """
+        PodSecurityPolicy refuses `*` among the allowed capabilities when capabilities are
+        required to be dropped. Say `drop capabilities none`, or list the allowed
+        capabilities."""),
+    ("E014", ERROR, "privilege escalation allowed by default but denied", """
+        The policy defaults containers to privilege escalation that it does not allow, so
+        Kubernetes refuses it. Allow privilege escalation, or default to denying it."""),
+    ("E015", ERROR, "privileged allowed while privilege escalation is denied "
+     "(no privileged pod could run)", """
+        Kubernetes rejects a privileged container whose allowPrivilegeEscalation is false,
+        so allowing privileged containers while denying escalation admits no privileged
+        pod. Also allow privilege escalation, or deny privileged."""),
+    ("E016", ERROR, "invalid sysctl name or pattern, or `*` beside other sysctls", """
+        Sysctls are dotted names such as net.core.somaxconn; a trailing `*` matches every
+        name with that prefix, and `*` alone matches all of them (so nothing may be listed
+        beside it)."""),
+    ("E017", ERROR, "allowed unsafe sysctl overlaps a denied one", """
+        Kubernetes refuses a policy whose allowed unsafe sysctls and forbidden sysctls
+        overlap. Narrow one of the two lists."""),
+    ("E018", ERROR, "invalid host path prefix", """
+        Allowed host paths are absolute prefixes without `..`, such as /var/log."""),
+    ("E019", ERROR, "invalid seccomp/AppArmor profile, or a default profile that is not "
+     "allowed", """
+        The profile is not written as Kubernetes expects (runtime/default, localhost/<path>,
+        ...), or the policy sets a default profile that its own allow-list rejects, so
+        every pod relying on the default would be refused. Fix the name or allow the
+        default."""),
+    ("E020", ERROR, "runtime class listed twice or beside `*`, or default not allowed", """
+        Runtime classes are listed once each, `*` stands alone, and the default runtime
+        class must be among the allowed ones."""),
+    ("E021", ERROR, "`bind` names an unknown policy", """
+        A `bind` statement names a policy that these sources do not define. Bindings
+        apply to local policies only: define one (it may extend a stdlib policy) and bind
+        that."""),
+    ("E022", ERROR, "invalid binding subject or scope", """
+        The subject of a `bind` is not a valid user, group or service account name, or
+        the binding says where it applies twice (e.g. `service accounts in namespace a in
+        namespace b`)."""),
+    ("E023", ERROR, "invalid capability or driver name (or an empty one), or a meaningless "
+     "`any`", """
+        A capability, flex volume driver or CSI driver name is not valid, or `any` is used
+        where it has no meaning. List the names; ALL stands for every capability."""),
+    ("E024", ERROR, "`if set` on user IDs (PodSecurityPolicy has no optional user range)", """
+        PodSecurityPolicy can make group ranges optional (MayRunAs) but not user ranges.
+        Drop `if set`, or write `run as non-root` to accept any non-root user."""),
+    ("E025", ERROR, "unknown Pod Security Standards level in a `namespace` declaration", """
+        The levels are privileged, baseline and restricted."""),
+    ("E026", ERROR, "unknown Pod Security Standards version in a `namespace` declaration", """
+        The version is one pspc knows (v1.0 up to the newest it ships with), or latest,
+        which follows the cluster's version."""),
+    ("E027", ERROR, "namespace declared twice, or one of its settings stated twice", """
+        A namespace is declared once, stating each mode (enforce, audit, warn) and its
+        version at most once; the note points at the first. Merge the declarations."""),
+    ("E028", ERROR, "declared enforce level rejects pods that policies usable in the "
+     "namespace admit (say `force` to enforce it anyway)", """
+        The Pod Security Admission level declared for the namespace is stricter than the
+        policies usable there, so PSA would reject pods those policies admit. The notes
+        point at what each policy admits. Enforce the computed level, tighten the
+        policies, or say `force` to enforce the level anyway."""),
+    ("E030", ERROR, "invalid Kubernetes YAML input (`pspc eval`, `pspc import`)", """
+        A YAML input cannot be read: a syntax error, an alias (refused: they are how
+        "billion laughs" bombs work), nesting too deep, or a document that is not a
+        mapping. Each document must be a Kubernetes object with apiVersion and kind."""),
+    ("E031", ERROR, "an object to evaluate has no pod template, or is not a valid pod "
+     "(a field of the wrong type)", """
+        `pspc eval` could not build a pod from the object: a workload without a pod
+        template, or a field whose value has the wrong type. Fix the object as the API
+        server would require."""),
+    ("E041", ERROR, "`pspc import`: no PodSecurityPolicy in the input", """
+        None of the inputs holds a PodSecurityPolicy. Pass PodSecurityPolicy YAML, e.g.
+        the output of kubectl get psp,clusterrole,role,clusterrolebinding,rolebinding -A
+        -o yaml."""),
+    ("E042", ERROR, "`pspc import`: unsupported apiVersion", """
+        PodSecurityPolicy is read as policy/v1beta1 (or extensions/v1beta1), RBAC as
+        rbac.authorization.k8s.io/v1 (or its v1beta1 and v1alpha1). Convert the object to
+        one of these versions."""),
+    ("E043", ERROR, "`pspc import`: invalid field (wrong type, unknown, missing, repeated "
+     "key, unsupported value)", """
+        A field of an input object is not what the API server would accept: the message
+        names the document and field. Nothing is written until the input is valid."""),
+    ("E044", ERROR, "`pspc import`: a valid field pspc cannot express exactly (the message "
+     "says why)", """
+        The field is valid Kubernetes, but the pspc language cannot state it so that it
+        compiles back to the same object (for instance ranges under RunAsAny). pspc never
+        drops a field silently: change the object as the help says, then import again."""),
+    ("E045", ERROR, "`pspc import`: an object defined twice", """
+        Two inputs define the same object (same kind, namespace and name); the note points
+        at the first. Keep one of them."""),
+    ("W101", WARNING, "policy bound to no one: it admits no pod", """
+        A PodSecurityPolicy admits only pods whose creator or service account may `use`
+        it. Add a `bind` statement, e.g. `bind <policy> to service accounts in namespace
+        <ns>`."""),
+    ("W102", WARNING, "policy bound only to people: controller-created pods are not "
+     "admitted", """
+        The pods of a Deployment, StatefulSet or Job are created by a controller's service
+        account, not by the person who created the workload, so a policy bound only to
+        users or groups of people does not admit them. Also bind the workloads' service
+        accounts."""),
+    ("W103", WARNING, "capability name with a `CAP_` prefix or in lower case", """
+        Kubernetes compares capability names exactly and never adds or removes the CAP_
+        prefix: write them in upper case without it, e.g. NET_ADMIN."""),
+    ("W104", WARNING, "allowed host paths while hostPath volumes are not allowed", """
+        Allowed host paths restrict hostPath volumes, which this policy does not allow, so
+        they have no effect. Remove them, or allow hostPath volumes."""),
+    ("W105", WARNING, "declared enforce level weaker than what the policies usable in the "
+     "namespace allow", """
+        Pod Security Admission could enforce a stricter level in this namespace without
+        rejecting any pod its policies admit. Declare the computed level, or leave the
+        level unstated so that pspc computes it."""),
+    ("W106", WARNING, "`force` that forces nothing", """
+        `force` lets a namespace enforce a level stricter than its policies; here there is
+        no such level (none is declared, or it rejects nothing they admit). Remove
+        `force`."""),
+    ("W201", WARNING, "a policy input is neither a PodSecurityPolicy nor RBAC (ignored)", """
+        Policy inputs (`pspc eval` PATHS and --rbac, `pspc import`) are read for
+        PodSecurityPolicies and RBAC objects; other kinds, such as a kustomization or a
+        ConfigMap in a cluster dump, are skipped and named."""),
+    ("W202", WARNING, "an object to evaluate is neither a Pod nor a workload (skipped)", """
+        `pspc eval -f` evaluates Pods and workloads (Deployments, Jobs, ...); other objects
+        in those files are skipped and named."""),
+    ("W203", WARNING, "`pspc import`: RBAC that gives policies only through `*` rules "
+     "(e.g. cluster-admin)", """
+        A role grants `use` of PodSecurityPolicies only through wildcard rules, as
+        cluster-admin does; such grants are rarely meant as bindings, so the binding is
+        left out unless --include-wildcard-bindings is given."""),
+    ("W204", WARNING, "`pspc import`: a binding refers to a role that is not in the "
+     "input", """
+        The policies such a binding grants cannot be known. Import a complete dump:
+        kubectl get psp,clusterrole,role,clusterrolebinding,rolebinding -A -o yaml."""),
+    ("W301", WARNING, "validating targets cannot apply the policy's PSP defaults: they "
+     "reject pods that leave those fields unset", """
+        PodSecurityPolicy fills in defaults (e.g. a user ID, a seccomp profile); validating
+        admission (Gatekeeper, ValidatingAdmissionPolicy, Kyverno) cannot change pods, so
+        it rejects pods that leave those fields unset. Set the fields in the workloads."""),
+    ("W302", WARNING, "policy bound cluster-wide to particular identities: validating "
+     "targets apply it to every pod", """
+        Validating targets cannot tell who creates a pod, so a policy bound cluster-wide
+        to particular users, groups or service accounts applies to every pod in every
+        namespace. Bind it in the namespaces where it should apply."""),
+    ("W303", WARNING, "the PodSecurityPolicy cannot enforce an intent beyond PSP; other "
+     "targets of the build do", """
+        The policy states something PodSecurityPolicy cannot check; the other targets of
+        this build enforce it, so apply their outputs too (see report.md)."""),
+    ("E303", ERROR, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
+     "target of the build does (gatekeeper, vap, kyverno, or psa where its labels cover "
+     "it)", """
+        The policy states something PodSecurityPolicy cannot check, and no target of this
+        build enforces it, so the output would be weaker than the policy. Also build
+        gatekeeper, vap or kyverno (`--target`)."""),
+)
+
+
+def lookup(code: str) -> Code | None:
+    return CODES.get(code)
