@@ -10,12 +10,17 @@ a policy is known by its name, which is unique in a program.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pspc.model import ir
 from pspc.pss.analysis import Gap, LevelReport, gaps, recommend_level
 from pspc.pss.levels import DEFAULT_VERSION
 from pspc.pss.namespaces import NamespaceLevels, compute_levels
 from pspc.validation.render import CelRendering, cel_rendering, rego_module
 from pspc.validation.requirements import Requirement, requirements
+
+T = TypeVar("T")
 
 
 class Analysis:
@@ -29,6 +34,14 @@ class Analysis:
         self._rego: dict[tuple[str, str], str] = {}
         self._cel: dict[str, CelRendering] = {}
         self._namespaces: dict[str, NamespaceLevels] | None = None
+        self._once: dict[tuple, object] = {}
+
+    def once(self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`, the first time `key` is asked for; for facts owned by the modules
+        that compute them (e.g. a target's coverage), kept as long as this analysis."""
+        if key not in self._once:
+            self._once[key] = compute()
+        return self._once[key]
 
     def requirements(self, policy: ir.Policy) -> tuple[Requirement, ...]:
         """What a validating engine requires of a pod (pspc.validation.requirements)."""

@@ -21,6 +21,13 @@ PSA_GAP_TARGETS = ("gatekeeper", "rego", "vap", "kyverno")
 
 def validating_coverage(analysis: Analysis, policy: ir.Policy, target: str) -> list[Coverage]:
     """How one validating target renders each restricting intent, plus the bindings."""
+    shared = analysis.once(("validating coverage", policy.name),
+                           lambda: _intents(analysis, policy))
+    return [*shared, _bindings(policy, target)]
+
+
+def _intents(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
+    """The part every validating target shares: they render the same requirements."""
     by_intent: dict[str, list] = {}
     for check in analysis.requirements(policy):
         by_intent.setdefault(check.intent, []).append(check)
@@ -46,7 +53,6 @@ def validating_coverage(analysis: Analysis, policy: ir.Policy, target: str) -> l
         if intent in policy.origins:
             found.append(unsupported(intent, "metadata of the PodSecurityPolicy object: "
                                      "nothing to require of pods"))
-    found.append(_bindings(policy, target))
     return found
 
 
