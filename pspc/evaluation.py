@@ -204,7 +204,8 @@ def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
 def disagreements(results: list[ObjectResult]) -> list[dict]:
     """Where an engine breaks what pspc promises.
 
-    kind `contract`: a validating engine breaks the equivalence contract (design.md): for
+    kind `contract`: a validating engine breaks the equivalence contract
+    (docs/equivalence.md#checking-the-contract): for
     each policy that applies, it must admit exactly the pods that policy's PSP admits
     without changing them, and reject the ones it rejects or would have to change.
     kind `psa`: PSA, at the level pspc labels the namespace with, rejects a pod that a

@@ -34,7 +34,8 @@ def normal_spec(spec: dict) -> dict:
         if key in out:
             objects = [{k: v for k, v in o.items() if not _empty(v)} for o in out[key]]
             out[key] = sorted(objects, key=lambda o: sorted(o.items()))
-    if "runtimeClass" in out:  # admission only tests membership (spec §6.18)
+    # admission only tests membership (docs/psp-admission.md#runtime-class)
+    if "runtimeClass" in out:
         runtime = dict(out["runtimeClass"])
         runtime["allowedRuntimeClassNames"] = sorted(runtime.get("allowedRuntimeClassNames")
                                                      or [])

@@ -1,4 +1,5 @@
-"""Field errors rendered exactly as Go's apimachinery prints them (spec §1.3).
+"""Field errors rendered exactly as Go's apimachinery prints them
+(docs/psp-admission.md#field-errors).
 
 PSP rejection messages embed these strings verbatim, so paths and bad values must follow Go's
 formatting rules byte for byte: `%q` for strings, `%#v` for slices, `"null"` for nil.

@@ -1,8 +1,9 @@
 """PSP admission inside an API server request: feature gates and the "full pipeline" mode.
 
-The golden data ran the plugin on its own (spec §0.2). A real kube-apiserver surrounds it with
-steps that change what PSP sees (spec §2): the ServiceAccount plugin injects a token volume
-that counts against `volumes`, the pod REST strategy syncs seccomp annotations and fields, and
+The golden data ran the plugin on its own (docs/psp-admission.md#golden-cases). A real
+kube-apiserver surrounds it with steps that change what PSP sees
+(docs/psp-admission.md#request-pipeline): the ServiceAccount plugin injects a token volume that
+counts against `volumes`, the pod REST strategy syncs seccomp annotations and fields, and
 feature gates switch checks off. `Pipeline` runs either the plugin alone or that whole chain.
 """
 
@@ -49,7 +50,8 @@ _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 @dataclasses.dataclass(frozen=True)
 class FeatureGates:
-    """The kube-apiserver feature gates that change PSP admission (spec §2, last table)."""
+    """The kube-apiserver feature gates that change PSP admission
+    (docs/psp-admission.md#feature-gates)."""
 
     ephemeral_containers: bool
     csi_inline_volume: bool
@@ -85,7 +87,8 @@ _AS_WRITTEN = FeatureGates(ephemeral_containers=True, csi_inline_volume=True, pr
 
 
 class Pipeline:
-    """Reviews pod requests against a fixed set of PSPs in "plugin" or "full" mode (spec §2).
+    """Reviews pod requests against a fixed set of PSPs in "plugin" or "full" mode
+    (docs/psp-admission.md#plugin-and-full-modes).
 
     "plugin" is the golden data's pipeline: v1 defaulting, PSP Admit, PSP Validate; without
     `gates` it is exactly `PodSecurityPolicyPlugin.review`. "full" is a stock v1.24 API server
@@ -129,7 +132,7 @@ class Pipeline:
         """Run one request; the result's `pod` and `patch` include every step the mode ran."""
         if self.mode == PLUGIN or operation != CREATE:
             # The ServiceAccount plugin and PrepareForCreate act on CREATE only; an UPDATE
-            # meets PSP Validate alone (spec §3.6).
+            # meets PSP Validate alone (docs/psp-admission.md#create-and-update).
             return self.plugin.review(
                 operation, pod, user=user, namespace=namespace, old_pod=old_pod
             )
@@ -148,7 +151,8 @@ class Pipeline:
         return result
 
     def _prepare_for_create(self, pod: dict) -> None:
-        """The pod REST strategy's PrepareForCreate, between PSP Admit and Validate (spec §2).
+        """The pod REST strategy's PrepareForCreate, between PSP Admit and Validate
+        (docs/psp-admission.md#prepareforcreate).
 
         It drops what disabled gates forbid, then fills in whichever of each seccomp annotation
         and field is missing, so that PSP Validate sees the pod as it will be stored.
@@ -158,7 +162,8 @@ class Pipeline:
             spec.pop("ephemeralContainers", None)
         if not self.gates.proc_mount_type:
             # Upstream's step. Here it never changes the outcome: the PSPs lost
-            # allowedProcMountTypes, so Admit has already rejected every other value (§6.17).
+            # allowedProcMountTypes, so Admit has already rejected every other value
+            # (docs/psp-admission.md#procmount).
             for _, container in iter_containers(spec):
                 context = container.get("securityContext") or {}
                 if context.get("procMount") is not None:
@@ -172,7 +177,7 @@ class Pipeline:
 
 def _as_stored(psp: dict, gates: FeatureGates) -> dict:
     """The PSP as the API stores it: with ProcMountType off it drops `allowedProcMountTypes`
-    on write, so the plugin falls back to [Default] (spec §6.17)."""
+    on write, so the plugin falls back to [Default] (docs/psp-admission.md#procmount)."""
     spec = psp.get("spec") or {}
     if gates.proc_mount_type or "allowedProcMountTypes" not in spec:
         return psp
@@ -181,7 +186,8 @@ def _as_stored(psp: dict, gates: FeatureGates) -> dict:
 
 
 def _admit_service_account(pod: dict) -> None:
-    """The ServiceAccount admission plugin on CREATE (spec §2 step 2), in place.
+    """The ServiceAccount admission plugin on CREATE, in place
+    (docs/psp-admission.md#serviceaccount-admission).
 
     The service account is taken to exist with no automount setting of its own, so only the
     pod's `automountServiceAccountToken: false` keeps the token volume out. As upstream, an
@@ -222,8 +228,9 @@ def _token_volume_name(pod: dict) -> str:
 
 
 def _token_projection() -> dict:
-    """Upstream's token volume source: the three sources the projected-token exception (§6.3)
-    admits, with upstream's explicit `defaultMode` (0644) and `expirationSeconds` (1h7s)."""
+    """Upstream's token volume source: the three sources the projected-token exception
+    (docs/psp-admission.md#token-volume-exception) admits, with upstream's explicit `defaultMode`
+    (0644) and `expirationSeconds` (1h7s)."""
     return {
         "defaultMode": 420,
         "sources": [
@@ -252,7 +259,8 @@ def _sync_seccomp(annotations: dict, key: str, owner: dict) -> None:
     """Fill in whichever of the seccomp annotation `key` and `owner`'s field is missing.
 
     `owner` is the pod spec or a container; each keeps `seccompProfile` in its
-    `securityContext`. Values with no counterpart in the §6.19 mapping are left alone.
+    `securityContext`. Values with no counterpart in the mapping of
+    docs/psp-admission.md#seccomp are left alone.
     """
     context = owner.get("securityContext") or {}
     field = context.get("seccompProfile")

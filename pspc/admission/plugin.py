@@ -1,5 +1,6 @@
 """The PodSecurityPolicy admission plugin: which requests it sees, which policy wins, and the
-exact rejection message (spec §3 and §1.4).
+exact rejection message (docs/psp-admission.md#selection and
+docs/psp-admission.md#rejection-message).
 
 This is the "plugin only" pipeline of the golden data: v1 defaulting, then the mutating pass
 (CREATE only), then the validating pass. Other admission plugins and the REST strategy do not
@@ -46,8 +47,9 @@ class AdmissionResult:
     rejected the pod, in policy-name order; `message` concatenates them (upstream uses random
     map order). `patch` turns the request pod into `pod`, defaulting included. `mutated`
     says whether the admitting policy changed the pod's security settings, for the
-    equivalence contract between PSP and the validating targets (design.md): copying the
-    seccomp field into its legacy annotation, which every policy does, is no such change.
+    equivalence contract between PSP and the validating targets
+    (docs/equivalence.md#refinements): copying the seccomp field into its legacy annotation,
+    which every policy does, is no such change.
     """
 
     allowed: bool
@@ -68,7 +70,8 @@ class PodSecurityPolicyPlugin:
 
     PSPs whose provider cannot be built are dropped, as upstream does; `skipped` maps their
     names to the reason. `legacy_wording` renders rejections the way releases before 1.15 did
-    (`unable to validate against any pod security policy: [...]`, spec §9 item 1).
+    (`unable to validate against any pod security policy: [...]`, see
+    docs/psp-admission.md#rejection-message).
     `ephemeral_containers` and `csi_inline_volume` are the feature gates the providers consult
     (see `Provider`); the defaults honour the objects as written.
     """
@@ -114,8 +117,8 @@ class PodSecurityPolicyPlugin:
         """Run one API request for `pod` through the plugin (Admit, then Validate).
 
         On CREATE, `prepare_for_create` edits the admitted pod in place before the validating
-        pass: it stands for the REST strategy step that sits between the two (spec §2 step 3),
-        which the plugin-only pipeline leaves out.
+        pass: it stands for the REST strategy step that sits between the two
+        (docs/psp-admission.md#prepareforcreate), which the plugin-only pipeline leaves out.
         """
         if resource != "pods" or subresource or operation not in (CREATE, UPDATE):
             return AdmissionResult(True, pod=json_clone(pod), evaluated=False)
@@ -132,7 +135,8 @@ class PodSecurityPolicyPlugin:
         if namespace is None:
             namespace = (current.get("metadata") or {}).get("namespace", "")
         account = current["spec"].get("serviceAccountName")
-        # the pod's service account is checked before the requesting user (spec §3.5)
+        # the pod's service account is checked before the requesting user
+        # (docs/psp-admission.md#usable-policies)
         identities = [service_account_identity(namespace, account)] if account else []
         if user is not None:
             identities.append(user)
@@ -165,7 +169,8 @@ class PodSecurityPolicyPlugin:
     def _select(
         self, pod: dict, phase: str, identities: list[Identity], namespace: str
     ) -> tuple[Provider | None, dict, PolicyErrors]:
-        """One pass of upstream `computeSecurityContext` (spec §3.4)."""
+        """One pass of upstream `computeSecurityContext`
+        (docs/psp-admission.md#candidate-evaluation)."""
         providers = self.providers
         if phase == VALIDATE:
             hint = annotations_of(pod).get(PSP_ANNOTATION)

@@ -1,8 +1,8 @@
 """Pod helpers: the v1 defaulting PSP can observe, container walking and semantic equality.
 
 Pods are plain dicts in their v1 JSON shape. The PSP plugin sees pods after API decoding and
-defaulting, so the simulator applies the defaults that change what PSP checks (spec §2 step 1)
-before anything else.
+defaulting, so the simulator applies the defaults that change what PSP checks
+(docs/psp-admission.md#v1-defaulting) before anything else.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def iter_containers(spec: dict, *, ephemeral: bool = True) -> Iterator[tuple[str
     """Yield `(path prefix, container)` for init, regular, then ephemeral containers.
 
     `ephemeral=False` leaves out ephemeral containers, as upstream's validation walk does
-    while the EphemeralContainers feature gate is off (spec §1.1).
+    while the EphemeralContainers feature gate is off (docs/psp-admission.md#containers).
     """
     lists = CONTAINER_LISTS if ephemeral else CONTAINER_LISTS[:2]
     for key, prefix in lists:
@@ -149,7 +149,8 @@ def annotations_of(pod: dict) -> dict:
 
 
 def seccomp_annotation_for_field(profile: dict) -> str:
-    """Translate a `seccompProfile` field into the legacy annotation value (spec §6.19)."""
+    """Translate a `seccompProfile` field into the legacy annotation value
+    (docs/psp-admission.md#seccomp)."""
     kind = profile.get("type")
     if kind == "RuntimeDefault":
         return "runtime/default"
@@ -161,7 +162,8 @@ def seccomp_annotation_for_field(profile: dict) -> str:
 
 
 def seccomp_field_for_annotation(annotation: str) -> dict | None:
-    """Translate a legacy seccomp annotation into a `seccompProfile` field (spec §6.19).
+    """Translate a legacy seccomp annotation into a `seccompProfile` field
+    (docs/psp-admission.md#seccomp).
 
     None for values with no field form (empty, unknown, or `localhost/` without a profile).
     """
@@ -176,7 +178,7 @@ def seccomp_field_for_annotation(annotation: str) -> dict | None:
 
 
 def semantically_equal(left: Any, right: Any) -> bool:
-    """Go's `apiequality.Semantic.DeepEqual` over JSON shapes (spec §1.5).
+    """Go's `apiequality.Semantic.DeepEqual` over JSON shapes (docs/psp-admission.md#mutated-pods).
 
     Null, absent and empty lists are equal; an empty object equals an absent one only for Go
     maps and value structs (labels, metadata, ...), because elsewhere `{}` is a non-nil pointer.
@@ -200,7 +202,8 @@ def _members_equal(key: str, left: Any, right: Any) -> bool:
 
 
 def only_gc_fields_changed(new: dict, old: dict) -> bool:
-    """True when `new` differs from `old` at most in garbage-collector metadata (spec §3.1)."""
+    """True when `new` differs from `old` at most in garbage-collector metadata
+    (docs/psp-admission.md#ignored-requests)."""
     new_meta = dict(new.get("metadata") or {})
     old_meta = old.get("metadata") or {}
     for key in _GC_FIELDS:

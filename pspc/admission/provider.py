@@ -1,4 +1,5 @@
-"""One compiled PodSecurityPolicy (a "provider"): MutatePod (spec §4) and ValidatePod (§5).
+"""One compiled PodSecurityPolicy (a "provider"): MutatePod
+(docs/psp-admission.md#defaulting) and ValidatePod (docs/psp-admission.md#validation).
 
 A provider is built once per PSP and then evaluated against many pods, so everything that
 depends only on the policy is precomputed here.
@@ -74,7 +75,8 @@ class Provider:
 
     `ephemeral_containers` and `csi_inline_volume` are the feature gates of those names: when
     off, validation skips ephemeral containers (mutation still visits them) and the
-    `allowedCSIDrivers` check (spec §1.1, §6.6). The defaults honour the PSP as written.
+    `allowedCSIDrivers` check (docs/psp-admission.md#feature-gates). The defaults honour the PSP
+    as written.
     """
 
     __slots__ = (
@@ -166,7 +168,8 @@ class Provider:
         """Apply this policy's defaults to a copy of `pod`: return (copy, anything changed).
 
         Each step writes only when its target is unset (or a capability set must grow), so a
-        per-step flag equals Go's semantic comparison of the pod before and after (§1.5).
+        per-step flag equals Go's semantic comparison of the pod before and after
+        (docs/psp-admission.md#mutated-pods).
         The container-level seLinuxOptions step is absent: for MustRunAs the pod-level step
         has already set the options every container inherits, so it can never fire.
         """
@@ -261,7 +264,8 @@ class Provider:
         return changed
 
     def validate(self, pod: dict) -> list[FieldError]:
-        """All violations of this policy by `pod`, in the upstream check order (§5)."""
+        """All violations of this policy by `pod`, in the upstream check order
+        (docs/psp-admission.md#validation)."""
         errors: list[FieldError] = []
         spec = pod.get("spec") or _EMPTY
         pod_sc = spec.get("securityContext") or _EMPTY

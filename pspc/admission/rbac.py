@@ -1,4 +1,5 @@
-"""Who may `use` a PodSecurityPolicy: identities and an RBAC evaluator (spec §3.5).
+"""Who may `use` a PodSecurityPolicy: identities and an RBAC evaluator
+(docs/psp-admission.md#usable-policies).
 
 The evaluator reads Role, ClusterRole, RoleBinding and ClusterRoleBinding objects as dicts
 and answers the same question as the apiserver's superuser check followed by RBAC.

@@ -44,7 +44,8 @@ SAFE_SYSCTLS = (
 
 
 class ProviderError(ValueError):
-    """A PSP the API accepts but the plugin cannot compile (spec §7.2); the plugin skips it."""
+    """A PSP the API accepts but the plugin cannot compile; the plugin skips it
+    (docs/psp-admission.md#unusable-policies)."""
 
 
 def _ranges(options: dict) -> tuple[IDRange, ...]:

@@ -1,4 +1,6 @@
-"""A PSP's volume rules: allowed types, host path prefixes, flex and CSI drivers (§6.3–6.6)."""
+"""A PSP's volume rules: allowed types, host path prefixes, flex and CSI drivers
+(docs/psp-admission.md#volumes, docs/psp-admission.md#host-paths,
+docs/psp-admission.md#flex-volumes, docs/psp-admission.md#csi-drivers)."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ class VolumePolicy:
 
     The keyword arguments are the EphemeralContainers and CSIInlineVolume feature gates: with
     the first off, read-only host path mounts are not checked in ephemeral containers; with
-    the second off, `allowedCSIDrivers` is ignored (spec §1.1, §6.6).
+    the second off, `allowedCSIDrivers` is ignored (docs/psp-admission.md#feature-gates).
     """
 
     __slots__ = (

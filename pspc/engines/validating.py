@@ -1,5 +1,6 @@
 """Validating engines over a set of policies, as a cluster applies them, and the oracle
-that says what they should answer under the equivalence contract (design.md).
+that says what they should answer under the equivalence contract
+(docs/equivalence.md#checking-the-contract).
 
 Gatekeeper, ValidatingAdmissionPolicy and Kyverno apply every policy whose bindings cover
 the pod's namespace, and admit a pod only if all of them do; conftest applies every

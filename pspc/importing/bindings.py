@@ -2,7 +2,8 @@
 
 A rule grants `use` of PodSecurityPolicy P when its verbs hold `use` or `*`, its apiGroups
 `policy`, `extensions` or `*`, its resources `podsecuritypolicies` or `*`, and its
-resourceNames are empty or hold P (as the API server's authorizer decides, spec §3.5).
+resourceNames are empty or hold P (as the API server's authorizer decides,
+docs/psp-admission.md#usable-policies).
 A ClusterRoleBinding makes the grant cluster-wide; a RoleBinding (to a Role of its
 namespace or to a ClusterRole) makes it hold in its namespace.
 

@@ -9,7 +9,7 @@ admitted pod is the mutated form, which PSP admits unchanged. So a PSP default b
 requirement here (a pod that names no seccomp profile is not admitted as written), and a
 value PSP never checks stays free (MustRunAsNonRoot leaves `runAsNonRoot` unset when the
 pod sets a non-zero `runAsUser`). PSP semantics are those of Kubernetes v1.24
-(../shared/spec/psp-admission.md), read on a current cluster:
+(docs/psp-admission.md), read on a current cluster:
 
 * A profile is the same intent whether a pod names it in an annotation or in a field: the
   API server syncs the two and rejects pods where they disagree. A seccomp or AppArmor

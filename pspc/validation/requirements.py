@@ -1,8 +1,9 @@
 """Each intent of a policy as checks: what a validating engine must require of a pod.
 
 A check passes exactly when the PodSecurityPolicy admits the pod without changing it:
-its validation passes and none of its defaults would apply (design.md, the equivalence
-contract). Where PSP would fill a field in, the check instead requires it set, and says so.
+its validation passes and none of its defaults would apply (docs/equivalence.md#validation
+and docs/equivalence.md#defaults). Where PSP would fill a field in, the check instead
+requires it set, and says so.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def _volume_type(volume_type: str) -> Expr:
 
 
 def _projected_token(v: Var) -> Expr:
-    """The service account token volume, allowed wherever secrets are (spec §6.3)."""
+    """The service account token volume, allowed wherever secrets are
+    (docs/psp-admission.md#token-volume-exception)."""
     source, item = Var("src"), Var("item")
     token = and_(Has(path(source, "serviceAccountToken")),
                  eq(Val(path(source, "serviceAccountToken", "path"), Lit("")), "token"),
@@ -141,7 +143,8 @@ def _volumes(p: ir.Policy) -> list[Requirement]:
 
 
 def _path_match(text: Expr, prefix: str) -> Expr:
-    """Segment-wise prefix match, after dropping one trailing '/' (spec §6.4)."""
+    """Segment-wise prefix match, after dropping one trailing '/'
+    (docs/psp-admission.md#host-paths)."""
     stem = prefix[:-1] if prefix.endswith("/") else prefix
     return or_(eq(text, stem), StartsWith(text, Lit(stem + "/")))
 
@@ -399,7 +402,8 @@ def _runtime_class(p: ir.Policy) -> list[Requirement]:
 
 
 def _profile_of(field: Path) -> Expr:
-    """A seccomp or AppArmor profile field as its annotation value (spec §6.19)."""
+    """A seccomp or AppArmor profile field as its annotation value
+    (docs/psp-admission.md#seccomp, docs/psp-admission.md#apparmor)."""
     kind = Val(field / "type", Lit(""))
     localhost = Concat((Lit("localhost/"), Val(field / "localhostProfile", Lit(""))))
     return Cond(eq(kind, "RuntimeDefault"), Lit("runtime/default"),

@@ -1,4 +1,4 @@
-"""Go-compatible rendering of field errors and bad values (spec §1.3)."""
+"""Go-compatible rendering of field errors and bad values (docs/psp-admission.md#field-errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The 115 golden PSP admission cases, produced by the real upstream plugin (spec §0.2)."""
+"""The 115 golden PSP admission cases, produced by the real upstream plugin
+(docs/psp-admission.md#golden-cases)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def _slim(pod: dict) -> dict:
 
 
 def _acceptable_messages(message: str, policy_errors: list) -> set[str]:
-    """Every message Go could print: per-policy blocks concatenated in any order (§3.8)."""
+    """Every message Go could print: per-policy blocks concatenated in any order
+    (docs/psp-admission.md#error-aggregation)."""
     if "no providers available" in message:
         return {message}
     blocks = [errors for _, errors in policy_errors]

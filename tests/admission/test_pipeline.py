@@ -1,4 +1,5 @@
-"""The admission pipeline: feature gates and the full API-server mode (spec §2)."""
+"""The admission pipeline: feature gates and the full API-server mode
+(docs/psp-admission.md#feature-gates, docs/psp-admission.md#plugin-and-full-modes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RBAC evaluation of `use` on PodSecurityPolicies (spec §3.5)."""
+"""RBAC evaluation of `use` on PodSecurityPolicies (docs/psp-admission.md#usable-policies)."""
 
 from __future__ import annotations
 
