@@ -69,7 +69,7 @@ class PodSecurityPolicyPlugin:
     """The plugin over a fixed set of PSPs, compiled once and reusable across requests.
 
     PSPs whose provider cannot be built are dropped, as upstream does; `skipped` maps their
-    names to the reason. `legacy_wording` renders rejections the way releases before 1.15 did
+    names to the reason. `legacy_wording` renders rejections the way releases before 1.19 did
     (`unable to validate against any pod security policy: [...]`, see
     docs/psp-admission.md#rejection-message).
     `ephemeral_containers` and `csi_inline_volume` are the feature gates the providers consult
