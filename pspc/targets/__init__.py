@@ -43,6 +43,17 @@ class Target:
     coverage: Callable[[Analysis, ir.Policy], list[Coverage]] | None = None
 
 
+def per_policy(folder: str, documents: Callable[[Build, ir.Policy], tuple[dict, ...]]
+               ) -> Callable[[Build], list[OutputFile]]:
+    """A target's `build` for one YAML file per policy, `FOLDER/NAME.yaml`, holding
+    `documents(build, policy)`."""
+    def build(build: Build) -> list[OutputFile]:
+        return [OutputFile(f"{folder}/{p.name}.yaml", p.source, documents(build, p))
+                for p in build.program.policies]
+
+    return build
+
+
 # Every target, in the order their files are listed.
 TARGETS = ("psp", "rbac", "rego", "gatekeeper", "vap", "kyverno", "psa", "helm", "report",
            "migration")

@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc.model import ir
-from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
+from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -57,11 +57,9 @@ def constraint(policy: ir.Policy) -> dict:
     }
 
 
-def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"gatekeeper/{p.name}.yaml", p.source,
-                       (template(build.analysis, p), constraint(p)))
-            for p in build.program.policies]
+def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
+    return template(build.analysis, policy), constraint(policy)
 
 
-TARGET = Target("gatekeeper", build, manifests=True,
+TARGET = Target("gatekeeper", per_policy("gatekeeper", documents), manifests=True,
                 coverage=partial(validating_coverage, target="gatekeeper"))

@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc.model import ir
-from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
+from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -36,10 +36,9 @@ def cluster_policy(analysis: Analysis, policy: ir.Policy) -> dict:
     }
 
 
-def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"kyverno/{p.name}.yaml", p.source, (cluster_policy(build.analysis, p),))
-            for p in build.program.policies]
+def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
+    return (cluster_policy(build.analysis, policy),)
 
 
-TARGET = Target("kyverno", build, manifests=True,
+TARGET = Target("kyverno", per_policy("kyverno", documents), manifests=True,
                 coverage=partial(validating_coverage, target="kyverno"))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pspc import vocabulary as voc
 from pspc.coverage import EXACT, Coverage, unsupported
 from pspc.model import ir
-from pspc.targets import MANAGED_BY, OutputFile, Target
+from pspc.targets import MANAGED_BY, Target, per_policy
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
@@ -102,9 +102,8 @@ def manifest(policy: ir.Policy) -> dict:
             "spec": spec(policy)}
 
 
-def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"psp/{p.name}.yaml", p.source, (manifest(p),))
-            for p in build.program.policies]
+def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
+    return (manifest(policy),)
 
 
 # Why a PodSecurityPolicy cannot carry the intents beyond it (ir.BEYOND_PSP).
@@ -131,4 +130,4 @@ def coverage(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
     return found
 
 
-TARGET = Target("psp", build, manifests=True, coverage=coverage)
+TARGET = Target("psp", per_policy("psp", documents), manifests=True, coverage=coverage)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pspc.model import ir
-from pspc.targets import MANAGED_BY, OutputFile, Target
+from pspc.targets import MANAGED_BY, Target, per_policy
 
 if TYPE_CHECKING:
     from pspc.compiler import Build
@@ -61,9 +61,8 @@ def manifests(policy: ir.Policy) -> list[dict]:
     return docs
 
 
-def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"rbac/{p.name}.yaml", p.source, tuple(manifests(p)))
-            for p in build.program.policies]
+def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
+    return tuple(manifests(policy))
 
 
-TARGET = Target("rbac", build, manifests=True)
+TARGET = Target("rbac", per_policy("rbac", documents), manifests=True)

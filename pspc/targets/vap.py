@@ -7,7 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc.model import ir
-from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
+from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -48,11 +48,9 @@ def binding_object(policy: ir.Policy) -> dict:
             "spec": spec}
 
 
-def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"vap/{p.name}.yaml", p.source,
-                       (policy_object(build.analysis, p), binding_object(p)))
-            for p in build.program.policies]
+def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
+    return policy_object(build.analysis, policy), binding_object(policy)
 
 
-TARGET = Target("vap", build, manifests=True,
+TARGET = Target("vap", per_policy("vap", documents), manifests=True,
                 coverage=partial(validating_coverage, target="vap"))
