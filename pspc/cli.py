@@ -324,13 +324,15 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
     from pspc.admission.pipeline import FeatureGates
     from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
     from pspc.engines.validating import ContractOracle
+    from pspc.engines.validators import ENGINES_EXTRA
     from pspc.evaluation import (
+        Progress,
         add_policy_object,
-        disagreements,
-        evaluate,
+        iter_results,
         load_objects,
         load_policy_objects,
         validating_engines,
+        write_results,
     )
     from pspc.manifests import read_manifests
 
@@ -363,8 +365,8 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
     try:
         engines += validating_engines(objects.policies, chosen)
     except ImportError as exc:
-        raise click.UsageError(f"{exc.name} is not installed; install pspc[test] to run the "
-                               "validating engines") from exc
+        raise click.UsageError(f"{exc.name} is not installed; to run the validating engines: "
+                               f"{ENGINES_EXTRA}") from exc
     oracle = ContractOracle(objects.policies) if len(engines) > 1 else None
     psa_check = None
     if "psa" in chosen:
@@ -375,25 +377,11 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
         if objects.analysis is not None and level is None and psa_version is None:
             psa_check = PsaConsistency(objects.analysis,
                                        oracle or ContractOracle(objects.policies))
-    results = evaluate(manifests, engines, namespace, diags, oracle, psa_check)
-    found = disagreements(results)
-    if fmt == "json":
-        click.echo(json.dumps({"objects": [r.to_json() for r in results],
-                               "disagreements": found}, indent=2))
-    else:
-        for result in results:
-            click.echo("\n".join(result.lines()))
-        for item in found:
-            if item["kind"] == "psa":
-                click.echo(f"DISAGREEMENT {item['source']}: psa forbids, at the level pspc "
-                           "labels the namespace with, a pod that "
-                           + ", ".join(item["policies"]) + " admit(s) unchanged")
-                continue
-            click.echo(f"DISAGREEMENT {item['source']}: {item['engine']} says "
-                       f"{'admitted' if item['got'] else 'forbidden'}, the PSP contract says "
-                       f"{'admitted' if item['expected'] else 'forbidden'}")
+    progress = Progress(len(manifests))
+    found, forbidden = write_results(iter_results(manifests, engines, namespace, diags, oracle,
+                                                  psa_check, progress), fmt, click.echo)
     _report(diags, objects.sources)
     if found:
         sys.exit(3)
-    if diags.has_errors or any(not v.allowed for r in results for v in r.verdicts.values()):
+    if diags.has_errors or forbidden:
         sys.exit(EXIT_FAILED)

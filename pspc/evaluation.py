@@ -9,8 +9,14 @@ cluster before migrating.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
+
+import yaml
 
 from pspc.analysis import Analysis
 from pspc.compiler import (
@@ -25,7 +31,13 @@ from pspc.compiler import (
 from pspc.diagnostics import Diagnostics
 from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle, PolicySetEngine
-from pspc.manifests import Manifest, read_manifests
+from pspc.manifests import (
+    MAX_MANIFEST_BYTES,
+    Manifest,
+    _list_item_nodes,
+    _mark_span,
+    read_manifests,
+)
 from pspc.model import ir
 from pspc.targets import psp as psp_target
 from pspc.targets import rbac as rbac_target
@@ -164,13 +176,14 @@ def psa_labels(analysis: Analysis | None) -> dict[str, tuple[str, str, str]]:
 
 
 def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
-    """The pods and workloads to evaluate, in file and document order."""
+    """The pods and workloads to evaluate, in file and document order (without their YAML
+    nodes: eval locates nothing inside them, and a large dump's nodes take most memory)."""
     found: list[Manifest] = []
     for raw in files:
         path = Path(raw)
         if not path.is_file():
             raise UsageError(f"no such file: {raw}")
-        for manifest in read_manifests(path, raw, diags):
+        for manifest in read_objects(path, raw, diags):
             if manifest.kind == "Pod" or manifest.kind in WORKLOADS:
                 found.append(manifest)
             else:
@@ -179,11 +192,84 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
     return found
 
 
-def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
-             diags: Diagnostics, oracle: ContractOracle | None = None,
-             psa: PsaConsistency | None = None) -> list[ObjectResult]:
-    results = []
-    for manifest in manifests:
+def read_objects(path: Path, display: str, diags: Diagnostics) -> list[Manifest]:
+    """read_manifests without the YAML nodes, through libyaml when PyYAML has it and the
+    file reads without trouble; any problem (or an alias) goes to read_manifests, which
+    reports it exactly."""
+    fast = _read_with_libyaml(path, display)
+    if fast is not None:
+        return fast
+    return [replace(m, node=None) for m in read_manifests(path, display, diags)]
+
+
+def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if loader_class is None or len(data) > MAX_MANIFEST_BYTES:
+        return None
+    maybe_aliases = "*" in text  # an alias is written *name
+    loader = loader_class(text)
+    found: list[Manifest] = []
+    index = 0
+    try:
+        while loader.check_node():
+            span = _mark_span(display, loader.peek_event().start_mark)
+            node = loader.get_node()
+            if maybe_aliases and _shares_nodes(node):
+                return None
+            document = loader.construct_document(node)
+            if document is None:
+                index += 1
+                continue
+            if not isinstance(document, dict):
+                return None
+            if document.get("kind") == "List" or str(document.get("kind", "")).endswith("List"):
+                items = document.get("items") or []
+                if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                    return None
+                nodes = _list_item_nodes(node)
+                found.extend(Manifest(f"{display}#{index}", _mark_span(
+                    display, nodes[n].start_mark) if n < len(nodes) else span, item, n)
+                    for n, item in enumerate(items))
+            else:
+                found.append(Manifest(f"{display}#{index}", span, document))
+            index += 1
+    except Exception:  # whatever it is, the reference reader decides and reports it
+        return None
+    finally:
+        loader.dispose()
+    return found
+
+
+def _shares_nodes(root: yaml.Node) -> bool:
+    """Whether a node is reached twice: how an alias composes."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
+
+
+def iter_results(manifests: Iterable[Manifest], engines: list[Engine], namespace: str,
+                 diags: Diagnostics, oracle: ContractOracle | None = None,
+                 psa: PsaConsistency | None = None,
+                 progress: Progress | None = None) -> Iterator[ObjectResult]:
+    """Each object's result as soon as it is evaluated (see `evaluate`)."""
+    for done, manifest in enumerate(manifests, 1):
+        if progress is not None:
+            progress.update(done)
         try:
             request = pod_request(manifest.object, namespace)
         except NoPodTemplateError as exc:
@@ -195,10 +281,88 @@ def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
         expected = {engine.name: oracle.expected(engine, request) for engine in engines
                     if oracle is not None and isinstance(engine, PolicySetEngine)}
         admitted_by = psa.admitted_by(request) if psa is not None else ()
-        results.append(ObjectResult(manifest.source, manifest.kind, manifest.name,
-                                    request.namespace, request.requester, pod_name, verdicts,
-                                    expected, admitted_by))
-    return results
+        yield ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
+                           request.requester, pod_name, verdicts, expected, admitted_by)
+    if progress is not None:
+        progress.close()
+
+
+def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,
+             diags: Diagnostics, oracle: ContractOracle | None = None,
+             psa: PsaConsistency | None = None) -> list[ObjectResult]:
+    return list(iter_results(manifests, engines, namespace, diags, oracle, psa))
+
+
+class Progress:
+    """A `\\r` counter on stderr for a long evaluation (shown after `delay` seconds), when
+    stderr is a terminal and stdout is not one (results scrolling by show progress)."""
+
+    def __init__(self, total: int, delay: float = 1.0, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.enabled = _isatty(self.stream) and (stream is not None or not _isatty(sys.stdout))
+        self.start = time.monotonic() + delay
+        self.next = self.start
+        self.shown = False
+
+    def update(self, done: int) -> None:
+        if not self.enabled or (now := time.monotonic()) < self.next:
+            return
+        self.next = now + 0.1
+        self.stream.write(f"\rpspc eval: {done:,}/{self.total:,} objects")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def write_results(results: Iterable[ObjectResult], fmt: str,
+                  echo: Callable[[str], object]) -> tuple[list[dict], bool]:
+    """Print each result as it comes (text, or the JSON document `{"objects": [...],
+    "disagreements": [...]}`), then the disagreements; hold only those. Returns the
+    disagreements and whether any engine forbade anything."""
+    contract: list[dict] = []
+    psa: list[dict] = []
+    forbidden = False
+    count = 0
+    for result in results:
+        found = disagreements([result])
+        contract += [d for d in found if d["kind"] == "contract"]
+        psa += [d for d in found if d["kind"] == "psa"]
+        forbidden = forbidden or any(not v.allowed for v in result.verdicts.values())
+        if fmt == "json":
+            text = json.dumps(result.to_json(), indent=2).replace("\n", "\n    ")
+            echo(('{\n  "objects": [\n    ' if count == 0 else ",\n    ") + text, nl=False)
+        else:
+            echo("\n".join(result.lines()))
+        count += 1
+    found = contract + psa
+    if fmt == "json":
+        head = "\n  ]," if count else '{\n  "objects": [],'
+        echo(head + '\n  "disagreements": '
+             + json.dumps(found, indent=2).replace("\n", "\n  ") + "\n}")
+        return found, forbidden
+    for item in found:
+        if item["kind"] == "psa":
+            echo(f"DISAGREEMENT {item['source']}: psa forbids, at the level pspc labels the "
+                 "namespace with, a pod that " + ", ".join(item["policies"])
+                 + " admit(s) unchanged")
+            continue
+        echo(f"DISAGREEMENT {item['source']}: {item['engine']} says "
+             f"{'admitted' if item['got'] else 'forbidden'}, the PSP contract says "
+             f"{'admitted' if item['expected'] else 'forbidden'}")
+    return found, forbidden
 
 
 def disagreements(results: list[ObjectResult]) -> list[dict]:
@@ -225,11 +389,16 @@ def disagreements(results: list[ObjectResult]) -> list[dict]:
 
 def validating_engines(policies: list[ir.Policy], names: list[str]) -> list[PolicySetEngine]:
     """The validating engines asked for, over the policies compiled from sources."""
-    from pspc.engines.validators import CelEngine, RegoEngine
+    from pspc.engines.validators import CelEngine, RegoEngine, RegoInput
+
+    def rego(flavour: str) -> Callable[[ir.Policy], object]:
+        shared = RegoInput()  # one regorus engine per flavour: the pod is passed in once
+        return lambda p: RegoEngine(p, flavour, shared)
 
     makers = {
-        "rego": (lambda p: RegoEngine(p, "conftest"), False),
-        "gatekeeper": (lambda p: RegoEngine(p, "gatekeeper"), True),
-        "cel": (CelEngine, True),
+        "rego": (lambda: rego("conftest"), False),
+        "gatekeeper": (lambda: rego("gatekeeper"), True),
+        "cel": (lambda: CelEngine, True),
     }
-    return [PolicySetEngine(name, policies, *makers[name]) for name in names if name in makers]
+    return [PolicySetEngine(name, policies, makers[name][0](), makers[name][1])
+            for name in names if name in makers]

@@ -89,12 +89,21 @@ class ContractOracle:
         self.pipelines = {p.name: Pipeline([manifest(p)], AllowAll()) for p in policies}
         self.beyond = {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP]
                        for p in policies}
+        # answers for the request asked about last: each validating engine and the PSA
+        # check ask the same questions about one pod
+        self._request: PodRequest | None = None
+        self._answers: dict[str, bool] = {}
 
     def admits_unchanged(self, policy: ir.Policy, request: PodRequest) -> bool:
-        result = self.pipelines[policy.name].review("CREATE", with_apparmor_annotations(
-            request.pod), user=_ANYONE, namespace=request.namespace)
-        return result.allowed and not result.mutated and all(
-            passes(check, request.pod) for check in self.beyond[policy.name])
+        if request is not self._request:
+            self._request, self._answers = request, {}
+        answer = self._answers.get(policy.name)
+        if answer is None:
+            result = self.pipelines[policy.name].review("CREATE", with_apparmor_annotations(
+                request.pod), user=_ANYONE, namespace=request.namespace)
+            answer = self._answers[policy.name] = result.allowed and not result.mutated and all(
+                passes(check, request.pod) for check in self.beyond[policy.name])
+        return answer
 
     def expected(self, engine: PolicySetEngine, request: PodRequest) -> bool:
         return all(self.admits_unchanged(p, request)

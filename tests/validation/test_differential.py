@@ -1,11 +1,13 @@
 """The equivalence contract, through the real engines: for a policy and a pod, the
-generated Rego (conftest and Gatekeeper flavours, in regorus) and CEL (in cel-python) admit
-the pod exactly when that policy's PodSecurityPolicy admits it without changing it.
+generated Rego (conftest and Gatekeeper flavours, in regorus) and CEL (in each installed
+runtime: cel-expr-python, cel-python) admit the pod exactly when that policy's
+PodSecurityPolicy admits it without changing it; and the two CEL runtimes give the same
+messages.
 
 Corpus: the seeds' pods, the per-intent pods (tests/corpus/intents, each against its own
 intent policy and the stdlib and example policies), and the distinct Kubernetes PSA
-fixtures in ../shared (Rego against every stdlib and example policy; CEL, whose Python
-interpreter is slow, against a fixed sample).
+fixtures in ../shared (Rego and cel-expr-python against every stdlib and example policy;
+cel-python, a slow pure-Python interpreter, against a fixed sample).
 """
 
 from __future__ import annotations
@@ -25,10 +27,22 @@ from pspc.workloads import pod_request
 regorus = pytest.importorskip("regorus", reason="regorus (gordon-to-regorus) runs the Rego")
 celpy = pytest.importorskip("celpy", reason="cel-python runs the CEL")
 
-from pspc.engines.validators import CelEngine, RegoEngine  # noqa: E402
+from pspc.engines.validators import CEL_RUNTIMES, CelEngine, RegoEngine  # noqa: E402
 
 CORPUS = REPO / "tests" / "corpus"
 CEL_PSA_SAMPLE = 25
+
+
+def _installed(runtime: str) -> bool:
+    try:
+        __import__({"cel-expr-python": "cel_expr_python", "cel-python": "celpy"}[runtime])
+    except ImportError:
+        return False
+    return True
+
+
+CEL = tuple(r for r in CEL_RUNTIMES if _installed(r))  # every installed CEL runtime
+FAST_CEL = tuple(r for r in CEL if r == "cel-expr-python")
 
 
 def _policies(path) -> list:
@@ -72,11 +86,19 @@ class Harness:
     def __init__(self) -> None:
         self.oracles: dict[str, ContractOracle] = {}
         self.engines: dict[tuple[str, str], object] = {}
+        self.verdicts: dict[tuple[str, str, str], object] = {}  # each evaluation once
+
+    def verdict(self, policy, kind: str, name: str, request):
+        key = (policy.source + policy.name, kind, name)
+        if key not in self.verdicts:
+            self.verdicts[key] = self.engine(policy, kind).evaluate(request)
+        return self.verdicts[key]
 
     def engine(self, policy, kind: str):
         key = (policy.source + policy.name, kind)
         if key not in self.engines:
-            self.engines[key] = CelEngine(policy) if kind == "cel" else RegoEngine(policy, kind)
+            self.engines[key] = (CelEngine(policy, kind) if kind in CEL_RUNTIMES
+                                 else RegoEngine(policy, kind))
         return self.engines[key]
 
     def mismatches(self, policy, pods, kinds) -> list[str]:
@@ -86,7 +108,7 @@ class Harness:
             request = pod_request(pod, "default")
             expected = oracle.admits_unchanged(policy, request)
             for kind in kinds:
-                verdict = self.engine(policy, kind).evaluate(request)
+                verdict = self.verdict(policy, kind, name, request)
                 if verdict.allowed != expected:
                     found.append(f"{policy.name} × {name}: {kind} says "
                                  f"{'admit' if verdict.allowed else 'reject'}, PSP contract "
@@ -105,7 +127,27 @@ def test_seed_and_intent_pods_against_shared_policies(policy):
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
 def test_seed_pods_in_cel(policy):
-    assert HARNESS.mismatches(policy, SEED_PODS, ("cel",)) == []
+    assert HARNESS.mismatches(policy, SEED_PODS, CEL) == []
+
+
+@pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs the whole corpus in CEL")
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_seed_and_intent_pods_against_shared_policies_in_cel(policy):
+    assert HARNESS.mismatches(policy, SEED_PODS + INTENT_PODS, FAST_CEL) == []
+
+
+def _cel_messages(policy, pods, runtime) -> list[str | None]:
+    return [HARNESS.verdict(policy, runtime, name, pod_request(pod, "default")).message
+            for name, pod in pods]
+
+
+@pytest.mark.skipif(len(CEL) < 2, reason="needs both cel-expr-python and cel-python")
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_the_cel_runtimes_give_the_same_messages(shared, policy):
+    """On the pods both run on (cel-python: the seeds and the sample of PSA fixtures)."""
+    fixtures = _psa_fixtures()
+    pods = SEED_PODS + fixtures[:: max(1, len(fixtures) // CEL_PSA_SAMPLE)]
+    assert _cel_messages(policy, pods, CEL[0]) == _cel_messages(policy, pods, CEL[1])
 
 
 def _intent_cases() -> list[tuple[str, list]]:
@@ -120,7 +162,7 @@ def _intent_cases() -> list[tuple[str, list]]:
                          if isinstance(v, str) else "")
 def test_intent_pods_against_their_policy_in_every_engine(policy_name, pods):
     policy = INTENT_POLICIES[policy_name]
-    assert HARNESS.mismatches(policy, pods, (*REGO, "cel")) == []
+    assert HARNESS.mismatches(policy, pods, (*REGO, *CEL)) == []
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
@@ -134,7 +176,13 @@ def test_psa_fixtures_in_rego(shared, policy):
 def test_psa_fixture_sample_in_cel(shared, policy):
     fixtures = _psa_fixtures()
     sample = fixtures[:: max(1, len(fixtures) // CEL_PSA_SAMPLE)]
-    assert HARNESS.mismatches(policy, sample, ("cel",)) == []
+    assert HARNESS.mismatches(policy, sample, CEL) == []
+
+
+@pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs the whole corpus in CEL")
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_psa_fixtures_in_cel(shared, policy):
+    assert HARNESS.mismatches(policy, _psa_fixtures(), FAST_CEL) == []
 
 
 def test_the_corpus_exercises_both_verdicts():

@@ -1,0 +1,118 @@
+"""`pspc eval` plumbing around the engines: the message when an evaluator is missing, the
+CEL runtime chosen, streamed output identical to the whole document, the fast YAML reader
+identical to the reference one, the progress counter."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+from click.testing import CliRunner
+from conftest import EXAMPLES, REPO
+
+from pspc.cli import main
+from pspc.diagnostics import Diagnostics
+from pspc.engines import Verdict
+from pspc.evaluation import ObjectResult, Progress, read_objects, write_results
+from pspc.manifests import read_manifests
+
+ACK = str(EXAMPLES / "seed-002-ack")
+POD = str(REPO / "tests" / "corpus" / "seeds" / "001-pd.yaml")
+
+
+@pytest.mark.parametrize(("engine", "missing"), [
+    ("rego", ("regorus",)), ("gatekeeper", ("regorus",)),
+    ("cel", ("cel_expr_python", "celpy")), ("all", ("regorus",))])
+def test_a_missing_evaluator_names_the_engines_extra(monkeypatch, engine, missing):
+    for module in missing:
+        monkeypatch.setitem(sys.modules, module, None)  # `import module` raises ImportError
+    result = CliRunner().invoke(main, ["eval", ACK, "-f", POD, "--engine", engine])
+    assert result.exit_code == 2
+    assert "is not installed" in result.output
+    assert "pip install 'pspc[engines]'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cel_falls_back_to_cel_python(monkeypatch):
+    pytest.importorskip("celpy")
+    from pspc.engines.validators import cel_runtime
+
+    monkeypatch.setitem(sys.modules, "cel_expr_python", None)
+    assert cel_runtime() == "cel-python"
+
+
+def test_the_engines_extra_is_in_the_test_extra():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    names = " ".join(extras["engines"])
+    assert "gordon-to-regorus" in names and "cel-expr-python" in names
+    assert "pspc[engines]" in extras["test"]
+
+
+def _result(name: str, allowed: bool, expected: bool | None = None) -> ObjectResult:
+    verdict = Verdict(allowed, "p", None if allowed else "no", () if allowed else (("f", "no"),))
+    return ObjectResult(f"pods.yaml#{name}", "Pod", name, "default", None, name,
+                        {"psp": verdict, "cel": verdict},
+                        {} if expected is None else {"cel": expected})
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_streamed_json_is_the_whole_document(count):
+    results = [_result(str(i), i % 2 == 0, expected=True) for i in range(count)]
+    out = io.StringIO()
+    found, forbidden = write_results(
+        iter(results), "json", lambda text, nl=True: out.write(text + "\n" * nl))
+    whole = json.dumps({"objects": [r.to_json() for r in results], "disagreements": found},
+                       indent=2) + "\n"
+    assert out.getvalue() == whole
+    assert forbidden == (count > 1)
+    assert [d["source"] for d in found] == (["pods.yaml#1"] if count > 1 else [])
+
+
+def test_the_libyaml_reader_reads_what_the_reference_reader_reads(tmp_path):
+    path = tmp_path / "pods.yaml"
+    path.write_text("---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n---\n"
+                    "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: b}\n"
+                    "- kind: Deployment\n  metadata: {name: c}\n  spec: {replicas: 1.5e3}\n")
+    fast = read_objects(path, "pods.yaml", Diagnostics())
+    reference = read_manifests(path, "pods.yaml", Diagnostics())
+    assert [(m.source, m.span, m.object, m.item) for m in fast] == [
+        (m.source, m.span, m.object, m.item) for m in reference]
+    assert all(m.node is None for m in fast)
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x {b: 1}\nc: *x\n",  # an alias: refused
+    "kind: Pod\nmetadata: [\n",  # broken YAML
+    "- just\n- a list\n",  # not an object
+])
+def test_the_reference_reader_reports_what_libyaml_would_pass_over(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    fast, reference = Diagnostics(), Diagnostics()
+    assert read_objects(path, "bad.yaml", fast) == []
+    read_manifests(path, "bad.yaml", reference)
+    assert fast.items == reference.items
+    assert fast.has_errors
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_counts_on_a_terminal_and_clears_its_line():
+    stream = _Terminal()
+    progress = Progress(10_000, delay=0, stream=stream)
+    progress.update(1234)
+    progress.close()
+    assert stream.getvalue() == "\rpspc eval: 1,234/10,000 objects\r\033[K"
+    quiet = io.StringIO()  # not a terminal
+    progress = Progress(10_000, delay=0, stream=quiet)
+    progress.update(1)
+    progress.close()
+    assert quiet.getvalue() == ""
