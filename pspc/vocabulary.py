@@ -79,8 +79,9 @@ def suggest(word: str, choices: tuple[str, ...]) -> str | None:
 
 # The legacy name `docker/default` is the runtime's default seccomp profile, as
 # `runtime/default` is (the kubelet and PSP treat them as one profile).
-RUNTIME_DEFAULT_PROFILES = frozenset({"runtime/default", "docker/default"})
 RUNTIME_DEFAULT = "runtime/default"
+DOCKER_DEFAULT = "docker/default"
+RUNTIME_DEFAULT_PROFILES = frozenset({RUNTIME_DEFAULT, DOCKER_DEFAULT})
 LOCALHOST_PREFIX = "localhost/"
 
 # A pod's container lists, in the order Kubernetes validates and reports them.

@@ -183,8 +183,8 @@ def _sysctls(state: State, words: ast.Words) -> tuple[str, ...]:
 
 def _profile(state: State, word: ast.Word, kind: str, allow_star: bool) -> str | None:
     text = word.text
-    ok = text in ("runtime/default", "unconfined") or (
-        kind == "seccomp" and text == "docker/default")
+    ok = text in (voc.RUNTIME_DEFAULT, "unconfined") or (
+        kind == "seccomp" and text in voc.RUNTIME_DEFAULT_PROFILES)
     if text.startswith("localhost/"):
         rest = text[len("localhost/"):]
         ok = bool(rest) and (kind == "apparmor" or (

@@ -573,7 +573,7 @@ def _profile_gaps(p: ir.Policy, at: _Level) -> GapFound:
                NO_DEFAULTS)
     if p.apparmor_allowed is not None:
         refused = ["pods that name no profile", "Localhost profiles not listed"]
-        if "runtime/default" not in p.apparmor_allowed:
+        if voc.RUNTIME_DEFAULT not in p.apparmor_allowed:
             refused.insert(1, "RuntimeDefault")
         if not at.checks and "unconfined" not in p.apparmor_allowed:
             refused.append("Unconfined")

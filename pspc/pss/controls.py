@@ -184,7 +184,7 @@ def capabilities_baseline(pod: PodView, rules: Rules) -> Violation | None:
 
 
 def _apparmor_annotation_ok(value: str) -> bool:
-    return value in ("", "runtime/default") or value.startswith("localhost/")
+    return value in ("", voc.RUNTIME_DEFAULT) or value.startswith(voc.LOCALHOST_PREFIX)
 
 
 def _bad_annotations(pod: PodView, keys: Iterable[str]) -> list[tuple[str, str]]:

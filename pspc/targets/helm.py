@@ -29,7 +29,7 @@ def _profile(allowed: tuple[str, ...] | None, kind: str) -> dict | None:
     """A profile field the policy allows, preferring the runtime's default."""
     if allowed is None:
         return {"type": "RuntimeDefault"} if kind == "apparmor" else None
-    for preferred in ("runtime/default", "docker/default", voc.ALL):
+    for preferred in (voc.RUNTIME_DEFAULT, voc.DOCKER_DEFAULT, voc.ALL):
         if preferred in allowed:
             return {"type": "RuntimeDefault"}
     for profile in allowed:

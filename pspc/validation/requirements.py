@@ -406,7 +406,7 @@ def _profile_of(field: Path) -> Expr:
     (docs/psp-admission.md#seccomp, docs/psp-admission.md#apparmor)."""
     kind = Val(field / "type", Lit(""))
     localhost = Concat((Lit("localhost/"), Val(field / "localhostProfile", Lit(""))))
-    return Cond(eq(kind, "RuntimeDefault"), Lit("runtime/default"),
+    return Cond(eq(kind, "RuntimeDefault"), Lit(voc.RUNTIME_DEFAULT),
                 Cond(and_(eq(kind, "Localhost"), Has(field / "localhostProfile")), localhost,
                      Cond(eq(kind, "Unconfined"), Lit("unconfined"), Lit(""))))
 
