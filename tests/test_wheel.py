@@ -1,11 +1,12 @@
-"""The wheel carries grammar/ and stdlib/: install it into a fresh venv and build from
-outside the repository."""
+"""The wheel carries grammar/, stdlib/ and the Markdown templates: install it into a fresh
+venv and build from outside the repository."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import venv
+import zipfile
 
 from conftest import EXAMPLES, OUTPUTS, REPO
 
@@ -20,6 +21,10 @@ def test_installed_wheel_builds_an_example(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
                     str(REPO)], check=True, capture_output=True)
     wheel = next(wheels.glob("pspc-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    for template in ("report.md.j2", "migration.md.j2"):
+        assert f"pspc/output/templates/{template}" in names
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
@@ -31,7 +36,7 @@ def test_installed_wheel_builds_an_example(tmp_path):
     subprocess.run([str(env_dir / "bin" / "pspc"), "build", str(example), "-o", "out"],
                    cwd=elsewhere, check=True, capture_output=True)
     golden = OUTPUTS / example.name
-    for path in sorted(golden.rglob("*.yaml")):
+    for path in sorted([*golden.rglob("*.yaml"), golden / "migration.md"]):
         built = elsewhere / "out" / path.relative_to(golden)
         assert _body(built.read_bytes()) == _body(path.read_bytes()), path.name
     stdlib = subprocess.run([str(python), "-c", "from pspc.resources import resource_dir; "

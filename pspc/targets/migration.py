@@ -10,6 +10,7 @@
   plan lists the fields to set, and the Helm values that set them.
 
 Everything is derived from the IR, in a fixed order, so the plan is deterministic.
+This module computes what the plan says; pspc/output/templates/migration.md.j2 lays it out.
 """
 
 from __future__ import annotations
@@ -34,23 +35,6 @@ if TYPE_CHECKING:
 
 PATH = "migration.md"
 
-INTRO = """PodSecurityPolicy was removed in Kubernetes 1.25. For each namespace this plan gives the
-Pod Security Admission labels of `psa/namespaces.yaml`, the intents of the policies that PSA
-cannot enforce and the outputs that do, and the workloads that break because they rely on
-what a PodSecurityPolicy filled in. Levels are those of the Pod Security Standards
-{version} unless a namespace declares a version.
-
-Steps, while PodSecurityPolicy is still enabled:
-
-1. Fix the workloads listed under *Workloads affected*: set those fields in their
-   manifests (charts made with `helm create`: pass the `helm/<policy>.values.yaml` file).
-2. Apply one validating output: `vap/` (Kubernetes 1.30+), `gatekeeper/` or `kyverno/`;
-   run `rego/` with conftest in CI.
-3. Apply `psa/namespaces.yaml`. audit and warn are one level stricter than enforce: the
-   audit log and `kubectl` warnings show what tightening further would break.
-4. Disable the PodSecurityPolicy admission plugin, stop building the `psp` and `rbac`
-   targets, and upgrade."""
-
 
 def _subject(binding: ir.Binding) -> str:
     s = binding.subject
@@ -63,82 +47,25 @@ def _bound_here(policy: ir.Policy, namespace: str | None) -> list[ir.Binding]:
     return [b for b in policy.bindings if b.namespace in (None, namespace)]
 
 
-def _label_table(found: NamespaceLevels) -> list[str]:
-    lines = ["| mode | level | version | from |", "|---|---|---|---|"]
-    for mode in MODES:
-        origin = found.origin(mode)
-        if origin == "declared":
-            where = found.declared.spans.get(mode, found.declared.span)
-            reason = f"declared at `{where}`"
-            if mode == "enforce" and found.declared.force:
-                reason += " (forced)"
-        elif origin == "computed":
-            reason = ("the least strict level of the policies usable here" if found.policies
-                      else "no policy is usable here: PodSecurityPolicy admits no pod")
-        else:
-            reason = "the next stricter level" if found.enforce != "restricted" else \
-                "restricted (the strictest level)"
-        lines.append(f"| {mode} | {found.levels[mode]} | {found.version} | {reason} |")
-    return lines
+def _origin(found: NamespaceLevels, mode: str) -> str:
+    """Where the level of a mode comes from: the last column of the label table."""
+    origin = found.origin(mode)
+    if origin == "declared":
+        where = found.declared.spans.get(mode, found.declared.span)
+        forced = mode == "enforce" and found.declared.force
+        return f"declared at `{where}`" + (" (forced)" if forced else "")
+    if origin == "computed":
+        return ("the least strict level of the policies usable here" if found.policies
+                else "no policy is usable here: PodSecurityPolicy admits no pod")
+    return "the next stricter level" if found.enforce != "restricted" else \
+        "restricted (the strictest level)"
 
 
-def _policies(found: NamespaceLevels) -> list[str]:
-    if not found.policies:
-        return ["No pspc policy is usable here: PodSecurityPolicy admits no pod in this "
-                "namespace today."]
-    lines = ["Policies usable here today (PodSecurityPolicy admits a pod that any of them "
-             "allows):", ""]
-    for policy, report in found.policies:
-        who = "; ".join(_subject(b) for b in _bound_here(policy, found.name))
-        lines.append(f"- `{policy.name}` fits **{report.level}**; bound to {who}")
-    return lines
-
-
-def _conflict(policy: ir.Policy, conflict) -> str:
-    """A bullet: what the policy admits that a check rejects, with the short statements."""
+def _conflict(policy: ir.Policy, conflict) -> dict:
+    """What the policy admits that a check rejects; the intent only if it is short."""
     short = conflict.intent and len(conflict.intent) <= 60
-    return (f"- `{policy.name}` {conflict.sentence}"
-            + (f" (`{conflict.intent}`)" if short else "") + f": {conflict.check}")
-
-
-def _forced(found: NamespaceLevels) -> list[str]:
-    enforce = found.enforce
-    broken = [(p, c) for p, r in found.policies if LEVELS.index(r.level) < LEVELS.index(enforce)
-              for c in r.blockers if c.level == enforce]
-    if not broken:
-        return []
-    lines = [f"**Enforcing {enforce} rejects pods the policies admit today:**", ""]
-    lines += [_conflict(p, c) for p, c in broken]
-    return lines + [""]
-
-
-def _gaps(analysis: Analysis, found: NamespaceLevels) -> list[str]:
-    rows = []
-    for policy, _ in found.policies:
-        for gap in analysis.gaps(policy, found.enforce, found.version):
-            intent = f"`{gap.intent}`" if gap.intent else \
-                gap.field.replace("_", " ") + " (not stated)"
-            rows.append(f"| `{policy.name}` | {intent} | {gap.sentence} ({gap.why}) | "
-                        f"{enforcement_text(analysis, policy, gap.field)} |")
-    title = f"### What PSA {found.enforce} {found.version} does not enforce here"
-    if not rows:
-        return [title, "", "Nothing: PSA enforces every intent of these policies.", ""]
-    return [title, "", "| policy | intent | stricter than PSA | enforced by |",
-            "|---|---|---|---|", *rows, ""]
-
-
-def _stricter(found: NamespaceLevels) -> list[str]:
-    if found.enforce == "restricted":
-        return []
-    level = next_stricter(found.enforce)
-    rows = [(p, c) for p, r in found.policies for c in r.blockers if c.level == level]
-    title = f"### What {level} would reject"
-    if not rows:
-        return [title, "", f"No pod the policies admit: {level} could be enforced.", ""]
-    lines = [title, "", f"Pods the policies admit today that {level} would reject (PSA's "
-             "audit and warn modes report pods like these without rejecting them):", ""]
-    lines += [_conflict(p, c) for p, c in rows]
-    return lines + [""]
+    return {"policy": policy.name, "sentence": conflict.sentence, "check": conflict.check,
+            "intent": conflict.intent if short else None}
 
 
 def defaults(analysis: Analysis, policy: ir.Policy) -> list[tuple[str, str]]:
@@ -151,88 +78,45 @@ def defaults(analysis: Analysis, policy: ir.Policy) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def _affected_here(analysis: Analysis, policies: list[ir.Policy]) -> list[str]:
-    mutating = [f"`{p.name}`" for p in policies if defaults(analysis, p)]
-    lines = ["### Workloads affected", ""]
-    if not mutating:
-        return lines + ["None: no policy usable here fills in fields, so no pod relies on a "
-                        "PodSecurityPolicy default.", ""]
-    return lines + [", ".join(mutating) + (" fills" if len(mutating) == 1 else " fill")
-                    + " in fields of pods today: pods here that rely on it are rejected once "
-                    "PodSecurityPolicy is gone, until they set those fields (see *Workloads "
-                    "affected* below).", ""]
-
-
-def _affected(analysis: Analysis, policies: list[ir.Policy]) -> list[str]:
-    mutating = [(p, d) for p in policies if (d := defaults(analysis, p))]
-    if not mutating:
-        return []
-    lines = ["## Workloads affected", "",
-             "PSA never changes pods, and neither do the validating outputs: pods that left "
-             "these fields to a PodSecurityPolicy are rejected until they set them.", ""]
-    for policy, found in mutating:
-        lines += [f"### `{policy.name}`", "", "Fills in today:", ""]
-        lines += [f"- {default}: {requirement}" for default, requirement in found]
-        lines += ["", f"Charts made with `helm create`: `helm upgrade --install RELEASE CHART "
-                  f"-f helm/{policy.name}.values.yaml` sets these.", ""]
-    return lines
-
-
-def _namespace(analysis: Analysis, found: NamespaceLevels) -> list[str]:
-    lines = [f"## Namespace `{found.name}`", "", *_policies(found), "", *_label_table(found), ""]
-    lines += _forced(found)
-    lines += _gaps(analysis, found)
-    lines += _stricter(found)
-    lines += _affected_here(analysis, [p for p, _ in found.policies])
-    return lines
-
-
-def _elsewhere(analysis: Analysis, labelled: list[str]) -> list[str]:
-    lines = ["## Other namespaces", ""]
-    wide = cluster_wide(analysis.program)
-    if not wide:
-        return lines + ["pspc labels only the namespaces above. No policy is bound "
-                        "cluster-wide, so PodSecurityPolicy admits no pod in any other "
-                        "namespace today; PSA applies the cluster's default there (privileged, "
-                        "unless the API server's AdmissionConfiguration says otherwise).", ""]
-    reports = [(p, analysis.level(p, DEFAULT_VERSION)) for p in wide]
-    level = least_strict([r.level for _, r in reports])
-    names = ", ".join(f"`{p.name}` ({r.level})" for p, r in reports)
-    where = "the namespaces above" if labelled else "no namespace"
-    lines += [f"pspc labels {where}. These policies are bound cluster-wide, so they are usable "
-              f"in every namespace: {names}. In a namespace pspc does not label, PSA applies "
-              "the cluster's default (privileged, unless the API server's "
-              f"AdmissionConfiguration says otherwise); {level} at {DEFAULT_VERSION} would "
-              "reject no pod they admit. Declare the namespaces that matter, e.g. "
-              f"`namespace NAME enforce {level}`, to have pspc label them.", ""]
-    return lines
-
-
-def _unbound(program: ir.Program) -> list[str]:
-    unbound = [p.name for p in program.policies if not p.bindings]
-    if not unbound:
-        return []
-    return ["## Policies bound to no one", "",
-            "These admit no pod today and need no PSA level: "
-            + ", ".join(f"`{n}`" for n in unbound) + ".", ""]
+def _namespace(analysis: Analysis, found: NamespaceLevels) -> dict:
+    enforce = found.enforce
+    stricter = next_stricter(enforce) if enforce != "restricted" else None
+    return {
+        "name": found.name, "version": found.version, "levels": found.levels,
+        "policies": [{"name": p.name, "level": r.level,
+                      "bound_to": [_subject(b) for b in _bound_here(p, found.name)]}
+                     for p, r in found.policies],
+        "labels": [{"mode": mode, "level": found.levels[mode], "origin": _origin(found, mode)}
+                   for mode in MODES],
+        # enforcing a level stricter than a policy fits rejects pods it admits
+        "forced": [_conflict(p, c) for p, r in found.policies
+                   if LEVELS.index(r.level) < LEVELS.index(enforce)
+                   for c in r.blockers if c.level == enforce],
+        "gaps": [{"policy": p.name, "intent": g.intent, "field": g.field.replace("_", " "),
+                  "sentence": g.sentence, "why": g.why,
+                  "enforced_by": enforcement_text(analysis, p, g.field)}
+                 for p, _ in found.policies for g in analysis.gaps(p, enforce, found.version)],
+        "stricter": stricter,
+        "rejected": [_conflict(p, c) for p, r in found.policies for c in r.blockers
+                     if c.level == stricter],
+        "filling": [p.name for p, _ in found.policies if defaults(analysis, p)],
+    }
 
 
 def plan(analysis: Analysis) -> str:
+    from pspc.output.markdown import render
+
     program = analysis.program
-    found = analysis.namespace_levels()
-    lines = ["# Migration plan: PodSecurityPolicy to Pod Security Admission", "",
-             INTRO.format(version=DEFAULT_VERSION), ""]
-    if found:
-        lines += ["| namespace | enforce | audit | warn | version |", "|---|---|---|---|---|"]
-        lines += [f"| `{f.name}` | {f.levels['enforce']} | {f.levels['audit']} | "
-                  f"{f.levels['warn']} | {f.version} |" for f in found]
-        lines.append("")
-    for item in found:
-        lines += _namespace(analysis, item)
-    lines += _elsewhere(analysis, [f.name for f in found])
-    lines += _affected(analysis, [p for p in program.policies if p.bindings])
-    lines += _unbound(program)
-    return "\n".join(lines).rstrip("\n") + "\n"
+    wide = [{"name": p.name, "level": analysis.level(p, DEFAULT_VERSION).level}
+            for p in cluster_wide(program)]
+    return render(
+        "migration.md.j2", version=DEFAULT_VERSION,
+        namespaces=[_namespace(analysis, f) for f in analysis.namespace_levels()],
+        cluster_wide=wide,
+        cluster_level=least_strict([p["level"] for p in wide]) if wide else None,
+        filling=[{"name": p.name, "defaults": found} for p in program.policies
+                 if p.bindings and (found := defaults(analysis, p))],
+        unbound=[p.name for p in program.policies if not p.bindings])
 
 
 def build(build: Build) -> list[OutputFile]:

@@ -3,7 +3,9 @@ expressible, with the reason (report.md for people, report.json for tools).
 
 The psa rows are the policy's gaps at the Pod Security Standards level it fits (at pspc's
 default version): intents stricter than that level, which PSA cannot enforce, each with
-the outputs that do."""
+the outputs that do.
+
+report.md is laid out by pspc/output/templates/report.md.j2."""
 
 from __future__ import annotations
 
@@ -51,35 +53,26 @@ def entries(analysis: Analysis) -> list[dict]:
     return out
 
 
-def _psa_line(psa: dict) -> str:
-    line = (f"Pod Security Admission: fits **{psa['level']}** (Pod Security Standards "
-            f"{psa['version']})")
+def _rejected_by(psa: dict) -> list[tuple[str, list[str]]]:
+    """(stricter level, the checks it fails), for the level line of a policy."""
     by_level: dict[str, list[str]] = {}
     for blocker in psa["blockers"]:
-        by_level.setdefault(blocker["level"], [])
-        if blocker["check"] not in by_level[blocker["level"]]:
-            by_level[blocker["level"]].append(blocker["check"])
-    if by_level:
-        line += "; " + "; ".join(f"{level} would reject pods it admits ({', '.join(checks)})"
-                                 for level, checks in by_level.items())
-    return line + ". The psa rows are its intents stricter than that level."
+        checks = by_level.setdefault(blocker["level"], [])
+        if blocker["check"] not in checks:
+            checks.append(blocker["check"])
+    return list(by_level.items())
 
 
 def markdown(report: list[dict]) -> str:
-    lines = ["# pspc build report", "",
-             "Each policy's intents, per target: exact, partial (enforced differently: see "
-             "why) or not expressible.", ""]
-    for item in report:
-        lines += [f"## {item['policy']}", "", f"Source: `{item['source']}`", "",
-                  _psa_line(item["psa"]), "",
-                  "| target | intent | status | reason |", "|---|---|---|---|"]
-        for name, gaps in item["targets"].items():
-            for gap in gaps:
-                if name == "psp" or gap["status"] != "exact":
-                    lines.append(f"| {name} | {gap['intent']} | {gap['status']} | "
-                                 f"{gap['reason']} |")
-        lines.append("")
-    return "\n".join(lines)
+    """The psp rows in full, the other targets' only where they are not exact."""
+    from pspc.output.markdown import render
+
+    return render("report.md.j2", policies=[
+        {"name": item["policy"], "source": item["source"], "level": item["psa"]["level"],
+         "version": item["psa"]["version"], "rejected_by": _rejected_by(item["psa"]),
+         "rows": [{"target": name, **gap} for name, gaps in item["targets"].items()
+                  for gap in gaps if name == "psp" or gap["status"] != "exact"]}
+        for item in report])
 
 
 def build(build: Build) -> list[OutputFile]:
