@@ -115,10 +115,16 @@ class Resolution:
     missing: Ref | None = None
 
 
+def _uid(manifest: Manifest) -> str | None:
+    uid = (manifest.object.get("metadata") or {}).get("uid")
+    return uid if isinstance(uid, str) and uid else None
+
+
 class Owners:
-    """ownerReferences over the objects of a dump: by uid when the dump has it, else by
-    kind, namespace and name (the uid is what Kubernetes matches; a hand-edited dump may
-    lack it)."""
+    """ownerReferences over the objects of a dump: by uid, as Kubernetes matches them; by
+    kind, namespace and name where the reference or the object has no uid (a hand-written
+    dump). An object of that name with another uid is not the owner: the owner was
+    deleted, and the name taken again."""
 
     def __init__(self, objects: Iterable[Manifest]) -> None:
         self.by_uid: dict[str, Manifest] = {}
@@ -137,10 +143,14 @@ class Owners:
         if reference is None:
             return None, None
         wanted = Ref(reference["kind"], namespace_of(manifest), reference["name"])
-        found = self.by_uid.get(reference.get("uid")) if isinstance(reference.get("uid"),
-                                                                     str) else None
-        if found is None or found.kind != wanted.kind:
-            found = self.by_ref.get(wanted)
+        uid = reference.get("uid") if isinstance(reference.get("uid"), str) else None
+        found = self.by_uid.get(uid) if uid else None
+        if found is not None and found.kind == wanted.kind and \
+                namespace_of(found) == wanted.namespace:
+            return found, None
+        found = self.by_ref.get(wanted)
+        if found is not None and uid and _uid(found) and _uid(found) != uid:
+            found = None  # same name, another object: the owner was deleted and re-created
         return (found, None) if found is not None else (None, wanted)
 
     def resolve(self, manifest: Manifest) -> Resolution:

@@ -144,10 +144,19 @@ class WorkloadReport:
 class UsablePolicy:
     name: str
     level: str  # the level pspc's analysis gives it at the plan's version
-    scope: str  # "namespace" (bound here) or "cluster" (bound cluster-wide)
+    scope: str  # "namespace" (bound here) or "cluster" (bound cluster-wide only)
+    subjects: tuple[str, ...]  # whom its bindings here and cluster-wide name
 
     def to_json(self) -> dict:
-        return {"name": self.name, "level": self.level, "scope": self.scope}
+        return {"name": self.name, "level": self.level, "scope": self.scope,
+                "subjects": list(self.subjects)}
+
+
+def _subject(binding) -> str:
+    s = binding.subject
+    who = {"ServiceAccount": "service account", "User": "user", "Group": "group"}.get(
+        s.kind, s.kind) + " " + (f"{s.namespace}/{s.name}" if s.namespace else s.name)
+    return who + (" (cluster-wide)" if binding.namespace is None else "")
 
 
 @dataclass(frozen=True)
@@ -399,7 +408,9 @@ def _usable(analysis: Analysis, namespace: str, version: str) -> tuple[UsablePol
     found = analysis.levels_for(namespace)
     return tuple(UsablePolicy(policy.name, analysis.level(policy, version).level,
                               "namespace" if any(b.namespace == namespace
-                                                 for b in policy.bindings) else "cluster")
+                                                 for b in policy.bindings) else "cluster",
+                              tuple(sorted({_subject(b) for b in policy.bindings
+                                            if b.namespace in (None, namespace)})))
                  for policy, _ in found.policies)
 
 

@@ -23,8 +23,7 @@ def _policies_line(found: NamespaceReport) -> str:
     if not found.policies:
         return ("Policies: none is usable here: PodSecurityPolicy admits no pod in this "
                 "namespace today.")
-    names = ", ".join(f"`{p.name}` ({p.level}, "
-                      + ("bound here" if p.scope == "namespace" else "cluster-wide") + ")"
+    names = "; ".join(f"`{p.name}` ({p.level}) for " + ", ".join(p.subjects)
                       for p in found.policies)
     return f"Policies usable here imply **{found.policy_level}**: {names}."
 
