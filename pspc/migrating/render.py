@@ -60,7 +60,7 @@ def _defaults(found: NamespaceReport) -> list[str]:
                 items += [f"  - {v}" for v in item.violations]
             elif item.fields:
                 items.append(f"- {workload.ref}: {via}, which fills in fields its "
-                             f"template omits; set them in {workload.kind} {workload.name}:")
+                             "template omits; set them there:")
                 items += [f"  - `{f}`" for f in item.fields]
     if not items:
         return lines + ["None: no policy named by the pods here changes their workloads' "
