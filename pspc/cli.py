@@ -213,18 +213,56 @@ def explain(policy: str, paths: tuple[str, ...]) -> None:
         click.echo(f"# bound to {who} {scope}" + (f" ({binding.span})" if binding.span else ""))
 
 
+def _psa_version(ctx, param, value: str | None) -> str | None:
+    from pspc.pss import known_versions
+
+    if value is not None and value not in known_versions():
+        raise click.BadParameter(f"{value!r} is not a Pod Security Standards version pspc "
+                                 f"knows: use v1.0 to {known_versions()[-2]}, or latest")
+    return value
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-def migrate(paths: tuple[str, ...]) -> None:
+@click.option("--cluster", "dumps", multiple=True, type=click.Path(),
+              help="A dump of the running cluster (repeatable; files or folders): `kubectl "
+              "get pods,rs,deploy,sts,ds,jobs,cronjobs,ns,psp,clusterroles,roles,"
+              "clusterrolebindings,rolebindings -A -o yaml`. Plans from what runs.")
+@click.option("--version", "--psa-version", "psa_version", callback=_psa_version,
+              help="With --cluster: the Pod Security Standards version (default v1.30).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None,
+              help="With --cluster: text (default) or json.")
+def migrate(paths: tuple[str, ...], dumps: tuple[str, ...], psa_version: str | None,
+            fmt: str | None) -> None:
     """Print the plan from PodSecurityPolicy to Pod Security Admission for PATHS.
 
     Per namespace: the policies bound there today, the enforce/audit/warn levels pspc
     writes to psa/namespaces.yaml, the intents PSA cannot enforce and which outputs do, and
     the workloads that rely on PodSecurityPolicy defaults (with the fields to set and the
     Helm values that set them). `pspc build` writes the same plan to migration.md.
+
+    With --cluster, the plan comes from the workloads the dump shows running: per
+    namespace, the strictest level every workload passes beside the level the policies
+    (PATHS, else the dump's PodSecurityPolicies) imply, the exact fields each workload
+    left to a PodSecurityPolicy default, what baseline and restricted would reject, and
+    the `kubectl label` commands. Exit code 2 for an invalid dump.
     """
     from pspc.targets.migration import plan
 
+    if dumps:
+        from pspc.migrating.command import migrate_cluster
+        from pspc.pss import DEFAULT_VERSION
+
+        try:
+            outcome = migrate_cluster(list(paths), list(dumps), psa_version or DEFAULT_VERSION,
+                                      fmt or "text")
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from exc
+        click.echo(outcome.output, nl=False)
+        _report(outcome.diagnostics, outcome.sources)
+        sys.exit(outcome.exit_code)
+    if psa_version or fmt:
+        raise click.UsageError("--version and --format go with --cluster")
     build = _compile(paths)
     if not build.ok:
         _print(build)
@@ -247,15 +285,6 @@ def _engine_names(names: tuple[str, ...]) -> list[str]:
     if "all" in names:
         return ["psp", "rego", "gatekeeper", "cel", "psa"]
     return list(dict.fromkeys(names))
-
-
-def _psa_version(ctx, param, value: str | None) -> str | None:
-    from pspc.pss import known_versions
-
-    if value is not None and value not in known_versions():
-        raise click.BadParameter(f"{value!r} is not a Pod Security Standards version pspc "
-                                 f"knows: use v1.0 to {known_versions()[-2]}, or latest")
-    return value
 
 
 def _kube_version(text: str) -> tuple[int, int]:

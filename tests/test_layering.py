@@ -40,8 +40,10 @@ ALLOWED: dict[str, set[str]] = {
                   "admission", *LEAVES},
     "evaluation": {"analysis", "compiler", "engines", "manifests", "model", "pss", "targets",
                    "workloads", *LEAVES},
+    "migrating": {"analysis", "compiler", "engines", "importing", "manifests", "model", "pss",
+                  "targets", "workloads", *LEAVES},
     "cli": {"admission", "compiler", "engines", "evaluation", "formatter", "manifests", "model",
-            "output", "pss", "syntax", "targets", "importing", *LEAVES},
+            "output", "pss", "syntax", "targets", "importing", "migrating", *LEAVES},
 }
 
 
