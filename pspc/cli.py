@@ -1,7 +1,8 @@
 """The `pspc` command line.
 
 Exit codes, for scripts: 0 success; 1 policy errors, or stale outputs with --check;
-2 usage errors (bad options, missing paths, unwritable output folder).
+2 usage errors (bad options, missing paths, unwritable output folder); 130 after SIGINT
+(Ctrl-C) and 143 after SIGTERM, as shells report a command a signal ended.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 import click
 
 from pspc import __version__
-from pspc.compiler import Compilation, UsageError, compile_paths, target_names
+from pspc.compiler import Compilation, NoSourcesError, UsageError, compile_paths, target_names
 from pspc.diagnostics import Diagnostics, render, summary
+from pspc.output.signals import exit_code, terminate_as_interrupt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -34,10 +36,13 @@ def _report(compilation: Compilation, fmt: str = "text") -> None:
         click.echo(summary(diags), err=True)
 
 
-def _compile(paths: tuple[str, ...]) -> Compilation:
+def _compile(paths: tuple[str, ...], empty_ok: bool = False) -> Compilation | None:
+    """The compilation, or None if `empty_ok` and the paths hold no .pspc file."""
     try:
         return compile_paths(list(paths) or ["."])
     except UsageError as exc:
+        if empty_ok and isinstance(exc, NoSourcesError):
+            return None
         raise click.UsageError(str(exc)) from exc
 
 
@@ -57,6 +62,18 @@ class _Commands(click.Group):
             module, attribute = self.lazy[name]
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
+
+    def main(self, *args, **kwargs):
+        with terminate_as_interrupt():
+            return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        """Exit 130 / 143 on SIGINT / SIGTERM, where click would say `Aborted!`, exit 1."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(exit_code(exc))
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,16 +104,20 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
     enforces, intent by intent) and a kustomization.yaml listing the manifests. pspc only
     replaces or deletes files it generated (listed in OUTPUT/.pspc-manifest); a failed
-    build leaves OUTPUT as it was.
+    build leaves OUTPUT as it was. Without .pspc files in PATHS, the files pspc generated
+    are removed. A second build into the same OUTPUT waits for the first.
     """
     from pspc.compiler import build_outputs
-    from pspc.output import writer
+    from pspc.output.update import update
     from pspc.validation.gaps import report_gaps
 
     # A build makes millions of small objects and frees them by reference counting; the
     # cyclic collector would only rescan them, more often the larger the repository.
     gc.disable()
-    compilation = _compile(paths)
+    compilation = _compile(paths, empty_ok=True)
+    if compilation is None:
+        update(out, {}, check, empty=", ".join(paths) or ".")
+        return
     chosen = list(targets) or target_names()
     if compilation.program is not None:
         report_gaps(compilation.program.policies, chosen, compilation.diagnostics,
@@ -109,25 +130,7 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
 
     label = ", ".join(sorted(display_path(Path(p)) for p in paths)) if paths else "."
     files = build_outputs(compilation.program, chosen, label)
-    try:
-        plan = writer.plan(Path(out), files)
-        if check:
-            if plan.is_current:
-                click.echo(f"{out} is up to date ({len(plan.files)} files)")
-                return
-            click.echo(writer.diff(plan), nl=False)
-            click.echo(f"{out} is stale: {len(plan.added)} to add, {len(plan.changed)} to "
-                       f"change, {len(plan.removed)} to delete; run `pspc build` to update it",
-                       err=True)
-            sys.exit(EXIT_FAILED)
-        if plan.is_current:
-            click.echo(f"{out} is up to date ({len(plan.files)} files)")
-            return
-        writer.commit(plan)
-    except writer.WriteError as exc:
-        raise click.UsageError(str(exc)) from exc
-    click.echo(f"wrote {out}: {len(plan.added)} added, {len(plan.changed)} changed, "
-               f"{len(plan.removed)} deleted, {len(plan.files)} files in all")
+    update(out, files, check)
 
 
 @main.command("check")
@@ -147,6 +150,7 @@ def check_command(paths: tuple[str, ...], fmt: str) -> None:
 def fmt(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite .pspc files in canonical form, keeping comments."""
     from pspc.compiler import find_sources, parse_files
+    from pspc.output import writer
     from pspc.syntax.printer import format_source
 
     try:
@@ -165,7 +169,10 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
             continue
         stale.append(file.path)
         if not check:
-            path.write_text(formatted, encoding="utf-8", newline="\n")
+            try:
+                writer.replace_file(path, formatted.encode("utf-8"))
+            except writer.WriteError as exc:
+                raise click.UsageError(str(exc)) from exc
     verb = "would reformat" if check else "reformatted"
     for name in stale:
         click.echo(f"{verb} {name}", err=True)

@@ -24,6 +24,10 @@ class UsageError(Exception):
     """The command line names something that cannot be used (exit code 2)."""
 
 
+class NoSourcesError(UsageError):
+    """The paths exist but hold no .pspc file: `pspc build` then prunes its outputs."""
+
+
 def display_path(path: Path) -> str:
     """A stable, portable name for a file: relative to the working directory when inside it."""
     try:
@@ -49,7 +53,7 @@ def find_sources(paths: list[str]) -> list[Path]:
         else:
             raise UsageError(f"no such file or directory: {raw}")
     if not found:
-        raise UsageError("no .pspc files found in " + ", ".join(paths))
+        raise NoSourcesError("no .pspc files found in " + ", ".join(paths))
     return [found[k] for k in sorted(found)]
 
 
