@@ -1,7 +1,8 @@
 """The `pspc` command line.
 
 Exit codes, for scripts: 0 success; 1 policy errors, or stale outputs with --check;
-2 usage errors (bad options, missing paths, unwritable output folder).
+2 usage errors (bad options, missing paths, unwritable output folder); 130 after SIGINT
+(Ctrl-C) and 143 after SIGTERM, as shells report a command a signal ended.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 import click
 
 from pspc import __version__
-from pspc.compiler import Build, Options, UsageError, compile
+from pspc.compiler import Build, NoSourcesError, Options, UsageError, compile
 from pspc.diagnostics import Diagnostics, summary
+from pspc.output.signals import exit_code, terminate_as_interrupt
 from pspc.targets import TARGETS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -34,8 +36,10 @@ def _report(diags: Diagnostics, sources: dict[str, str], fmt: str = "text") -> N
         click.echo(summary(diags), err=True)
 
 
-def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS) -> Build:
-    """The front door (pspc.compiler.compile), with usage errors as click's."""
+def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS,
+             empty_ok: bool = False) -> Build | None:
+    """The front door (pspc.compiler.compile), with usage errors as click's; None if
+    `empty_ok` and the paths hold no .pspc file."""
     from pspc.compiler import display_path
 
     # A compile makes millions of small objects, almost none in cycles, and keeps most of
@@ -47,6 +51,8 @@ def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS) -> Buil
     try:
         return compile(list(paths) or ["."], Options(targets, label))
     except UsageError as exc:
+        if empty_ok and isinstance(exc, NoSourcesError):
+            return None
         raise click.UsageError(str(exc)) from exc
 
 
@@ -70,6 +76,18 @@ class _Commands(click.Group):
             module, attribute = self.lazy[name]
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
+
+    def main(self, *args, **kwargs):
+        with terminate_as_interrupt():
+            return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        """Exit 130 / 143 on SIGINT / SIGTERM, where click would say `Aborted!`, exit 1."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(exit_code(exc))
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,35 +118,20 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
     enforces, intent by intent) and a kustomization.yaml listing the manifests. pspc only
     replaces or deletes files it generated (listed in OUTPUT/.pspc-manifest); a failed
-    build leaves OUTPUT as it was.
+    build leaves OUTPUT as it was. Without .pspc files in PATHS, the files pspc generated
+    are removed. A second build into the same OUTPUT waits for the first.
     """
-    from pspc.output import writer
+    from pspc.output.update import update
 
-    build = _compile(paths, targets or TARGETS)
+    build = _compile(paths, targets or TARGETS, empty_ok=True)
+    if build is None:
+        update(out, {}, check, empty=", ".join(paths) or ".")
+        return
     _print(build)
     if not build.ok:
         click.echo("nothing written: fix the errors above", err=True)
         sys.exit(EXIT_FAILED)
-    files = build.outputs()
-    try:
-        plan = writer.plan(Path(out), files)
-        if check:
-            if plan.is_current:
-                click.echo(f"{out} is up to date ({len(plan.files)} files)")
-                return
-            click.echo(writer.diff(plan), nl=False)
-            click.echo(f"{out} is stale: {len(plan.added)} to add, {len(plan.changed)} to "
-                       f"change, {len(plan.removed)} to delete; run `pspc build` to update it",
-                       err=True)
-            sys.exit(EXIT_FAILED)
-        if plan.is_current:
-            click.echo(f"{out} is up to date ({len(plan.files)} files)")
-            return
-        writer.commit(plan)
-    except writer.WriteError as exc:
-        raise click.UsageError(str(exc)) from exc
-    click.echo(f"wrote {out}: {len(plan.added)} added, {len(plan.changed)} changed, "
-               f"{len(plan.removed)} deleted, {len(plan.files)} files in all")
+    update(out, build.outputs(), check)
 
 
 @main.command("check")
@@ -153,6 +156,7 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite .pspc files in canonical form, keeping comments."""
     from pspc.compiler import find_sources, parse_sources, read_sources
     from pspc.formatter import format_source
+    from pspc.output import writer
 
     try:
         sources = find_sources(list(paths) or ["."])
@@ -171,7 +175,10 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
             continue
         stale.append(file.path)
         if not check:
-            path.write_text(formatted, encoding="utf-8", newline="\n")
+            try:
+                writer.replace_file(path, formatted.encode("utf-8"))
+            except writer.WriteError as exc:
+                raise click.UsageError(str(exc)) from exc
     verb = "would reformat" if check else "reformatted"
     for name in stale:
         click.echo(f"{verb} {name}", err=True)

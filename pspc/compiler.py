@@ -29,6 +29,10 @@ class UsageError(Exception):
     """The command line names something that cannot be used (exit code 2)."""
 
 
+class NoSourcesError(UsageError):
+    """The paths exist but hold no .pspc file: `pspc build` then prunes its outputs."""
+
+
 def display_path(path: Path) -> str:
     """A stable, portable name for a file: relative to the working directory when inside it."""
     try:
@@ -61,10 +65,10 @@ def discover(paths: list[str], suffixes: tuple[str, ...], take_named: bool = Fal
 
 
 def find_sources(paths: list[str]) -> list[Path]:
-    """The .pspc files of `paths`; none at all is a usage error."""
+    """The .pspc files of `paths`; none at all is a usage error (NoSourcesError)."""
     found = discover(paths, (SOURCE_SUFFIX,), take_named=True)
     if not found:
-        raise UsageError("no .pspc files found in " + ", ".join(paths))
+        raise NoSourcesError("no .pspc files found in " + ", ".join(paths))
     return found
 
 

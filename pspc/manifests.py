@@ -75,7 +75,21 @@ def well_typed(manifest: Manifest, diags: Diagnostics) -> bool:
     return not found
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class _TabSeparators(yaml.SafeLoader):
+    """Accept tabs as separators between tokens (`key:\tvalue`, `image: nginx\t# note`),
+    as Kubernetes' go-yaml does and PyYAML does not. The scanner asks here only between
+    tokens, so quoted and block scalars keep their tabs; columns are unchanged, so errors
+    stay located. A tab in a line's indentation is still an error, as in go-yaml."""
+
+    def scan_to_next_token(self):
+        super().scan_to_next_token()
+        while self.peek() == "\t" and self.buffer[
+                max(0, self.pointer - self.column):self.pointer].strip(" \t"):
+            self.forward()
+            super().scan_to_next_token()
+
+
+class _NoAliasLoader(_TabSeparators):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark

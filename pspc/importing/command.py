@@ -91,16 +91,17 @@ def import_command(paths: tuple[str, ...], out: str, include_wildcard: bool,
         sys.exit(EXIT_FAILED)
     files = {item.path: item.text.encode("utf-8") for item in imported}
     try:
-        plan = writer.plan(Path(out), files)
-        if check:
-            if not plan.is_current:
-                click.echo(writer.diff(plan), nl=False)
-                click.echo(f"{out} differs from the import: {len(plan.added)} to add, "
-                           f"{len(plan.changed)} to change, {len(plan.removed)} to delete",
-                           err=True)
-                sys.exit(EXIT_FAILED)
-        elif not plan.is_current:
-            writer.commit(plan)
+        with writer.locked(Path(out), write=not check):
+            plan = writer.plan(Path(out), files)
+            if check:
+                if not plan.is_current:
+                    click.echo(writer.diff(plan), nl=False)
+                    click.echo(f"{out} differs from the import: {len(plan.added)} to add, "
+                               f"{len(plan.changed)} to change, {len(plan.removed)} to "
+                               "delete", err=True)
+                    sys.exit(EXIT_FAILED)
+            elif not plan.is_current:
+                writer.commit(plan)
     except writer.WriteError as exc:
         raise click.UsageError(str(exc)) from exc
     count = f"{len(imported)} polic{'ies' if len(imported) != 1 else 'y'}"
