@@ -315,7 +315,7 @@ def _kube_version(text: str) -> tuple[int, int]:
               help="Engines to run (repeatable): psp (the admission simulator), rego "
               "(conftest module), gatekeeper (its Rego), cel (the VAP/Kyverno/Gatekeeper "
               "CEL), psa (Pod Security Admission), or all. The validating engines need "
-              "regorus / cel-python.")
+              "pspc[engines] (regorus; cel-expr-python or cel-python).")
 @click.option("--level", type=click.Choice(["privileged", "baseline", "restricted"]),
               help="psa: enforce this level in every namespace (default: the levels pspc "
               "writes to psa/namespaces.yaml for the pod's namespace; privileged, PSA's "

@@ -28,7 +28,7 @@ from pspc.compiler import (
     display_path,
     read_sources,
 )
-from pspc.diagnostics import Diagnostics
+from pspc.diagnostics import Diagnostics, Span
 from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle, PolicySetEngine
 from pspc.manifests import (
@@ -212,13 +212,18 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
     if loader_class is None or len(data) > MAX_MANIFEST_BYTES:
         return None
     maybe_aliases = "*" in text  # an alias is written *name
+    lines = text.splitlines()
     loader = loader_class(text)
     found: list[Manifest] = []
-    index = 0
+    index = previous_end = 0
     try:
         while loader.check_node():
-            span = _mark_span(display, loader.peek_event().start_mark)
-            node = loader.get_node()
+            node = loader.get_node()  # (libyaml's peek_event would derail get_node)
+            start = _document_start(lines, previous_end, node.start_mark)
+            if start is None:
+                return None
+            previous_end = node.end_mark.line
+            span = Span(display, start[0] + 1, start[1] + 1, start[0] + 1, start[1] + 2)
             if maybe_aliases and _shares_nodes(node):
                 return None
             document = loader.construct_document(node)
@@ -243,6 +248,18 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
     finally:
         loader.dispose()
     return found
+
+
+def _document_start(lines: list[str], after: int, mark) -> tuple[int, int] | None:
+    """Where read_manifests locates a document (line, column, from 0): at its `---` when
+    it has one, else at its first node; None when directives (`%YAML`) precede it."""
+    for number in range(min(mark.line, len(lines) - 1), after - 1, -1):
+        line = lines[number]
+        if line.startswith("%"):
+            return None
+        if line.startswith("---") and line[3:4] in ("", " ", "\t"):
+            return number, 0
+    return mark.line, mark.column
 
 
 def _shares_nodes(root: yaml.Node) -> bool:

@@ -15,7 +15,13 @@ from conftest import EXAMPLES, REPO
 from pspc.cli import main
 from pspc.diagnostics import Diagnostics
 from pspc.engines import Verdict
-from pspc.evaluation import ObjectResult, Progress, read_objects, write_results
+from pspc.evaluation import (
+    ObjectResult,
+    Progress,
+    _read_with_libyaml,
+    read_objects,
+    write_results,
+)
 from pspc.manifests import read_manifests
 
 ACK = str(EXAMPLES / "seed-002-ack")
@@ -75,10 +81,13 @@ def test_streamed_json_is_the_whole_document(count):
 
 def test_the_libyaml_reader_reads_what_the_reference_reader_reads(tmp_path):
     path = tmp_path / "pods.yaml"
-    path.write_text("---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n---\n"
+    path.write_text("# a dump\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n---\n"
                     "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: b}\n"
-                    "- kind: Deployment\n  metadata: {name: c}\n  spec: {replicas: 1.5e3}\n")
-    fast = read_objects(path, "pods.yaml", Diagnostics())
+                    "- kind: Deployment\n  metadata: {name: c}\n  spec: {replicas: 1.5e3}\n"
+                    "--- {kind: Pod, metadata: {name: d}}\n--- # note\n\n  kind: Pod\n...\n")
+    fast = _read_with_libyaml(path, "pods.yaml")
+    assert fast is not None
+    assert read_objects(path, "pods.yaml", Diagnostics()) == fast
     reference = read_manifests(path, "pods.yaml", Diagnostics())
     assert [(m.source, m.span, m.object, m.item) for m in fast] == [
         (m.source, m.span, m.object, m.item) for m in reference]
