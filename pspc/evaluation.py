@@ -34,9 +34,10 @@ from pspc.engines.validating import ContractOracle, PolicySetEngine
 from pspc.manifests import (
     MAX_MANIFEST_BYTES,
     Manifest,
-    _list_item_nodes,
-    _mark_span,
+    list_item_nodes,
+    mark_span,
     read_manifests,
+    type_problems,
 )
 from pspc.model import ir
 from pspc.targets import psp as psp_target
@@ -194,11 +195,12 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
 
 def read_objects(path: Path, display: str, diags: Diagnostics) -> list[Manifest]:
     """read_manifests without the YAML nodes, through libyaml when PyYAML has it and the
-    file reads without trouble; any problem (or an alias) goes to read_manifests, which
-    reports it exactly."""
+    file reads without trouble and is well typed; any problem (or an alias) goes to
+    read_manifests, which reports it exactly."""
     fast = _read_with_libyaml(path, display)
-    if fast is not None:
+    if fast is not None and not any(type_problems(m) for m in fast):
         return fast
+    # the reference reader locates every problem, type errors included (E043)
     return [replace(m, node=None) for m in read_manifests(path, display, diags)]
 
 
@@ -236,8 +238,8 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
                 items = document.get("items") or []
                 if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                     return None
-                nodes = _list_item_nodes(node)
-                found.extend(Manifest(f"{display}#{index}", _mark_span(
+                nodes = list_item_nodes(node)
+                found.extend(Manifest(f"{display}#{index}", mark_span(
                     display, nodes[n].start_mark) if n < len(nodes) else span, item, n)
                     for n, item in enumerate(items))
             else:

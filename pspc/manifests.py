@@ -63,12 +63,17 @@ def describe(manifest: Manifest) -> str:
     return f"{manifest.document} ({manifest.kind or 'object'}{' ' + name if name else ''})"
 
 
+def type_problems(manifest: Manifest) -> list:
+    """(path, message) for each field of the object that does not have its API type."""
+    workload = WORKLOADS.get(manifest.kind)
+    return apitypes.problems(manifest.object, apitypes.shape(
+        manifest.kind, workload.template_path if workload else None))
+
+
 def well_typed(manifest: Manifest, diags: Diagnostics) -> bool:
     """Whether every field of the object has its API type; each one that has not is an
     error (E043) at the value, named as `pspc import` names fields."""
-    workload = WORKLOADS.get(manifest.kind)
-    found = apitypes.problems(manifest.object, apitypes.shape(
-        manifest.kind, workload.template_path if workload else None))
+    found = type_problems(manifest)
     for path, message in found:
         diags.error("E043", f"{describe(manifest)}: {field_path(path)}: {message}",
                     locate(manifest, path))
@@ -97,7 +102,7 @@ class _NoAliasLoader(_TabSeparators):
         return super().compose_node(parent, index)
 
 
-def _mark_span(path: str, mark) -> Span:
+def mark_span(path: str, mark) -> Span:
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return Span(path, line, column, line, column + 1)
 
@@ -117,7 +122,7 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
             start = loader.peek_event().start_mark
             node = loader.get_node()
             document = loader.construct_document(node)
-            span = _mark_span(path, start)
+            span = mark_span(path, start)
             if document is None:
                 index += 1
                 continue
@@ -131,10 +136,10 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
                 if not isinstance(items, list):
                     diags.error("E030", f"document {index}: `items` is not a list", span)
                     return []
-                item_nodes = _list_item_nodes(node)
+                item_nodes = list_item_nodes(node)
                 for number, item in enumerate(items):
                     item_node = item_nodes[number] if number < len(item_nodes) else None
-                    item_span = _mark_span(path, item_node.start_mark) if item_node else span
+                    item_span = mark_span(path, item_node.start_mark) if item_node else span
                     if not isinstance(item, dict):
                         diags.error("E030", f"document {index}: a list item is not an object",
                                     item_span)
@@ -145,7 +150,7 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
             index += 1
     except yaml.MarkedYAMLError as exc:
         diags.error("E030", f"invalid YAML: {exc.problem or exc.context}",
-                    _mark_span(path, exc.problem_mark or exc.context_mark))
+                    mark_span(path, exc.problem_mark or exc.context_mark))
         return []
     except (yaml.YAMLError, RecursionError) as exc:
         diags.error("E030", f"invalid YAML: {type(exc).__name__}", Span(path, 1, 1, 1, 2),
@@ -156,7 +161,7 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
     return [manifest for manifest in found if well_typed(manifest, diags)]
 
 
-def _list_item_nodes(node: yaml.Node) -> list[yaml.Node]:
+def list_item_nodes(node: yaml.Node) -> list[yaml.Node]:
     items = _child(node, "items")
     return list(items.value) if isinstance(items, yaml.SequenceNode) else []
 
@@ -178,17 +183,17 @@ def locate(manifest: Manifest, path: tuple[str | int, ...], key: bool = False) -
     node, found = manifest.node, manifest.span
     if node is None:
         return found
-    found = _mark_span(manifest.span.file, node.start_mark)
+    found = mark_span(manifest.span.file, node.start_mark)
     for depth, step in enumerate(path):
         last = depth == len(path) - 1
         if key and last and isinstance(node, yaml.MappingNode):
             for key_node, _ in node.value:
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value == step:
-                    return _mark_span(manifest.span.file, key_node.start_mark)
+                    return mark_span(manifest.span.file, key_node.start_mark)
         node = _child(node, step)
         if node is None:
             break
-        found = _mark_span(manifest.span.file, node.start_mark)
+        found = mark_span(manifest.span.file, node.start_mark)
     return found
 
 
@@ -205,7 +210,7 @@ def duplicate_keys(manifest: Manifest) -> Iterator[tuple[tuple[str | int, ...], 
             for key_node, value_node in node.value:
                 name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
                 if name in seen:
-                    yield path + (name,), _mark_span(manifest.span.file, key_node.start_mark)
+                    yield path + (name,), mark_span(manifest.span.file, key_node.start_mark)
                 if name is not None:
                     seen.add(name)
                     stack.append((value_node, path + (name,)))
