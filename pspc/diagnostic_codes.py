@@ -9,7 +9,7 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E041-E045: `pspc import`
 - W101-W106: pspc sources that compile but probably do not do what was meant
 - W201-W204: YAML inputs that are skipped or incomplete
-- W301-W303, E303: what a build's targets cannot enforce
+- W301-W304, E303: what a build's targets cannot enforce
 """
 
 from __future__ import annotations
@@ -221,6 +221,14 @@ CODES: dict[str, Code] = _codes(
      "targets of the build do", """
         The policy states something PodSecurityPolicy cannot check; the other targets of
         this build enforce it, so apply their outputs too (see report.md)."""),
+    ("W304", WARNING, "the PodSecurityPolicy only approximates the policy's Pod Security "
+     "Standards level, and no target of the build enforces the level", """
+        The policy conforms to a Pod Security Standards level, which no PodSecurityPolicy can
+        express exactly: the PSP output is the closest PodSecurityPolicy (the Kubernetes
+        documentation's example policies for the stdlib levels), and it admits pods the level
+        rejects (e.g. SELinux users, a runAsUser of 0 under a pod-level runAsNonRoot, probe
+        hosts from v1.34). Build gatekeeper, vap, kyverno or psa too to enforce the level
+        exactly."""),
     ("E303", ERROR, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
      "target of the build does (gatekeeper, vap, kyverno, or psa where its labels cover "
      "it)", """

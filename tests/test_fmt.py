@@ -36,6 +36,7 @@ policy everything extends baseline {   description "All \\"the\\" forms \\\\ her
   drop capabilities NET_RAW
   selinux user system_u role system_r type container_t level "s0:c1,c2"
   allow selinux types container_t, spc_t   require explicit non-root
+  conform to pod security standard restricted v1.30
   allow unmasked proc mount
   allow unsafe sysctls net.core.*   deny sysctls kernel.shm*
   allow runtime classes gvisor, kata default runtime class gvisor
@@ -47,7 +48,7 @@ policy everything extends baseline {   description "All \\"the\\" forms \\\\ her
 }
 policy quiet extends restricted { deny root  allow writable root filesystem
   deny host namespaces deny host ports deny host paths
-  deny unmasked proc mount   default deny privilege escalation  }
+  deny unmasked proc mount   default deny privilege escalation  no pod security standard }
 bind everything to user alice, group "dev ops", service account ci/runner, user bob,
   user carol, all service accounts in namespaces a, b
 bind everything to service accounts in namespace research
@@ -126,6 +127,7 @@ policy everything extends baseline {
   selinux user system_u role system_r type container_t level "s0:c1,c2"
   allow selinux types container_t, spc_t
   require explicit non-root
+  conform to pod security standard restricted v1.30
   allow unmasked proc mount
   allow unsafe sysctls net.core.*
   deny sysctls kernel.shm*
@@ -146,6 +148,7 @@ policy quiet extends restricted {
   deny host paths
   deny unmasked proc mount
   default deny privilege escalation
+  no pod security standard
 }
 
 bind everything to user alice, group "dev ops", service account ci/runner, user bob, user carol,

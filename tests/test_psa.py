@@ -87,17 +87,16 @@ def test_a_stricter_declaration_names_the_policies_and_what_they_admit():
     assert error.message == ("namespace `web` enforces restricted, which rejects pods that "
                              "`web` admits there (at v1.30 the policies usable there fit "
                              "baseline)")
+    # stdlib baseline conforms to baseline: its level is the one blocker, and the note
+    # points at that statement.
     checks = [note.split(": restricted check ")[1] for note, _ in error.notes]
-    assert checks == ["allowPrivilegeEscalation", "capabilities_restricted",
-                      "capabilities_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser"]
-    assert error.notes[0][0].startswith("policy `web` admits containers that allow privilege "
-                                        "escalation (`allow privilege escalation`)")
-    # Each note points at the statement that admits those pods (here, in stdlib baseline),
-    # or at the policy when no statement set it (no `drop capabilities`).
-    assert {span.file for _, span in error.notes} == {"stdlib/baseline.pspc", PATH}
+    assert checks == ["level"]
+    assert error.notes[0][0].startswith(
+        "policy `web` admits what Pod Security Standards baseline v1.30 admits, pods that "
+        "restricted v1.30 rejects included (`conform to pod security standard baseline`)")
     assert error.notes[0][1] == next(s for p in build_of(
         "policy web extends baseline {}\n")[0].program.policies
-        for s in [p.origins["allow_privilege_escalation"].span])
+        for s in [p.origins["pod_security_standard"].span])
 
 
 def test_force_accepts_a_stricter_level_silently():
@@ -110,7 +109,8 @@ def test_force_accepts_a_stricter_level_silently():
 
 def test_a_declaration_checks_against_the_version_it_pins():
     # container_engine_t is a baseline SELinux type from v1.31 only.
-    text = ("policy p extends baseline {\n  selinux type container_engine_t\n"
+    text = ("policy p extends baseline {\n  no pod security standard\n"
+            "  selinux type container_engine_t\n"
             "  allow selinux types container_engine_t\n}\n"
             "bind p to service accounts in namespace ns\n")
     _, diags = build_of(text + "namespace ns enforce baseline version v1.31\n")
@@ -205,8 +205,13 @@ def test_report_lists_gaps_with_the_outputs_that_enforce_them():
     build, _ = build_of(SHOP)
     entries = {e["policy"]: e for e in report.entries(build.analysis)}
     assert entries["ops"]["psa"]["level"] == "baseline"
+    # extends baseline: it conforms to baseline, so PSA baseline leaves no gap
+    assert entries["ops"]["targets"]["psa"] == []
+    build, _ = build_of(SHOP.replace("policy ops extends baseline {}",
+                                     "policy ops extends baseline { run as user 1000 }"))
+    entries = {e["policy"]: e for e in report.entries(build.analysis)}
     rows = {r["intent"]: r for r in entries["ops"]["targets"]["psa"]}
-    assert "enforced by gatekeeper, rego, vap, kyverno" in rows["seccomp_allowed"]["reason"]
+    assert "enforced by gatekeeper, rego, vap, kyverno" in rows["run_as_user"]["reason"]
     restricted = {r["intent"] for r in entries["shop"]["targets"]["psa"]}
     assert "require_explicit_non_root" not in restricted  # PSA restricted checks it
     markdown = report.markdown(report.entries(build.analysis))

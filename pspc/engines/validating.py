@@ -18,9 +18,12 @@ from pspc.admission.pipeline import Pipeline
 from pspc.admission.pod import iter_containers, json_clone
 from pspc.engines import Verdict
 from pspc.model import ir
+from pspc.pss import evaluate_pod
+from pspc.pss.levels import standard_version
 from pspc.targets.psp import manifest
 from pspc.validation.interpret import passes
 from pspc.validation.requirements import requirements
+from pspc.validation.standards import INTENT
 from pspc.workloads import PodRequest
 
 _ANYONE = Identity("pspc:contract", ("system:authenticated",))
@@ -83,12 +86,19 @@ def with_apparmor_annotations(pod: dict) -> dict:
 
 class ContractOracle:
     """Each policy's PSP alone, usable by anyone: does it admit the pod unchanged? And
-    does the pod meet the policy's intents that no PSP can express (ir.BEYOND_PSP)?"""
+    does the pod meet the policy's intents that no PSP can express (ir.BEYOND_PSP)?
+
+    A policy that conforms to a Pod Security Standards level admits instead what PSA at that
+    level and version admits (pspc.pss), among the pods that meet the intents it states
+    beyond its stdlib base (docs/equivalence.md#levels)."""
 
     def __init__(self, policies: list[ir.Policy]) -> None:
         self.pipelines = {p.name: Pipeline([manifest(p)], AllowAll()) for p in policies}
-        self.beyond = {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP]
+        self.beyond = {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP
+                                or p.pod_security_standard is not None]
                        for p in policies}
+        self.levels = {p.name: (p.pod_security_standard.level, standard_version(p))
+                       for p in policies if p.pod_security_standard is not None}
         # answers for the request asked about last: each validating engine and the PSA
         # check ask the same questions about one pod
         self._request: PodRequest | None = None
@@ -98,6 +108,12 @@ class ContractOracle:
         if request is not self._request:
             self._request, self._answers = request, {}
         answer = self._answers.get(policy.name)
+        if answer is None and policy.name in self.levels:
+            level, version = self.levels[policy.name]
+            answer = self._answers[policy.name] = not evaluate_pod(
+                request.pod, level, version) and all(
+                passes(check, request.pod) for check in self.beyond[policy.name]
+                if check.intent != INTENT)
         if answer is None:
             result = self.pipelines[policy.name].review("CREATE", with_apparmor_annotations(
                 request.pod), user=_ANYONE, namespace=request.namespace)

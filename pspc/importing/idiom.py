@@ -6,8 +6,15 @@ the IR: only the intents that differ, host namespaces grouped, volume types as a
 or as `allow`/`deny volumes` changes, whichever is shorter. The base needing the fewest
 statements wins (ties go to the stdlib, in the order above). A base is usable only when
 the language can undo what the policy must not inherit (a default seccomp profile, say),
-and every candidate is compiled to prove it gives back exactly the policy. Intents that no
-PodSecurityPolicy states (ir.BEYOND_PSP) are left as the base has them.
+and every candidate is compiled to prove it gives back exactly the policy.
+
+**Importing never tightens.** A stdlib `baseline` or `restricted` conforms to its Pod
+Security Standards level, which a PodSecurityPolicy never states; so an import that extends
+one also says `no pod security standard`, and means exactly its PodSecurityPolicy in every
+target (the stdlib states nothing else beyond PSP). Extending the base keeps the import
+short and says how the PSP differs from the documented one; the explicit statement says, in
+words, that the imported policy does not claim the level: deleting it adopts the level
+(whose validating outputs then admit exactly what PSA admits).
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ class Idiom:
 
     @property
     def changes(self) -> int:
-        return sum(not head.startswith("description ") for head, _, _ in self.statements)
+        return sum(not head.startswith("description ") and (head, items, tail) != NO_LEVEL
+                   for head, items, tail in self.statements)
 
     def source(self, name: str) -> str:
         header = f"policy {name}" + (f" extends {self.base}" if self.base else "") + " {"
@@ -63,13 +71,28 @@ def base_intents(base: str | None) -> dict[str, object]:
 
 
 def beyond_psp(base: str | None) -> list[str]:
-    """The statements of what `base` gives beyond PodSecurityPolicy (its extenders inherit
-    them: the validating targets and PSA enforce them, the PodSecurityPolicy does not)."""
+    """The statements of what `base` gives beyond PodSecurityPolicy that an imported policy
+    inherits (the validating targets and PSA enforce them, the PodSecurityPolicy does not).
+    Its level is not inherited: the import resets it (`no pod security standard`)."""
     if base is None:
         return []
     policy = _base(base)
     return [unparse.one_line(parts) for field, parts in unparse.statements(policy)
-            if field in ir.BEYOND_PSP and getattr(policy, field) != ROOT[field]]
+            if field in ir.BEYOND_PSP and field != LEVEL
+            and getattr(policy, field) != ROOT[field]]
+
+
+LEVEL = "pod_security_standard"
+NO_LEVEL: Parts = (ROW[ast.NoPodSecurityStandard].keyword, [], "")
+
+
+def _without_level(policy: ir.Policy, base: str | None, found: list[Parts]) -> list[Parts]:
+    """`found`, saying `no pod security standard` where the base states a level the
+    policy does not have (after its description, so that it reads first)."""
+    if base is None or _base(base).pod_security_standard == policy.pod_security_standard:
+        return found
+    described = sum(1 for head, _, _ in found if head.startswith("description "))
+    return [*found[:described], NO_LEVEL, *found[described:]]
 
 
 def _volume_statements(target: tuple[str, ...], inherited: tuple[str, ...],
@@ -145,7 +168,7 @@ def _resolves_to(policy: ir.Policy, idiom: Idiom) -> bool:
     diags = Diagnostics()
     compiled = compile_text(idiom.source(policy.name), diags).get(policy.name)
     return not diags.has_errors and compiled is not None and intents(compiled) == intents(
-        policy)
+        policy) and compiled.pod_security_standard == policy.pod_security_standard
 
 
 def choose(policy: ir.Policy, taken: Iterable[str] = ()) -> Idiom:
@@ -157,8 +180,9 @@ def choose(policy: ir.Policy, taken: Iterable[str] = ()) -> Idiom:
         if base in taken:
             continue
         found = diff(policy, base_intents(base))
-        if found is not None:
-            candidates.append((len(found), rank, Idiom(base, tuple(found))))
+        if found is not None:  # the level's reset is not counted: it is not a difference
+            statements = _without_level(policy, base, found)
+            candidates.append((len(found), rank, Idiom(base, tuple(statements))))
     for *_, idiom in sorted(candidates, key=lambda c: c[:2]):
         if _resolves_to(policy, idiom):
             return idiom

@@ -47,6 +47,7 @@ ROOT: dict[str, object] = {
     "selinux": None,
     "selinux_types": None,
     "require_explicit_non_root": False,
+    "pod_security_standard": None,
     "allowed_proc_mount_types": (),
     "allowed_unsafe_sysctls": (),
     "forbidden_sysctls": (),
@@ -360,6 +361,25 @@ def selinux_types(intent: Intent, state: State, stmt: ast.SelinuxTypes) -> None:
         return
     types = None if words.mode == "any" else tuple(sorted({w.text for w in words.items}))
     state.set(intent.field, types, stmt.span)
+
+
+def pod_security_standard(intent: Intent, state: State, stmt: ast.PodSecurityStandard) -> None:
+    level = stmt.level.text
+    if level not in voc.LEVELS:
+        guess = voc.suggest(level, voc.LEVELS)
+        state.diags.error("E025", f"`{level}` is not a Pod Security Standards level",
+                          stmt.level.span,
+                          help=f"did you mean `{guess}`?" if guess else
+                          "the levels are privileged, baseline and restricted")
+        return
+    version = stmt.version.text if stmt.version is not None else None
+    if version is not None and version not in voc.known_versions():
+        state.diags.error("E026", f"`{version}` is not a Pod Security Standards version pspc "
+                          "knows", stmt.version.span,
+                          help=f"use v1.0 to {voc.known_versions()[-2]}, or latest; leave it out "
+                          "for the build's version")
+        return
+    state.set(intent.field, ir.Standard(level, version), stmt.span)
 
 
 def proc_mount(intent: Intent, state: State, stmt: ast.ProcMount) -> None:

@@ -58,6 +58,17 @@ class RuntimeClass:
 
 
 @dataclass(frozen=True)
+class Standard:
+    """`conform to pod security standard LEVEL [VERSION]`: pods must pass the Pod Security
+    Standards `level` at `version`. A version of None is the build's: a cluster profile's
+    Kubernetes version when one provides it, else pspc's default (pspc.pss.levels
+    DEFAULT_VERSION); see pspc.validation.standards.standard_version."""
+
+    level: str  # privileged | baseline | restricted
+    version: str | None = None  # v1.N or latest, as written
+
+
+@dataclass(frozen=True)
 class Subject:
     kind: str  # "User" | "Group" | "ServiceAccount"
     name: str
@@ -113,6 +124,7 @@ class Policy:
     selinux: SELinux
     selinux_types: tuple[str, ...] | None
     require_explicit_non_root: bool
+    pod_security_standard: Standard | None
     allowed_proc_mount_types: tuple[str, ...]
     allowed_unsafe_sysctls: tuple[str, ...]
     forbidden_sysctls: tuple[str, ...]
@@ -124,6 +136,11 @@ class Policy:
     annotations: tuple[tuple[str, str], ...]
     extends: tuple[str, ...] = ()
     bindings: tuple[Binding, ...] = ()
+    # With a pod_security_standard: the intent fields that only shape the PodSecurityPolicy
+    # output (what the policy inherits unchanged from the stdlib, and closed defaults it never
+    # stated); the validating targets leave them to the standard's controls
+    # (pspc.validation.standards).
+    psp_only: tuple[str, ...] = ()
     origins: dict[str, Origin] = field(default_factory=dict, compare=False, hash=False)
 
     def namespaces(self) -> list[str] | None:
@@ -148,10 +165,10 @@ class Namespace:
 
 
 # Intents a PodSecurityPolicy cannot enforce; the validating targets and PSA do.
-BEYOND_PSP = ("selinux_types", "require_explicit_non_root")
+BEYOND_PSP = ("selinux_types", "require_explicit_non_root", "pod_security_standard")
 INTENT_FIELDS = tuple(
     f for f in Policy.__dataclass_fields__
-    if f not in ("name", "source", "span", "extends", "bindings", "origins")
+    if f not in ("name", "source", "span", "extends", "bindings", "origins", "psp_only")
 )
 
 

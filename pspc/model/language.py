@@ -120,6 +120,11 @@ def _selinux(i: Intent, s: ast.Selinux) -> Parts:
     return f"{i.head()} {options}", [], ""
 
 
+def _standard(i: Intent, s: ast.PodSecurityStandard) -> Parts:
+    words = [word(s.level)] + ([word(s.version)] if s.version is not None else [])
+    return f"{i.head()} {' '.join(words)}", [], ""
+
+
 def _annotation(i: Intent, s: ast.Annotation) -> Parts:
     return annotation(s.key.text, s.value.text)
 
@@ -241,6 +246,16 @@ def _stated_profiles(unset: str) -> Unparser:
     return unparse
 
 
+def _stated_standard(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
+    """The level and version; `no pod security standard` for none, so that a policy written
+    out in full (or over a stdlib base that states one) says so."""
+    standard: ir.Standard | None = _value(i, p)
+    if standard is None:
+        return [(i.field, (ROW[ast.NoPodSecurityStandard].keyword, [], ""))]
+    words = [standard.level] + ([standard.version] if standard.version else [])
+    return [(i.field, (f"{i.head()} {' '.join(words)}", [], ""))]
+
+
 def _stated_annotations(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
     return [(i.field, annotation(key, value)) for key, value in _value(i, p)]
 
@@ -335,6 +350,11 @@ INTENTS: tuple[Intent, ...] = (
            apply.selinux_types, _listing, _stated_list(optional=True)),
     Intent(ast.RequireNonRoot, "require explicit non-root", ("require_explicit_non_root",),
            (None,), apply.fixed(True), _bare, _stated_if_true),
+    Intent(ast.PodSecurityStandard, "conform to pod security standard _",
+           ("pod_security_standard",), (None,), apply.pod_security_standard, _standard,
+           _stated_standard, key="pod_security_standard"),
+    Intent(ast.NoPodSecurityStandard, "no pod security standard", ("pod_security_standard",),
+           (None,), apply.fixed(None), _bare, key="pod_security_standard"),
     Intent(ast.ProcMount, "allow|deny unmasked proc mount", ("allowed_proc_mount_types",),
            ("allowedProcMountTypes",), apply.proc_mount, _verdict, _stated_proc_mount),
     Intent(ast.AllowUnsafeSysctls, "allow unsafe sysctls _", ("allowed_unsafe_sysctls",),

@@ -129,6 +129,25 @@ class _Resolver:
     def chain_of(self, name: str) -> tuple[str, ...]:
         return self.chain.get((True, name), ())
 
+    def psp_only(self, name: str, state: State) -> tuple[str, ...]:
+        """For a policy with a Pod Security Standards level: the intents that only shape its
+        PodSecurityPolicy (pspc.validation.standards): those it never states, those it
+        inherits from the stdlib, and those it states as the stdlib base already has them."""
+        if state.fields["pod_security_standard"] is None:
+            return ()
+        stdlib = next((n.removeprefix("stdlib:") for n in self.chain_of(name)
+                       if n.startswith("stdlib:")), None)
+        base = self.done.get((False, stdlib)) if stdlib else None
+        found = []
+        for field in ir.INTENT_FIELDS:
+            origin = state.origins.get(field)
+            if field == "pod_security_standard":
+                continue
+            if origin is None or origin.policy.startswith("stdlib:") or (
+                    base is not None and state.fields[field] == base.fields[field]):
+                found.append(field)
+        return tuple(found)
+
 
 def _bindings(files: list[ast.SourceFile], local: dict[str, ast.PolicyDecl],
               diags: Diagnostics) -> dict[str, list[ir.Binding]]:
@@ -280,6 +299,7 @@ def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> ir.Program
             bindings=tuple(sorted(set(bindings[name]),
                                   key=lambda b: (b.namespace or "", b.subject.sort_key))),
             origins=dict(state.origins),
+            psp_only=resolver.psp_only(name, state),
             **fields,
         ))
     namespaces = _namespaces(files, diags)

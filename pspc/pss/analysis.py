@@ -35,7 +35,14 @@ from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.model.unparse import statements
 from pspc.pss.controls import BASELINE_CAPABILITIES, Rules
-from pspc.pss.levels import LEVELS, Version, checks_for, parse_version, rules_for
+from pspc.pss.levels import (
+    LEVELS,
+    Version,
+    checks_for,
+    parse_version,
+    rules_for,
+    standard_version,
+)
 
 # The restricted volume sources as PodSecurityPolicy types (PSP has no `image` type).
 RESTRICTED_VOLUMES = frozenset({
@@ -87,8 +94,49 @@ def conflicts(policy: ir.Policy, level: str, version: str) -> tuple[Conflict, ..
         for field, sentence in CONFLICTS[spec.id](policy, rules))
 
 
+def contains(level: str, version: str, outer: str, outer_version: str) -> bool:
+    """Does PSA `outer` at `outer_version` admit every pod that `level` at `version` admits?
+
+    Decided on the checks and rule tables (pspc.pss.levels), conservatively: every check of
+    the outer level must run at the inner one (itself or a restricted check that replaces
+    it), the inner allow-lists (sysctls, SELinux types) must be within the outer ones, both
+    must read seccomp the same way (annotations before v1.19, fields after), and the inner
+    one may not exempt pods (user namespaces, Windows) that the outer one checks."""
+    inner_v, outer_v = parse_version(version), parse_version(outer_version)
+    inner = checks_for(level, inner_v)
+    ran = {c.id for c in inner} | {c.overrides for c in inner if c.overrides}
+    if any(c.id not in ran for c in checks_for(outer, outer_v)):
+        return False
+    if outer == "privileged":
+        return True
+    a, b = rules_for(inner_v), rules_for(outer_v)
+    return (a.sysctls <= b.sysctls and a.selinux_types <= b.selinux_types
+            and a.seccomp_fields == b.seccomp_fields
+            and not (a.user_namespace_relaxation and not b.user_namespace_relaxation)
+            and not (a.windows_exemption and not b.windows_exemption and level == "restricted"))
+
+
+def _standard_report(policy: ir.Policy, version: str) -> LevelReport:
+    """A policy that states a level admits what that level admits, at most (its validating
+    outputs require the level's controls): it fits the strictest level that contains it."""
+    standard = policy.pod_security_standard
+    at = standard_version(policy)
+    statement = _intents(policy).get("pod_security_standard")
+    order = LEVELS[:LEVELS.index(standard.level) + 1][::-1]
+    level = next(name for name in order if contains(standard.level, at, name, version))
+    blockers = tuple(
+        Conflict(name, "level", "pod_security_standard", statement,
+                 f"admits what Pod Security Standards {standard.level} {at} admits, pods "
+                 f"that {name} {version} rejects included")
+        for name in LEVELS[LEVELS.index(level) + 1:])
+    return LevelReport(policy=policy.name, version=version, level=level,
+                       gaps=gaps(policy, level, version), blockers=blockers, caveats=())
+
+
 def recommend_level(policy: ir.Policy, version: str) -> LevelReport:
     """The strictest level that admits every pod the policy admits, with gaps and blockers."""
+    if policy.pod_security_standard is not None:
+        return _standard_report(policy, version)
     found = {level: conflicts(policy, level, version) for level in LEVELS}
     level = next((name for name in ("restricted", "baseline")
                   if all(c.field is None for c in found[name])), "privileged")
@@ -109,8 +157,18 @@ def gaps(policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
     at = _Level(level, parsed, rules_for(parsed),
                 frozenset(c.id for c in checks_for(level, parsed)))
     intents = _intents(policy)
-    return tuple(Gap(field, intents.get(field), sentence, why)
-                 for finder in GAPS for field, sentence, why in finder(policy, at))
+    found = tuple(Gap(field, intents.get(field), sentence, why)
+                  for finder in GAPS for field, sentence, why in finder(policy, at)
+                  if field not in policy.psp_only)
+    standard = policy.pod_security_standard
+    if standard is None:
+        return found
+    stated = standard_version(policy)
+    if contains(level, version, standard.level, stated):
+        return found
+    return (Gap("pod_security_standard", intents.get("pod_security_standard"),
+                f"pods conform to Pod Security Standards {standard.level} {stated}",
+                f"PSA {level} {version} admits pods it rejects"), *found)
 
 
 # -- what the policy admits ------------------------------------------------------------------

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from pspc.model import ir
 from pspc.pss import controls
 from pspc.pss.controls import Control, PodView, Rules, Violation
 from pspc.vocabulary import LATEST, LEVELS, NEWEST, known_versions  # noqa: F401 (re-exported)
@@ -32,6 +33,16 @@ from pspc.vocabulary import LATEST, LEVELS, NEWEST, known_versions  # noqa: F401
 DEFAULT_VERSION = "v1.30"
 
 Version = tuple[int, int]
+
+
+def standard_version(policy: ir.Policy, profile_version: str | None = None) -> str:
+    """The version a policy's `conform to pod security standard` is checked at: the
+    statement's, else a cluster profile's (`profile_version`: the hook for a profile that
+    names its Kubernetes version), else DEFAULT_VERSION."""
+    standard = policy.pod_security_standard
+    if standard is not None and standard.version is not None:
+        return standard.version
+    return profile_version or DEFAULT_VERSION
 
 _VERSION = re.compile(r"v1\.(0|[1-9][0-9]*)")
 

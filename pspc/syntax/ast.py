@@ -264,6 +264,19 @@ class RequireNonRoot(Bare):
 
 
 @dataclass(frozen=True)
+class PodSecurityStandard(Statement):
+    """`conform to pod security standard LEVEL [VERSION]`."""
+
+    level: Word
+    version: Word | None = None
+
+
+@dataclass(frozen=True)
+class NoPodSecurityStandard(Bare):
+    pass
+
+
+@dataclass(frozen=True)
 class ProcMount(Verdict):
     pass
 

@@ -20,6 +20,7 @@ _TERMINAL_WORDS = {
     "WORD": "a name",
     "STRING": "a quoted string",
     "INT": "a number",
+    "PSS_VERSION": "a Pod Security Standards version (v1.30, latest)",
     "$END": "end of file",
 }
 
@@ -149,7 +150,7 @@ class _ToAst(Transformer):
                 args.append(child)
             elif child.type in ("ALLOW", "DENY"):
                 allow = child.type == "ALLOW"
-            elif child.type == "STRING":
+            elif child.type in ("STRING", "PSS_VERSION"):
                 args.append(self._word(child))
         span = self._span(meta)
         if issubclass(node, ast.Verdict):

@@ -5,6 +5,9 @@ W301/W302: the validating targets are stricter or broader than PSP, never weaker
 W303/E303: the PSP target is weaker than the policy (an intent beyond PSP): a warning when
 an admission-time target of the same build enforces it (gatekeeper, vap, kyverno, or psa
 where its labels cover the intent), an error (fail closed) when the build has no such target.
+W304: a Pod Security Standards level that no target of the build enforces is a warning, not
+E303: the author chose a level, and its PodSecurityPolicy output is, by definition, the
+documented closest PodSecurityPolicy (so a PSP-only build of the stdlib works).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ if TYPE_CHECKING:
 VALIDATING = ("rego", "gatekeeper", "vap", "kyverno")
 ADMISSION = ("gatekeeper", "vap", "kyverno")  # enforce at admission time, beside PSA
 _STATEMENTS = {"selinux_types": "allow selinux types",
-               "require_explicit_non_root": "require explicit non-root"}
+               "require_explicit_non_root": "require explicit non-root",
+               "pod_security_standard": "conform to pod security standard"}
+LEVEL = "pod_security_standard"
 _EVERYONE = ("system:authenticated", "system:serviceaccounts")
 
 
@@ -73,6 +78,13 @@ def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> 
         verb = "does" if len(enforcing) == 1 else "do"
         build.diagnostics.warning("W303", message + f"; {', '.join(enforcing)} {verb}", span,
                                   help="apply those outputs too (see report.md)")
+    elif weaker == [LEVEL]:
+        standard = policy.pod_security_standard
+        build.diagnostics.warning(
+            "W304", f"policy `{policy.name}`: the PodSecurityPolicy only approximates Pod "
+            f"Security Standards {standard.level}, and no target of this build enforces it",
+            span, help="also build gatekeeper, vap, kyverno or psa (`--target`) to enforce the "
+            "level exactly")
     else:
         build.diagnostics.error("E303", message + ", and no target of this build does", span,
                                 help="also build gatekeeper, vap or kyverno (`--target`)")

@@ -113,6 +113,10 @@ _BEYOND = {
     "require_explicit_non_root": "a PodSecurityPolicy accepts a non-zero runAsUser without "
                                  "runAsNonRoot, and a pod-level runAsUser 0 that containers "
                                  "override",
+    "pod_security_standard": "no PodSecurityPolicy can express a Pod Security Standards level "
+                             "exactly (SELinux types, explicit runAsNonRoot, Localhost "
+                             "profiles, probe hosts...): the PSP output is the closest "
+                             "PodSecurityPolicy, from the policy's PSP fields",
 }
 
 

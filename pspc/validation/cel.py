@@ -35,6 +35,8 @@ def value(node: e.Expr) -> str:
         return _guarded(node.path, value(node.default))
     if isinstance(node, e.Items):
         return _guarded(node.path, "[]")
+    if isinstance(node, e.Keys):  # a CEL map's macros range over its keys
+        return _guarded(node.path, "{}")
     if isinstance(node, e.Containers):
         return f"variables.{CONTAINERS_VARIABLE}"
     if isinstance(node, e.Cond):

@@ -62,6 +62,13 @@ class Items:
 
 
 @dataclass(frozen=True)
+class Keys:
+    """The keys of the map at `path`, or [] when absent (e.g. the pod's annotations)."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
 class Containers:
     """init, regular and ephemeral containers of `spec`, in the order PSP visits them."""
 
@@ -140,8 +147,8 @@ class Any:
     body: Expr
 
 
-Expr = (Var | Lit | Concat | Val | Has | Items | Containers | Cmp | In | StartsWith | NonEmpty
-        | Cond | OnlyKeys | Not | And | Or | All | Any)
+Expr = (Var | Lit | Concat | Val | Has | Items | Keys | Containers | Cmp | In | StartsWith
+        | NonEmpty | Cond | OnlyKeys | Not | And | Or | All | Any)
 
 TRUE, FALSE = Lit(True), Lit(False)
 

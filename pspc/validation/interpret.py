@@ -39,6 +39,9 @@ def value_of(node: e.Expr, env: dict) -> object:
     if isinstance(node, e.Items):
         found = _lookup(node.path, env)
         return [] if found is _ABSENT else found
+    if isinstance(node, e.Keys):
+        found = _lookup(node.path, env)
+        return list(found) if isinstance(found, dict) else []
     if isinstance(node, e.Containers):
         spec = env[node.spec.name]
         return [c for key in _CONTAINER_LISTS for c in spec.get(key) or []]

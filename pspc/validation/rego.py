@@ -44,6 +44,8 @@ class RegoWriter:
             return self._get(node.path, self.value(node.default, scope))
         if isinstance(node, e.Items):
             return f"_list({self._get(node.path, '[]')})"
+        if isinstance(node, e.Keys):
+            return f"[key | some key, _ in {self._get(node.path, '{}')}]"
         if isinstance(node, e.Containers):
             return f"_containers({node.spec.name})"
         raise TypeError(f"not a value: {node!r}")

@@ -476,9 +476,19 @@ BUILDERS = (
 )
 
 
-def requirements(policy: ir.Policy) -> list[Requirement]:
-    """Every check a validating engine needs for this policy, in PSP's validation order.
+def stated_requirements(policy: ir.Policy) -> list[Requirement]:
+    """Every intent of the policy as checks, in PSP's validation order."""
+    return [check for build in BUILDERS for check in build(policy) if check.ok != TRUE]
+
+
+def requirements(policy: ir.Policy, profile_version: str | None = None) -> list[Requirement]:
+    """Every check a validating engine needs for this policy: its intents as PodSecurityPolicy
+    validates them, or, for a policy that states a Pod Security Standards level, the level's
+    controls and the intents it states beyond its stdlib base (pspc.validation.standards).
+    `profile_version` is a cluster profile's version, for a level stated without one.
 
     A build asks for them once per policy, through pspc.analysis."""
-    return [check for build in BUILDERS for check in build(policy) if check.ok != TRUE]
+    from pspc.validation.standards import policy_requirements  # it builds on this module
+
+    return policy_requirements(policy, stated_requirements(policy), profile_version)
 

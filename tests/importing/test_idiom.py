@@ -8,8 +8,11 @@ import pytest
 import yaml
 from conftest import REPO
 
+from pspc.diagnostics import Diagnostics
 from pspc.importing.idiom import base_intents, choose, diff
 from pspc.model import ir
+from pspc.model.resolve import compile_files
+from pspc.syntax.parser import parse_text
 
 from .helpers import build, import_ok, psp
 
@@ -32,9 +35,27 @@ def source(document: dict, *others: dict) -> str:
     return import_ok(document, *others)[document["metadata"]["name"]].text
 
 
+def _reset(name: str) -> str:
+    """What an import over `name` says first: the stdlib levels conform to a Pod Security
+    Standards level, which no PodSecurityPolicy states (importing never tightens)."""
+    return "" if name == "privileged" else "  no pod security standard\n"
+
+
 @pytest.mark.parametrize("name", sorted(STDLIB))
 def test_a_stdlib_policy_is_its_stdlib_policy(name):
-    assert source(stdlib_psp(name)) == f"policy p extends {name} {{\n}}\n"  # as fmt writes it
+    assert source(stdlib_psp(name)) == f"policy p extends {name} {{\n{_reset(name)}}}\n"
+
+
+@pytest.mark.parametrize("name", sorted(STDLIB))
+def test_an_import_over_a_stdlib_level_builds_no_level_requirement(name):
+    from pspc.validation.requirements import requirements
+
+    policy = import_ok(stdlib_psp(name))["p"]
+    diags = Diagnostics()
+    program = compile_files([parse_text(policy.text, "p.pspc", diags)], diags)
+    compiled = {p.name: p for p in program.policies}["p"]
+    assert compiled.pod_security_standard is None
+    assert all(c.intent != "pod_security_standard" for c in requirements(compiled))
 
 
 def test_the_stdlib_itself_extends_itself_with_its_description():
@@ -43,7 +64,8 @@ def test_the_stdlib_itself_extends_itself_with_its_description():
     imported = import_ok(*psps)
     assert imported["restricted"].text == (
         "policy restricted extends restricted {\n"
-        '  description "Restricted Pod Security Standard: hardened, non-root workloads"\n}\n')
+        '  description "Restricted Pod Security Standard: hardened, non-root workloads"\n'
+        "  no pod security standard\n}\n")
 
 
 @pytest.mark.parametrize(("name", "changes", "statements"), [
@@ -73,7 +95,7 @@ def test_the_stdlib_itself_extends_itself_with_its_description():
 ])
 def test_one_change_from_a_stdlib_policy_is_one_statement(name, changes, statements):
     text = source(stdlib_psp(name, **changes))
-    assert text == f"policy p extends {name} {{\n" + "".join(
+    assert text == f"policy p extends {name} {{\n" + _reset(name) + "".join(
         f"  {s}\n" for s in statements) + "}\n"
 
 
@@ -119,6 +141,7 @@ def test_a_policy_named_like_a_stdlib_policy_extends_it():
     document = stdlib_psp("restricted", readOnlyRootFilesystem=True)
     document["metadata"]["name"] = "restricted"
     assert source(document) == ("policy restricted extends restricted {\n"
+                                "  no pod security standard\n"
                                 "  require read-only root filesystem\n}\n")
 
 

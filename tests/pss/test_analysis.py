@@ -74,7 +74,8 @@ def psp_only(name: str) -> str:
     """The stdlib policy `name` without its intents beyond PSP, as `policy psp-<name>`."""
     text = stdlib_sources()[f"stdlib/{name}.pspc"]
     kept = [line for line in text.splitlines()
-            if not line.strip().startswith(("allow selinux types", "require explicit"))]
+            if not line.strip().startswith(("allow selinux types", "require explicit",
+                                            "conform to pod security standard"))]
     return "\n".join(kept).replace(f"policy {name} {{", f"policy psp-{name} {{") + "\n"
 
 
@@ -140,39 +141,35 @@ def test_stdlib_privileged_is_privileged() -> None:
 
 
 def test_stdlib_baseline_is_baseline() -> None:
+    """It conforms to baseline at the build's version: no blocker but the level, no gap."""
     report = recommend_level(stdlib()["baseline"], "v1.30")
     assert report.level == "baseline"
-    assert blockers(report) == RUN_AS | {
-        ("restricted", "allowPrivilegeEscalation", "allow_privilege_escalation"),
-        ("restricted", "capabilities_restricted", "required_drop_capabilities"),
-        ("restricted", "capabilities_restricted", "allowed_capabilities"),
-        ("restricted", "restrictedVolumes", "volumes"),
-    }
-    assert report.caveats == ()
-    # Its SELinux types are baseline's up to v1.30; from v1.31 baseline also admits
-    # container_engine_t, which the policy refuses: a gap, not a blocker.
-    assert "selinux_types" not in gap_fields(report)
+    assert blockers(report) == {("restricted", "level", "pod_security_standard")}
+    assert report.caveats == () and report.gaps == ()
+    # An older or newer version is another set of checks: v1.37 also checks probe hosts
+    # (v1.34), so PSA baseline v1.37 rejects pods that baseline v1.30 admits.
+    assert recommend_level(stdlib()["baseline"], "v1.29").level == "baseline"
     latest = recommend_level(stdlib()["baseline"], "latest")
-    assert latest.level == "baseline"
-    selinux = next(g for g in latest.gaps if g.field == "selinux_types")
-    assert selinux.why == "PSA baseline v1.37 also admits container_engine_t"
-    assert selinux.intent == "allow selinux types container_init_t, container_kvm_t, container_t"
+    assert latest.level == "privileged"
+    assert [g.field for g in latest.gaps] == ["pod_security_standard"]
+    assert latest.gaps[0].intent == "conform to pod security standard baseline"
 
 
 def test_stdlib_restricted_is_restricted() -> None:
     report = recommend_level(stdlib()["restricted"], "v1.30")
     assert report.level == "restricted"
-    assert report.blockers == () and report.caveats == ()
-    assert gap_fields(report) == ["supplemental_groups", "fs_group", "allowed_capabilities",
-                                  "allowed_unsafe_sysctls", "seccomp_allowed",
-                                  "apparmor_allowed", "apparmor_default"]
-    # Before v1.23 restricted does not check runAsUser: 0, which the policy refuses.
-    old = recommend_level(stdlib()["restricted"], "v1.22")
-    assert old.level == "restricted"
-    assert "require_explicit_non_root" in gap_fields(old)
-    # From v1.34 the probe host check is a caveat of every level (no PSP field controls it).
-    assert [c.check for c in recommend_level(stdlib()["restricted"], "latest").caveats] == [
-        "hostProbesAndHostLifecycle"]
+    assert report.blockers == () and report.caveats == () and report.gaps == ()
+    # v1.22 lacks v1.23's runAsUser check and v1.29's sysctls: neither level contains it.
+    assert recommend_level(stdlib()["restricted"], "v1.22").level == "privileged"
+    # Pinned to latest, it is restricted at latest.
+    pinned = one("conform to pod security standard restricted latest", "restricted")
+    assert recommend_level(pinned, "latest").level == "restricted"
+
+
+def test_a_policy_with_a_level_keeps_the_gaps_of_what_it_states() -> None:
+    policy = one("run as user 1000\n fs group 2000", "restricted")  # and `selinux type`
+    assert gap_fields(recommend_level(policy, "v1.30")) == ["run_as_user", "fs_group",
+                                                            "selinux"]
 
 
 def test_the_psp_only_forms_are_held_back_by_selinux_any_and_run_as_non_root() -> None:
@@ -190,8 +187,8 @@ def test_the_psp_only_forms_are_held_back_by_selinux_any_and_run_as_non_root() -
 
 
 def test_stdlib_levels_with_selinux_pinned() -> None:
-    assert recommend_level(one("", "baseline"), "latest").level == "baseline"
-    assert recommend_level(one("", "restricted"), "latest").level == "restricted"
+    assert recommend_level(one("", "baseline"), "v1.30").level == "baseline"
+    assert recommend_level(one("", "restricted"), "v1.30").level == "restricted"
     for parent in ("psp-baseline", "psp-restricted"):
         report = recommend_level(one("", parent), "latest")
         assert report.level == "baseline"
@@ -468,7 +465,8 @@ def test_gaps_at_privileged_include_what_baseline_would_check() -> None:
 
 def test_gaps_at_restricted_would_be_only_what_restricted_cannot_say() -> None:
     """No policy reaches restricted, but the gap rules still hold for it."""
-    found = {g.field: g.sentence for g in gaps(one("", "restricted"), "restricted", "latest")}
+    found = {g.field: g.sentence for g in gaps(one("", "psp-restricted"), "restricted",
+                                               "latest")}
     assert found["allowed_capabilities"] == "NET_BIND_SERVICE may not be added"
     assert found["seccomp_allowed"] == "seccomp refuses Localhost profiles not listed"
     assert "required_drop_capabilities" not in found
@@ -672,7 +670,10 @@ def search_policies() -> tuple[ir.Policy, ...]:
                 for s in ("", "run as user 1000, 32767", "allow seccomp profiles localhost/p.json")]
     examples = [p for d in sorted(EXAMPLES.iterdir()) if d.is_dir()
                 for p in example(d.name).values()]
-    return (*stdlib().values(), *psp_stdlib().values(), *examples, *crafted)
+    # A policy with a level admits what the level admits (pspc.validation.standards): the
+    # search of PSP-shaped admission applies to the others only.
+    return tuple(p for p in (*stdlib().values(), *psp_stdlib().values(), *examples, *crafted)
+                 if p.pod_security_standard is None)
 
 
 @cache

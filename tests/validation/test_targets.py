@@ -51,7 +51,8 @@ def ids(policy) -> list[str]:
 def test_each_intent_becomes_checks_only_where_it_restricts():
     open_policy = compile_one("policy p extends privileged {}\nbind p to all service accounts")
     assert ids(open_policy) == ["procMount", "sysctls"]
-    closed = compile_one("policy p extends restricted {\n  run as user 1000..2000\n"
+    closed = compile_one("policy p extends restricted {\n  no pod security standard\n"
+                         "  run as user 1000..2000\n"
                          "  add capabilities NET_BIND_SERVICE by default\n"
                          "  allow capabilities NET_BIND_SERVICE\n}\nbind p to all service accounts")
     assert ids(closed)[:8] == ["privileged", "hostNetwork", "hostPID", "hostIPC", "hostPorts",
@@ -111,10 +112,12 @@ def test_kyverno_has_one_rule_with_an_expression_per_check():
 
 
 def test_report_marks_defaults_partial_and_bindings():
-    policy = compile_one("policy p extends restricted {}\nbind p to user jane")
+    policy = compile_one("policy p extends restricted {\n  fs group 1000..65535\n}\n"
+                         "bind p to user jane")
     by_intent = {g.intent: g for g in validating_gaps(policy, "gatekeeper")}
-    assert by_intent["fs_group"].status == PARTIAL and "fsGroup 1" in by_intent["fs_group"].reason
-    assert by_intent["privileged"].status == "exact"
+    assert by_intent["fs_group"].status == PARTIAL and "fsGroup 1000" in \
+        by_intent["fs_group"].reason
+    assert by_intent["pod_security_standard"].status == "exact"
     assert by_intent["bindings"].status == PARTIAL
     assert {g.intent: g for g in validating_gaps(policy, "rego")}["bindings"].status == \
         NOT_EXPRESSIBLE
@@ -124,9 +127,9 @@ def test_report_marks_defaults_partial_and_bindings():
     psa_rows = {row["intent"]: row for row in entries[0]["targets"]["psa"]}
     assert psa_rows["fs_group"]["status"] == NOT_EXPRESSIBLE
     assert psa_rows["fs_group"]["reason"] == (
-        "the fsGroup must be in 1..65535: the Pod Security Standards have no control for group "
-        "IDs; enforced by gatekeeper, rego, vap, kyverno (pods must set it themselves: "
-        "PodSecurityPolicy filled in fsGroup 1)")
+        "the fsGroup must be in 1000..65535: the Pod Security Standards have no control for "
+        "group IDs; enforced by gatekeeper, rego, vap, kyverno (pods must set it themselves: "
+        "PodSecurityPolicy filled in fsGroup 1000)")
     assert "privileged" not in psa_rows  # restricted enforces it
     assert not any(g.weakens for t in ("rego", "gatekeeper") for g in validating_gaps(policy, t))
 
@@ -143,16 +146,20 @@ def test_report_has_a_row_for_every_stated_intent():
 
 
 def test_build_warns_about_gaps():
-    text = ("policy p extends restricted {}\n"
+    text = ("policy p extends restricted {\n  run as user 1000\n}\n"
             "bind p to service account kube-system/replicaset-controller")
     diags = build_of(text, ("psp", "gatekeeper")).diagnostics
     assert [d.code for d in diags.items] == ["W303", "W301", "W302"]
-    assert "`allow selinux types`, `require explicit non-root`; gatekeeper does" in \
-        diags.items[0].message
+    assert "`conform to pod security standard`; gatekeeper does" in diags.items[0].message
     assert "gatekeeper cannot fill in" in diags.items[1].message
-    # The stdlib restricted policy states intents beyond PSP: PSP alone fails closed.
+    # The stdlib restricted policy conforms to a level: PSP alone approximates it (W304).
     alone = build_of(text, ("psp", "rbac")).diagnostics
-    assert [d.code for d in alone.items] == ["E303"]
+    assert [d.code for d in alone.items] == ["W304"]
+    # An explicit intent beyond PSP still fails closed.
+    beyond = build_of("policy p extends restricted {\n  no pod security standard\n"
+                      "  require explicit non-root\n}\nbind p to all service accounts",
+                      ("psp", "rbac")).diagnostics
+    assert [d.code for d in beyond.items] == ["E303"]
     quiet = build_of("policy p extends privileged {}\nbind p to all service accounts",
                      ("psp", "rbac")).diagnostics
     assert quiet.items == []
@@ -165,13 +172,14 @@ def test_psa_enforces_intents_beyond_psp_where_it_labels_the_namespace():
         "policy q extends restricted {}\nbind q to service accounts in namespace dev\n"
         "namespace dev enforce baseline\n", ("psp", "psa"))
     policies = {p.name: p for p in build.program.policies}
-    found = [d for d in build.diagnostics.items if d.code in ("W303", "E303")]
+    found = [d for d in build.diagnostics.items if d.code in ("W303", "W304", "E303")]
     by_policy = {d.message.split("`")[1]: d.code for d in found}
-    # shop is labelled restricted, which checks both; `wide` is usable in namespaces pspc
-    # does not label; dev enforces baseline, which checks neither.
-    assert by_policy == {"p": "W303", "wide": "E303", "q": "E303"}
+    # shop is labelled restricted, which enforces the level; `wide` is usable in namespaces
+    # pspc does not label; dev enforces baseline, less than the level. A level the build
+    # does not enforce is W304, not E303: its PSP is the documented closest one.
+    assert by_policy == {"p": "W303", "wide": "W304", "q": "W304"}
     assert found[0].message.endswith("; psa does")
-    assert policies["p"].require_explicit_non_root
+    assert policies["p"].pod_security_standard == ir.Standard("restricted")
 
 
 def _golden(kind: str) -> list[dict]:
@@ -214,7 +222,8 @@ def test_conftest_module_runs_on_a_manifest_in_regorus(tmp_path):
     engine.set_input_json(json.dumps(pod))
     denied = json.loads(engine.eval_query_as_json("data.pspc.p.deny"))
     messages = denied["result"][0]["expressions"][0]["value"]
-    assert "p: pod x must not set hostNetwork=true" in messages
+    assert "p: pod x must not set hostNetwork, hostPID or hostIPC to true (Pod Security " \
+        "Standards restricted v1.30: hostNamespaces)" in messages
 
 
 def test_eval_runs_every_engine_and_reports_no_disagreement(in_repo):

@@ -24,46 +24,176 @@ _containers(spec) := array.concat(array.concat(_list(object.get(spec, "initConta
 # a rule, so evaluated once per query rather than once per check
 _pod_containers := _containers(object.get(_pod, "spec", {}))
 
-# privileged
+# pss.appArmorProfile
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_1(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set an AppArmor profile other than RuntimeDefault or Localhost (Pod Security Standards restricted v1.30: appArmorProfile)"])
+}
+
+# pss.appArmorProfile.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	not _ok_2(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set an AppArmor profile other than RuntimeDefault or Localhost (Pod Security Standards restricted v1.30: appArmorProfile)"])
+}
+
+# pss.hostNamespaces
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_3(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostNetwork, hostPID or hostIPC to true (Pod Security Standards restricted v1.30: hostNamespaces)"])
+}
+
+# pss.hostPorts
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	not _ok_4(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set a hostPort (Pod Security Standards restricted v1.30: hostPorts)"])
+}
+
+# pss.privileged
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
 	object.get(c, ["securityContext", "privileged"], false) == true
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set securityContext.privileged=true"])
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set securityContext.privileged=true (Pod Security Standards restricted v1.30: privileged)"])
 }
 
-# hostNetwork
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	object.get(spec, "hostNetwork", false) == true
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostNetwork=true"])
-}
-
-# hostPID
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	object.get(spec, "hostPID", false) == true
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostPID=true"])
-}
-
-# hostIPC
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	object.get(spec, "hostIPC", false) == true
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set hostIPC=true"])
-}
-
-# hostPorts
+# pss.procMount
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
-	not _ok_5(obj, spec, c)
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use only allowed host ports (none; with hostNetwork every containerPort is a host port)"])
+	object.get(c, ["securityContext", "procMount"], "Default") != "Default"
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set securityContext.procMount other than Default (Pod Security Standards restricted v1.30: procMount)"])
+}
+
+# pss.seLinuxOptions
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_7(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set no SELinux type but container_init_t, container_kvm_t, container_t, and no SELinux user or role (Pod Security Standards restricted v1.30: seLinuxOptions)"])
+}
+
+# pss.seLinuxOptions.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	not _ok_8(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set no SELinux type but container_init_t, container_kvm_t, container_t, and no SELinux user or role (Pod Security Standards restricted v1.30: seLinuxOptions)"])
+}
+
+# pss.sysctls
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_9(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set only the sysctls kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_syncookies (Pod Security Standards restricted v1.30: sysctls)"])
+}
+
+# pss.windowsHostProcess
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	object.get(spec, ["securityContext", "windowsOptions", "hostProcess"], false) == true
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set securityContext.windowsOptions.hostProcess=true (Pod Security Standards restricted v1.30: windowsHostProcess)"])
+}
+
+# pss.windowsHostProcess.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	object.get(c, ["securityContext", "windowsOptions", "hostProcess"], false) == true
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set securityContext.windowsOptions.hostProcess=true (Pod Security Standards restricted v1.30: windowsHostProcess)"])
+}
+
+# pss.allowPrivilegeEscalation
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	not _ok_12(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set securityContext.allowPrivilegeEscalation=false (Pod Security Standards restricted v1.30: allowPrivilegeEscalation)"])
+}
+
+# pss.capabilities_restricted
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	not _ok_13(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must drop ALL capabilities (securityContext.capabilities.drop) and add nothing but NET_BIND_SERVICE (Pod Security Standards restricted v1.30: capabilities_restricted)"])
+}
+
+# pss.restrictedVolumes
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some v in _list(object.get(spec, "volumes", []))
+	not _ok_14(obj, spec, v)
+	msg := concat("", ["psp-restricted: volume ", object.get(v, "name", ""), " must be of a restricted volume type (configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret) (Pod Security Standards restricted v1.30: restrictedVolumes)"])
+}
+
+# pss.runAsNonRoot
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	object.get(spec, ["securityContext", "runAsNonRoot"], true) == false
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set securityContext.runAsNonRoot=false (Pod Security Standards restricted v1.30: runAsNonRoot)"])
+}
+
+# pss.runAsNonRoot.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], false)) != true
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set securityContext.runAsNonRoot=true (or the pod must) (Pod Security Standards restricted v1.30: runAsNonRoot)"])
+}
+
+# pss.runAsUser
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	object.get(spec, ["securityContext", "runAsUser"], 1) == 0
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set runAsUser=0 (Pod Security Standards restricted v1.30: runAsUser)"])
+}
+
+# pss.runAsUser.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	object.get(c, ["securityContext", "runAsUser"], 1) == 0
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must not set runAsUser=0 (Pod Security Standards restricted v1.30: runAsUser)"])
+}
+
+# pss.seccompProfile_restricted
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	not _ok_19(obj, spec)
+	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (Pod Security Standards restricted v1.30: seccompProfile_restricted)"])
+}
+
+# pss.seccompProfile_restricted.container
+deny contains msg if {
+	obj := _pod
+	spec := object.get(obj, "spec", {})
+	some c in _pod_containers
+	not _ok_20(obj, spec, c)
+	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (or the pod must) (Pod Security Standards restricted v1.30: seccompProfile_restricted)"])
 }
 
 # volumes
@@ -71,118 +201,15 @@ deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some v in _list(object.get(spec, "volumes", []))
-	not _ok_6(obj, spec, v)
+	not _ok_21(obj, spec, v)
 	msg := concat("", ["psp-restricted: volume ", object.get(v, "name", ""), " must be of an allowed type (configMap, downwardAPI, emptyDir, persistentVolumeClaim, projected, secret)"])
-}
-
-# runAsNonRoot
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not _ok_7(obj, spec, c)
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set runAsNonRoot=true or a non-zero runAsUser, and neither runAsNonRoot=false nor runAsUser=0"])
-}
-
-# fsGroup
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	not _ok_8(obj, spec)
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set fsGroup within 1-65535"])
-}
-
-# supplementalGroups
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	not _ok_9(obj, spec)
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set supplementalGroups, all within 1-65535"])
-}
-
-# allowPrivilegeEscalation
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set securityContext.allowPrivilegeEscalation=false"])
-}
-
-# allowedCapabilities
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not _ok_11(obj, spec, c)
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must add only allowed capabilities (none)"])
-}
-
-# requiredDropCapabilities.ALL
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not "ALL" in _list(object.get(c, ["securityContext", "capabilities", "drop"], []))
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must drop capability ALL"])
-}
-
-# seLinuxTypes
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	not _ok_13(obj, spec)
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must use an allowed SELinux type (container_init_t, container_kvm_t, container_t) and no SELinux user or role"])
-}
-
-# seLinuxTypes.container
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not _ok_14(obj, spec, c)
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use an allowed SELinux type (container_init_t, container_kvm_t, container_t) and no SELinux user or role"])
-}
-
-# runAsNonRoot.explicit
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not _ok_15(obj, spec, c)
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set runAsNonRoot=true (on the container or the pod) and not runAsUser=0"])
-}
-
-# runAsUser.pod
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	object.get(spec, ["securityContext", "runAsUser"], 1) == 0
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must not set runAsUser=0"])
-}
-
-# procMount
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not object.get(c, ["securityContext", "procMount"], "Default") in ["Default"]
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must use an allowed procMount (Default)"])
-}
-
-# sysctls
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	not _ok_18(obj, spec)
-	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must use only safe or allowed sysctls, none of the denied ones"])
 }
 
 # seccomp
 deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
-	not _pspc_5(obj, spec) in ["docker/default", "runtime/default"]
+	not _pspc_4(obj, spec) in ["docker/default", "runtime/default"]
 	msg := concat("", ["psp-restricted: pod ", object.get(object.get(obj, "metadata", {}), "name", ""), " must set an allowed seccomp profile (docker/default, runtime/default)"])
 }
 
@@ -191,211 +218,243 @@ deny contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
-	not _pspc_9(obj, spec, c) in ["docker/default", "runtime/default"]
+	not _pspc_8(obj, spec, c) in ["docker/default", "runtime/default"]
 	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must run with an allowed seccomp profile (docker/default, runtime/default)"])
 }
 
-# apparmor
-deny contains msg if {
-	obj := _pod
-	spec := object.get(obj, "spec", {})
-	some c in _pod_containers
-	not _pspc_18(obj, spec, c) in ["runtime/default"]
-	msg := concat("", ["psp-restricted: container ", object.get(c, "name", ""), " must set an allowed AppArmor profile (runtime/default)"])
+_pspc_1(obj, spec) if {
+	object.get(spec, ["securityContext", "appArmorProfile"], null) == null
 }
 
-_pspc_1(obj, spec, c, port) if {
+_pspc_1(obj, spec) if {
+	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+_pspc_3(obj, spec, key) if {
+	startswith(key, "container.apparmor.security.beta.kubernetes.io/")
+}
+
+_pspc_2(obj, spec, key) if {
+	not _pspc_3(obj, spec, key)
+}
+
+_pspc_2(obj, spec, key) if {
+	object.get(obj, ["metadata", "annotations", concat("", [key])], "") in ["", "runtime/default"]
+}
+
+_pspc_2(obj, spec, key) if {
+	startswith(object.get(obj, ["metadata", "annotations", concat("", [key])], ""), "localhost/")
+}
+
+_ok_1(obj, spec) if {
+	_pspc_1(obj, spec)
+	every key in [key | some key, _ in object.get(obj, ["metadata", "annotations"], {})] { _pspc_2(obj, spec, key) }
+}
+
+_ok_2(obj, spec, c) if {
+	object.get(c, ["securityContext", "appArmorProfile"], null) == null
+}
+
+_ok_2(obj, spec, c) if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+_ok_3(obj, spec) if {
 	object.get(spec, "hostNetwork", false) != true
+	object.get(spec, "hostPID", false) != true
+	object.get(spec, "hostIPC", false) != true
 }
 
-_pspc_1(obj, spec, c, port) if {
-	object.get(port, "containerPort", 0) == 0
+_ok_4(obj, spec, c) if {
+	every port in _list(object.get(c, "ports", [])) { object.get(port, "hostPort", 0) == 0 }
 }
 
-_pspc_2(obj, spec, c, port) if {
-	object.get(port, "hostPort", 0) == 0
-	_pspc_1(obj, spec, c, port)
+_ok_7(obj, spec) if {
+	object.get(spec, ["securityContext", "seLinuxOptions"], null) == null
 }
 
-_ok_5(obj, spec, c) if {
-	every port in _list(object.get(c, "ports", [])) { _pspc_2(obj, spec, c, port) }
-}
-
-_ok_6(obj, spec, v) if {
-	object.get(v, "configMap", null) != null
-}
-
-_ok_6(obj, spec, v) if {
-	object.get(v, "downwardAPI", null) != null
-}
-
-_ok_6(obj, spec, v) if {
-	object.get(v, "emptyDir", null) != null
-}
-
-_ok_6(obj, spec, v) if {
-	count(object.remove(v, ["name"])) == 0
-}
-
-_ok_6(obj, spec, v) if {
-	object.get(v, "persistentVolumeClaim", null) != null
-}
-
-_ok_6(obj, spec, v) if {
-	object.get(v, "projected", null) != null
-}
-
-_ok_6(obj, spec, v) if {
-	object.get(v, "secret", null) != null
-}
-
-_pspc_3(obj, spec, c) if {
-	object.get(c, ["securityContext", "runAsNonRoot"], null) != null
-}
-
-_pspc_3(obj, spec, c) if {
-	object.get(spec, ["securityContext", "runAsNonRoot"], null) != null
-}
-
-_pspc_3(obj, spec, c) if {
-	object.get(c, ["securityContext", "runAsUser"], null) != null
-}
-
-_pspc_3(obj, spec, c) if {
-	object.get(spec, ["securityContext", "runAsUser"], null) != null
-}
-
-_ok_7(obj, spec, c) if {
-	_pspc_3(obj, spec, c)
-	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], true)) != false
-	object.get(c, ["securityContext", "runAsUser"], object.get(spec, ["securityContext", "runAsUser"], 1)) != 0
-}
-
-_ok_8(obj, spec) if {
-	object.get(spec, ["securityContext", "fsGroup"], -1) >= 1
-	object.get(spec, ["securityContext", "fsGroup"], -1) <= 65535
-}
-
-_pspc_4(obj, spec, gid) if {
-	gid >= 1
-	gid <= 65535
-}
-
-_ok_9(obj, spec) if {
-	count(_list(object.get(spec, ["securityContext", "supplementalGroups"], []))) > 0
-	every gid in _list(object.get(spec, ["securityContext", "supplementalGroups"], [])) { _pspc_4(obj, spec, gid) }
-}
-
-_ok_11(obj, spec, c) if {
-	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in [] }
-}
-
-_ok_13(obj, spec) if {
+_ok_7(obj, spec) if {
 	object.get(spec, ["securityContext", "seLinuxOptions", "type"], "") in ["", "container_init_t", "container_kvm_t", "container_t"]
 	object.get(spec, ["securityContext", "seLinuxOptions", "user"], "") == ""
 	object.get(spec, ["securityContext", "seLinuxOptions", "role"], "") == ""
 }
 
-_ok_14(obj, spec, c) if {
+_ok_8(obj, spec, c) if {
+	object.get(c, ["securityContext", "seLinuxOptions"], null) == null
+}
+
+_ok_8(obj, spec, c) if {
 	object.get(c, ["securityContext", "seLinuxOptions", "type"], "") in ["", "container_init_t", "container_kvm_t", "container_t"]
 	object.get(c, ["securityContext", "seLinuxOptions", "user"], "") == ""
 	object.get(c, ["securityContext", "seLinuxOptions", "role"], "") == ""
 }
 
-_ok_15(obj, spec, c) if {
-	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], false)) == true
-	object.get(c, ["securityContext", "runAsUser"], 1) != 0
+_ok_9(obj, spec) if {
+	every sysctl in _list(object.get(spec, ["securityContext", "sysctls"], [])) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ping_group_range", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_syncookies"] }
 }
 
-_ok_18(obj, spec) if {
-	every sysctl in _list(object.get(spec, ["securityContext", "sysctls"], [])) { object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"] }
+_ok_12(obj, spec, c) if {
+	object.get(spec, ["os", "name"], "") == "windows"
 }
 
-_pspc_8(obj, spec) := "unconfined" if {
+_ok_12(obj, spec, c) if {
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) == false
+}
+
+_ok_13(obj, spec, c) if {
+	object.get(spec, ["os", "name"], "") == "windows"
+}
+
+_ok_13(obj, spec, c) if {
+	"ALL" in _list(object.get(c, ["securityContext", "capabilities", "drop"], []))
+	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap == "NET_BIND_SERVICE" }
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "configMap", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "csi", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "downwardAPI", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "emptyDir", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "ephemeral", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "image", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "persistentVolumeClaim", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "projected", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	object.get(v, "secret", null) != null
+}
+
+_ok_14(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
+}
+
+_ok_19(obj, spec) if {
+	object.get(spec, ["os", "name"], "") == "windows"
+}
+
+_ok_19(obj, spec) if {
+	object.get(spec, ["securityContext", "seccompProfile"], null) == null
+}
+
+_ok_19(obj, spec) if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+_ok_20(obj, spec, c) if {
+	object.get(spec, ["os", "name"], "") == "windows"
+}
+
+_ok_20(obj, spec, c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) != null
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+_ok_20(obj, spec, c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) == null
+	object.get(spec, ["securityContext", "seccompProfile"], null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	object.get(v, "configMap", null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	object.get(v, "downwardAPI", null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	object.get(v, "emptyDir", null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
+}
+
+_ok_21(obj, spec, v) if {
+	object.get(v, "persistentVolumeClaim", null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	object.get(v, "projected", null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	object.get(v, "secret", null) != null
+}
+
+_pspc_7(obj, spec) := "unconfined" if {
 	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
 } else := ""
 
-_pspc_7(obj, spec) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+_pspc_6(obj, spec) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
 	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
 	object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
-} else := _pspc_8(obj, spec)
-
-_pspc_6(obj, spec) := "runtime/default" if {
-	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
 } else := _pspc_7(obj, spec)
 
-_pspc_5(obj, spec) := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") if {
-	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") != ""
+_pspc_5(obj, spec) := "runtime/default" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
 } else := _pspc_6(obj, spec)
 
-_pspc_12(obj, spec, c) := "unconfined" if {
+_pspc_4(obj, spec) := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") if {
+	object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") != ""
+} else := _pspc_5(obj, spec)
+
+_pspc_11(obj, spec, c) := "unconfined" if {
 	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
 } else := ""
 
-_pspc_11(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+_pspc_10(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
 	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
 	object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
-} else := _pspc_12(obj, spec, c)
-
-_pspc_10(obj, spec, c) := "runtime/default" if {
-	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
 } else := _pspc_11(obj, spec, c)
 
-_pspc_17(obj, spec, c) := "unconfined" if {
+_pspc_9(obj, spec, c) := "runtime/default" if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
+} else := _pspc_10(obj, spec, c)
+
+_pspc_16(obj, spec, c) := "unconfined" if {
 	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
 } else := ""
 
-_pspc_16(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+_pspc_15(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
 	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
 	object.get(spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
-} else := _pspc_17(obj, spec, c)
-
-_pspc_15(obj, spec, c) := "runtime/default" if {
-	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
 } else := _pspc_16(obj, spec, c)
 
-_pspc_14(obj, spec, c) := _pspc_15(obj, spec, c) if {
+_pspc_14(obj, spec, c) := "runtime/default" if {
+	object.get(spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
+} else := _pspc_15(obj, spec, c)
+
+_pspc_13(obj, spec, c) := _pspc_14(obj, spec, c) if {
 	object.get(spec, ["securityContext", "seccompProfile"], null) != null
 } else := object.get(obj, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "")
 
-_pspc_13(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") if {
+_pspc_12(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") if {
 	object.get(obj, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
-} else := _pspc_14(obj, spec, c)
-
-_pspc_9(obj, spec, c) := _pspc_10(obj, spec, c) if {
-	object.get(c, ["securityContext", "seccompProfile"], null) != null
 } else := _pspc_13(obj, spec, c)
 
-_pspc_22(obj, spec, c) := "unconfined" if {
-	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
-} else := ""
-
-_pspc_21(obj, spec, c) := concat("", ["localhost/", object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
-	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
-	object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
-} else := _pspc_22(obj, spec, c)
-
-_pspc_20(obj, spec, c) := "runtime/default" if {
-	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
-} else := _pspc_21(obj, spec, c)
-
-_pspc_25(obj, spec, c) := "unconfined" if {
-	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
-} else := ""
-
-_pspc_24(obj, spec, c) := concat("", ["localhost/", object.get(spec, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
-	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
-	object.get(spec, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
-} else := _pspc_25(obj, spec, c)
-
-_pspc_23(obj, spec, c) := "runtime/default" if {
-	object.get(spec, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
-} else := _pspc_24(obj, spec, c)
-
-_pspc_19(obj, spec, c) := _pspc_20(obj, spec, c) if {
-	object.get(c, ["securityContext", "appArmorProfile"], null) != null
-} else := _pspc_23(obj, spec, c)
-
-_pspc_18(obj, spec, c) := object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") if {
-	object.get(obj, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") != ""
-} else := _pspc_19(obj, spec, c)
+_pspc_8(obj, spec, c) := _pspc_9(obj, spec, c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) != null
+} else := _pspc_12(obj, spec, c)
