@@ -33,7 +33,7 @@ class Analysis:
         self._gaps: dict[tuple[str, str, str], tuple[Gap, ...]] = {}
         self._rego: dict[tuple[str, str], str] = {}
         self._cel: dict[str, CelRendering] = {}
-        self._namespaces: dict[str, NamespaceLevels] | None = None
+        self._namespaces: dict[str | None, dict[str, NamespaceLevels]] = {}
         self._once: dict[tuple, object] = {}
 
     def once(self, key: tuple, compute: Callable[[], T]) -> T:
@@ -83,9 +83,10 @@ class Analysis:
             found = self._cel[policy.name] = cel_rendering(policy, self.requirements(policy))
         return found
 
-    def namespace_levels(self) -> tuple[NamespaceLevels, ...]:
-        """Every namespace pspc labels, sorted by name."""
-        return tuple(self._labelled().values())
+    def namespace_levels(self, cap: str | None = None) -> tuple[NamespaceLevels, ...]:
+        """Every namespace pspc labels, sorted by name; with `cap` (a cluster's version,
+        `v1.N`), no label pins a newer Pod Security Standards version."""
+        return tuple(self._labelled(cap).values())
 
     def levels_for(self, namespace: str) -> NamespaceLevels:
         """The labels of `namespace`, as pspc would give them were it labelled."""
@@ -94,7 +95,7 @@ class Analysis:
             found = compute_levels(self.program, self.level, (namespace,))[namespace]
         return found
 
-    def _labelled(self) -> dict[str, NamespaceLevels]:
-        if self._namespaces is None:
-            self._namespaces = compute_levels(self.program, self.level)
-        return self._namespaces
+    def _labelled(self, cap: str | None = None) -> dict[str, NamespaceLevels]:
+        if cap not in self._namespaces:
+            self._namespaces[cap] = compute_levels(self.program, self.level, cap=cap)
+        return self._namespaces[cap]

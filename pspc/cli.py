@@ -34,8 +34,11 @@ def _report(diags: Diagnostics, sources: dict[str, str], fmt: str = "text") -> N
         click.echo(summary(diags), err=True)
 
 
-def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS) -> Build:
-    """The front door (pspc.compiler.compile), with usage errors as click's."""
+def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS,
+             config: str | None = None, profile: str | None = None,
+             discover: bool = False) -> Build:
+    """The front door (pspc.compiler.compile), with usage errors as click's; `discover`
+    looks for a pspc.toml (build and check)."""
     from pspc.compiler import display_path
 
     # A compile makes millions of small objects, almost none in cycles, and keeps most of
@@ -45,7 +48,7 @@ def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS) -> Buil
 
     label = ", ".join(sorted(display_path(Path(p)) for p in paths)) if paths else "."
     try:
-        return compile(list(paths) or ["."], Options(targets, label))
+        return compile(list(paths) or ["."], Options(targets, label, config, profile, discover))
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
 
@@ -83,6 +86,16 @@ def main() -> None:
     """
 
 
+def _profile_options(command):
+    command = click.option(
+        "--profile", default=None, help="Only this profile of pspc.toml (default: every "
+        "profile, each into OUTPUT/PROFILE/).")(command)
+    return click.option(
+        "--config", "config", default=None, type=click.Path(dir_okay=False),
+        help="The pspc.toml to use (default: the first found from PATHS upward to the "
+        "repository root).")(command)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out", default="outputs", show_default=True,
@@ -90,21 +103,25 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 and show a diff if OUTPUT is not up to date.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
-              help="Build only these targets (repeatable). Default: all.")
-def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...]) -> None:
+              help="Build only these targets (repeatable; with profiles, those of each "
+              "profile's). Default: all.")
+@_profile_options
+def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...],
+          config: str | None, profile: str | None) -> None:
     """Compile the .pspc files in PATHS (default: .) into OUTPUT.
 
     Per policy, OUTPUT gets psp/ and rbac/ (PodSecurityPolicy and the RBAC that makes it
     take effect), gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy),
     kyverno/ and helm/, plus psa/namespaces.yaml (Pod Security Admission labels),
     migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
-    enforces, intent by intent) and a kustomization.yaml listing the manifests. pspc only
-    replaces or deletes files it generated (listed in OUTPUT/.pspc-manifest); a failed
-    build leaves OUTPUT as it was.
+    enforces, intent by intent) and a kustomization.yaml per deployable unit. With a
+    pspc.toml, each of its cluster profiles gets OUTPUT/PROFILE/ with the targets of that
+    cluster. pspc only replaces or deletes files it generated (listed in
+    OUTPUT/.pspc-manifest); a failed build leaves OUTPUT as it was.
     """
     from pspc.output import writer
 
-    build = _compile(paths, targets or TARGETS)
+    build = _compile(paths, targets or TARGETS, config, profile, discover=True)
     _print(build)
     if not build.ok:
         click.echo("nothing written: fix the errors above", err=True)
@@ -138,10 +155,12 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
               help="Check for these targets only, as `pspc build --target` builds them "
               "(repeatable). Default: all.")
-def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> None:
+@_profile_options
+def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...],
+                  config: str | None, profile: str | None) -> None:
     """Report errors and warnings in PATHS without writing anything: exactly what
-    `pspc build` reports for the same sources and targets."""
-    build = _compile(paths, targets or TARGETS)
+    `pspc build` reports for the same sources, targets and profiles."""
+    build = _compile(paths, targets or TARGETS, config, profile, discover=True)
     _print(build, fmt)
     sys.exit(EXIT_FAILED if build.diagnostics.has_errors else EXIT_OK)
 
@@ -215,21 +234,26 @@ def explain(policy: str, paths: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-def migrate(paths: tuple[str, ...]) -> None:
+@_profile_options
+def migrate(paths: tuple[str, ...], config: str | None, profile: str | None) -> None:
     """Print the plan from PodSecurityPolicy to Pod Security Admission for PATHS.
 
     Per namespace: the policies bound there today, the enforce/audit/warn levels pspc
     writes to psa/namespaces.yaml, the intents PSA cannot enforce and which outputs do, and
     the workloads that rely on PodSecurityPolicy defaults (with the fields to set and the
-    Helm values that set them). `pspc build` writes the same plan to migration.md.
+    Helm values that set them). `pspc build` writes the same plan to migration.md. With
+    cluster profiles (pspc.toml), each profile's plan, or --profile's.
     """
     from pspc.targets.migration import plan
 
-    build = _compile(paths)
+    build = _compile(paths, config=config, profile=profile, discover=True)
     if not build.ok:
         _print(build)
         sys.exit(EXIT_FAILED)
-    click.echo(plan(build.analysis), nl=False)
+    everyone = build.config.profiles if build.config else ()
+    for chosen in build.profiles or (None,):
+        others = tuple(p for p in everyone if p != chosen)
+        click.echo(plan(build.analysis, chosen, others), nl=False)
     _print(build)
 
 

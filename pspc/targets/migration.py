@@ -9,13 +9,20 @@
   today; PSA and the validating outputs never do, so pods relying on it are rejected. The
   plan lists the fields to set, and the Helm values that set them.
 
+The steps follow the cluster: without profiles, the whole path (validating outputs beside
+PodSecurityPolicy on 1.24 or before, VAP after the upgrade, PSA labels in audit/warn first);
+for a profile, the steps its Kubernetes version allows, naming the config's other profiles
+on the way (a PSP-era profile hands over to the newer ones).
+
 Everything is derived from the IR, in a fixed order, so the plan is deterministic.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
+from pspc import profiles
 from pspc.model import ir
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 from pspc.pss.namespaces import (
@@ -31,6 +38,7 @@ from pspc.validation.coverage import enforcement_text
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
     from pspc.compiler import Build
+    from pspc.profiles import Profile
 
 PATH = "migration.md"
 
@@ -38,18 +46,77 @@ INTRO = """PodSecurityPolicy was removed in Kubernetes 1.25. For each namespace 
 Pod Security Admission labels of `psa/namespaces.yaml`, the intents of the policies that PSA
 cannot enforce and the outputs that do, and the workloads that break because they rely on
 what a PodSecurityPolicy filled in. Levels are those of the Pod Security Standards
-{version} unless a namespace declares a version.
+{version} unless a namespace declares a version."""
 
-Steps, while PodSecurityPolicy is still enabled:
+FIX = ("Fix the workloads listed under *Workloads affected*: set those fields in their "
+       "manifests (charts made with `helm create`: pass the `helm/<policy>.values.yaml` file).")
+PSA_FIRST = ("Apply `psa/namespaces.yaml` in audit and warn first (a profile with "
+             "`mode = \"warn\"` writes no enforce label): the audit log and `kubectl` warnings "
+             "show what enforcing would reject. Then apply it with enforce; audit and warn are "
+             "then one level stricter, showing what tightening further would break.")
+VAP_WHEN = ("`vap/` needs Kubernetes 1.30 (admissionregistration.k8s.io/v1; v1beta1 on "
+            "1.28-1.29, off by default)")
 
-1. Fix the workloads listed under *Workloads affected*: set those fields in their
-   manifests (charts made with `helm create`: pass the `helm/<policy>.values.yaml` file).
-2. Apply one validating output: `vap/` (Kubernetes 1.30+), `gatekeeper/` or `kyverno/`;
-   run `rego/` with conftest in CI.
-3. Apply `psa/namespaces.yaml`. audit and warn are one level stricter than enforce: the
-   audit log and `kubectl` warnings show what tightening further would break.
-4. Disable the PodSecurityPolicy admission plugin, stop building the `psp` and `rbac`
-   targets, and upgrade."""
+
+def _numbered(steps: list[str]) -> list[str]:
+    return [textwrap.fill(f"{n}. {step}", 90, subsequent_indent="   ")
+            for n, step in enumerate(steps, 1)]
+
+
+def steps(profile: Profile | None, others: tuple[Profile, ...] = ()) -> list[str]:
+    """The rollout steps for a profile's cluster, or for the whole path without one."""
+    if profile is None:
+        return ["Steps, while PodSecurityPolicy is still enabled (Kubernetes 1.24 or before):",
+                "", *_numbered([
+                    FIX,
+                    "Apply `gatekeeper/` or `kyverno/` beside PodSecurityPolicy (each folder "
+                    "has its kustomization.yaml; Gatekeeper templates before constraints); run "
+                    "`rego/` with conftest in CI. " + VAP_WHEN + ": apply it after the upgrade "
+                    "instead, if you prefer it.",
+                    PSA_FIRST + " (Kubernetes 1.23+.)",
+                    "Disable the PodSecurityPolicy admission plugin, stop building the `psp` "
+                    "and `rbac` targets, and upgrade. Declare your clusters as profiles in "
+                    "pspc.toml to get the outputs each version serves."])]
+    enforce = profile.enforce
+    validating = [f"`{t}/`" for t in ("gatekeeper", "kyverno", "vap") if t in enforce]
+    mode = ("" if profile.mode == "deny" else
+            f" They are in {profile.mode} mode: they report, they do not reject.")
+    later = [p for p in others if p.kubernetes > profile.kubernetes]
+    if profile.kubernetes <= profiles.PSP_UNTIL:
+        head = (f"Profile `{profile.name}` is Kubernetes {profile.version}, where "
+                + ("PodSecurityPolicy still enforces (`psp/` and `rbac/`)."
+                   if "psp" in enforce else "PodSecurityPolicy is served but not built here."))
+        beside = (f"Apply {' and '.join(validating)} beside PodSecurityPolicy.{mode}"
+                  if validating else "No validating output runs beside PodSecurityPolicy in "
+                  "this profile: add `gatekeeper` (or `kyverno`) to its enforce to enforce the "
+                  "intents PodSecurityPolicy cannot, before the upgrade.")
+        todo = [FIX, beside + " `vap/` is not available on this version: "
+                + VAP_WHEN + "; run `rego/` with conftest in CI."]
+        if "psa" in enforce:
+            todo.append(PSA_FIRST + f" The labels pin at most v{profile.version}.")
+        upgrade = ("Disable the PodSecurityPolicy admission plugin and upgrade to 1.25 or later"
+                   + (": continue with the migration.md of "
+                      + ", ".join(f"profile `{p.name}` (Kubernetes {p.version})" for p in later)
+                      if later else "; then declare the upgraded cluster as a profile") + ".")
+        todo.append(upgrade)
+        return [textwrap.fill(head, 90), "", "Steps:", "", *_numbered(todo)]
+    earlier = [p for p in others if p.kubernetes <= profiles.PSP_UNTIL]
+    head = (f"Profile `{profile.name}` is Kubernetes {profile.version}: PodSecurityPolicy is gone, "
+            "and nothing fills in pod fields any more.")
+    if earlier:
+        head += (" Clusters coming from " + ", ".join(f"profile `{p.name}`" for p in earlier)
+                 + " follow its plan first.")
+    apply = (f"Apply {' and '.join(validating)}.{mode}" if validating else
+             "No validating output enforces in this profile: only PSA's levels apply.")
+    if "vap" in enforce and profile.kubernetes < profiles.VAP_SINCE:
+        apply += (" On this version `vap/` is v1beta1: enable the ValidatingAdmissionPolicy "
+                  "feature gate and admissionregistration.k8s.io/v1beta1 first.")
+    if profile.mode == "deny" and validating:
+        apply += " To roll out gently, build a profile with `mode = \"warn\"` first."
+    todo = [FIX, apply + " Run `rego/` with conftest in CI."]
+    if "psa" in enforce:
+        todo.append(PSA_FIRST)
+    return [textwrap.fill(head, 90), "", "Steps:", "", *_numbered(todo)]
 
 
 def _subject(binding: ir.Binding) -> str:
@@ -187,7 +254,8 @@ def _namespace(analysis: Analysis, found: NamespaceLevels) -> list[str]:
     return lines
 
 
-def _elsewhere(analysis: Analysis, labelled: list[str]) -> list[str]:
+def _elsewhere(analysis: Analysis, labelled: list[str], version: str = DEFAULT_VERSION
+               ) -> list[str]:
     lines = ["## Other namespaces", ""]
     wide = cluster_wide(analysis.program)
     if not wide:
@@ -195,14 +263,14 @@ def _elsewhere(analysis: Analysis, labelled: list[str]) -> list[str]:
                         "cluster-wide, so PodSecurityPolicy admits no pod in any other "
                         "namespace today; PSA applies the cluster's default there (privileged, "
                         "unless the API server's AdmissionConfiguration says otherwise).", ""]
-    reports = [(p, analysis.level(p, DEFAULT_VERSION)) for p in wide]
+    reports = [(p, analysis.level(p, version)) for p in wide]
     level = least_strict([r.level for _, r in reports])
     names = ", ".join(f"`{p.name}` ({r.level})" for p, r in reports)
     where = "the namespaces above" if labelled else "no namespace"
     lines += [f"pspc labels {where}. These policies are bound cluster-wide, so they are usable "
               f"in every namespace: {names}. In a namespace pspc does not label, PSA applies "
               "the cluster's default (privileged, unless the API server's "
-              f"AdmissionConfiguration says otherwise); {level} at {DEFAULT_VERSION} would "
+              f"AdmissionConfiguration says otherwise); {level} at {version} would "
               "reject no pod they admit. Declare the namespaces that matter, e.g. "
               f"`namespace NAME enforce {level}`, to have pspc label them.", ""]
     return lines
@@ -217,11 +285,16 @@ def _unbound(program: ir.Program) -> list[str]:
             + ", ".join(f"`{n}`" for n in unbound) + ".", ""]
 
 
-def plan(analysis: Analysis) -> str:
+def plan(analysis: Analysis, profile: Profile | None = None,
+         others: tuple[Profile, ...] = ()) -> str:
+    """The plan; for a profile, at its cluster's Pod Security Standards version and with
+    the steps its version allows (`others`: the config's other profiles)."""
     program = analysis.program
-    found = analysis.namespace_levels()
+    cap = profiles.pss_cap(profile)
+    version = profiles.capped(DEFAULT_VERSION, cap)
+    found = analysis.namespace_levels(cap)
     lines = ["# Migration plan: PodSecurityPolicy to Pod Security Admission", "",
-             INTRO.format(version=DEFAULT_VERSION), ""]
+             INTRO.format(version=version), "", *steps(profile, others), ""]
     if found:
         lines += ["| namespace | enforce | audit | warn | version |", "|---|---|---|---|---|"]
         lines += [f"| `{f.name}` | {f.levels['enforce']} | {f.levels['audit']} | "
@@ -229,14 +302,17 @@ def plan(analysis: Analysis) -> str:
         lines.append("")
     for item in found:
         lines += _namespace(analysis, item)
-    lines += _elsewhere(analysis, [f.name for f in found])
+    lines += _elsewhere(analysis, [f.name for f in found], version)
     lines += _affected(analysis, [p for p in program.policies if p.bindings])
     lines += _unbound(program)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(PATH, "the policies listed below", (), plan(build.analysis))]
+    others = tuple(p for p in (build.config.profiles if build.config else ())
+                   if p != build.profile)
+    return [OutputFile(PATH, "the policies listed below", (),
+                       plan(build.analysis, build.profile, others))]
 
 
 TARGET = Target("migration", build)
