@@ -346,3 +346,18 @@ def test_every_profile_kustomization_renders_with_kubectl(name, version, tmp_pat
         assert "PodSecurityPolicy" in kinds and "ValidatingAdmissionPolicy" not in kinds
     else:
         assert "PodSecurityPolicy" not in kinds and "ValidatingAdmissionPolicy" in kinds
+
+
+def test_every_unit_kustomization_without_config_renders_with_kubectl():
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed (Debian: apt-get install kubernetes-client); "
+                    "`kubectl kustomize` renders the unit folders")
+    roots = sorted(p.parent for p in (OUTPUTS / "seed-004-shared-nfs").rglob("kustomization.yaml"))
+    assert len(roots) == 8
+    for root in roots:
+        result = subprocess.run([kubectl, "kustomize", str(root)], capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, f"{root}: {result.stderr}"
+        kinds = {d["kind"] for d in yaml.safe_load_all(result.stdout)}
+        assert not ({"PodSecurityPolicy", "ValidatingAdmissionPolicy"} <= kinds)
