@@ -26,14 +26,17 @@ T = TypeVar("T")
 class Analysis:
     """Facts about the policies of one program, each computed on first use."""
 
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, profile_version: str | None = None) -> None:
         self.program = program
+        # a cluster profile's Kubernetes version (`v1.N`): the version of a Pod Security
+        # Standards level that a policy states without one
+        self.profile_version = profile_version
         self._requirements: dict[str, tuple[Requirement, ...]] = {}
         self._levels: dict[tuple[str, str], LevelReport] = {}
         self._gaps: dict[tuple[str, str, str], tuple[Gap, ...]] = {}
         self._rego: dict[tuple[str, str], str] = {}
         self._cel: dict[str, CelRendering] = {}
-        self._namespaces: dict[str, NamespaceLevels] | None = None
+        self._namespaces: dict[str | None, dict[str, NamespaceLevels]] = {}
         self._once: dict[tuple, object] = {}
 
     def once(self, key: tuple, compute: Callable[[], T]) -> T:
@@ -47,7 +50,8 @@ class Analysis:
         """What a validating engine requires of a pod (pspc.validation.requirements)."""
         found = self._requirements.get(policy.name)
         if found is None:
-            found = self._requirements[policy.name] = tuple(requirements(policy))
+            found = self._requirements[policy.name] = tuple(
+                requirements(policy, self.profile_version))
         return found
 
     def level(self, policy: ir.Policy, version: str = DEFAULT_VERSION) -> LevelReport:
@@ -55,7 +59,7 @@ class Analysis:
         key = (policy.name, version)
         found = self._levels.get(key)
         if found is None:
-            found = self._levels[key] = recommend_level(policy, version)
+            found = self._levels[key] = recommend_level(policy, version, self.profile_version)
         return found
 
     def gaps(self, policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
@@ -64,7 +68,8 @@ class Analysis:
         found = self._gaps.get(key)
         if found is None:
             report = self.level(policy, version)
-            found = report.gaps if report.level == level else gaps(policy, level, version)
+            found = report.gaps if report.level == level else gaps(
+                policy, level, version, self.profile_version)
             self._gaps[key] = found
         return found
 
@@ -83,9 +88,10 @@ class Analysis:
             found = self._cel[policy.name] = cel_rendering(policy, self.requirements(policy))
         return found
 
-    def namespace_levels(self) -> tuple[NamespaceLevels, ...]:
-        """Every namespace pspc labels, sorted by name."""
-        return tuple(self._labelled().values())
+    def namespace_levels(self, cap: str | None = None) -> tuple[NamespaceLevels, ...]:
+        """Every namespace pspc labels, sorted by name; with `cap` (a cluster's version,
+        `v1.N`), no label pins a newer Pod Security Standards version."""
+        return tuple(self._labelled(cap).values())
 
     def levels_for(self, namespace: str) -> NamespaceLevels:
         """The labels of `namespace`, as pspc would give them were it labelled."""
@@ -94,7 +100,7 @@ class Analysis:
             found = compute_levels(self.program, self.level, (namespace,))[namespace]
         return found
 
-    def _labelled(self) -> dict[str, NamespaceLevels]:
-        if self._namespaces is None:
-            self._namespaces = compute_levels(self.program, self.level)
-        return self._namespaces
+    def _labelled(self, cap: str | None = None) -> dict[str, NamespaceLevels]:
+        if cap not in self._namespaces:
+            self._namespaces[cap] = compute_levels(self.program, self.level, cap=cap)
+        return self._namespaces[cap]

@@ -37,9 +37,11 @@ def _report(diags: Diagnostics, sources: dict[str, str], fmt: str = "text") -> N
 
 
 def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS,
-             empty_ok: bool = False) -> Build | None:
-    """The front door (pspc.compiler.compile), with usage errors as click's; None if
-    `empty_ok` and the paths hold no .pspc file."""
+             config: str | None = None, profile: str | None = None,
+             discover: bool = False, empty_ok: bool = False) -> Build | None:
+    """The front door (pspc.compiler.compile), with usage errors as click's; `discover`
+    looks for a pspc.toml (build and check); None if `empty_ok` and the paths hold no
+    .pspc file."""
     from pspc.compiler import display_path
 
     # A compile makes millions of small objects, almost none in cycles, and keeps most of
@@ -49,7 +51,7 @@ def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS,
 
     label = ", ".join(sorted(display_path(Path(p)) for p in paths)) if paths else "."
     try:
-        return compile(list(paths) or ["."], Options(targets, label))
+        return compile(list(paths) or ["."], Options(targets, label, config, profile, discover))
     except UsageError as exc:
         if empty_ok and isinstance(exc, NoSourcesError):
             return None
@@ -101,6 +103,16 @@ def main() -> None:
     """
 
 
+def _profile_options(command):
+    command = click.option(
+        "--profile", default=None, help="Only this profile of pspc.toml (default: every "
+        "profile, each into OUTPUT/PROFILE/).")(command)
+    return click.option(
+        "--config", "config", default=None, type=click.Path(dir_okay=False),
+        help="The pspc.toml to use (default: the first found from PATHS upward to the "
+        "repository root).")(command)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out", default="outputs", show_default=True,
@@ -108,22 +120,28 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 and show a diff if OUTPUT is not up to date.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
-              help="Build only these targets (repeatable). Default: all.")
-def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...]) -> None:
+              help="Build only these targets (repeatable; with profiles, those of each "
+              "profile's). Default: all.")
+@_profile_options
+def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...],
+          config: str | None, profile: str | None) -> None:
     """Compile the .pspc files in PATHS (default: .) into OUTPUT.
 
     Per policy, OUTPUT gets psp/ and rbac/ (PodSecurityPolicy and the RBAC that makes it
     take effect), gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy),
     kyverno/ and helm/, plus psa/namespaces.yaml (Pod Security Admission labels),
     migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
-    enforces, intent by intent) and a kustomization.yaml listing the manifests. pspc only
-    replaces or deletes files it generated (listed in OUTPUT/.pspc-manifest); a failed
-    build leaves OUTPUT as it was. Without .pspc files in PATHS, the files pspc generated
-    are removed. A second build into the same OUTPUT waits for the first.
+    enforces, intent by intent) and a kustomization.yaml per deployable unit. With a
+    pspc.toml, each of its cluster profiles gets OUTPUT/PROFILE/ with the targets of that
+    cluster. pspc only replaces or deletes files it generated (listed in
+    OUTPUT/.pspc-manifest); a failed build leaves OUTPUT as it was. Without .pspc files in
+    PATHS, the files pspc generated are removed. A second build into the same OUTPUT waits
+    for the first.
     """
     from pspc.output.update import update
 
-    build = _compile(paths, targets or TARGETS, empty_ok=True)
+    build = _compile(paths, targets or TARGETS, config, profile, discover=True,
+                     empty_ok=True)
     if build is None:
         update(out, {}, check, empty=", ".join(paths) or ".")
         return
@@ -141,10 +159,12 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
               help="Check for these targets only, as `pspc build --target` builds them "
               "(repeatable). Default: all.")
-def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> None:
+@_profile_options
+def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...],
+                  config: str | None, profile: str | None) -> None:
     """Report errors and warnings in PATHS without writing anything: exactly what
-    `pspc build` reports for the same sources and targets."""
-    build = _compile(paths, targets or TARGETS)
+    `pspc build` reports for the same sources, targets and profiles."""
+    build = _compile(paths, targets or TARGETS, config, profile, discover=True)
     _print(build, fmt)
     sys.exit(EXIT_FAILED if build.diagnostics.has_errors else EXIT_OK)
 
@@ -231,6 +251,7 @@ def _psa_version(ctx, param, value: str | None) -> str | None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
+@_profile_options
 @click.option("--cluster", "dumps", multiple=True, type=click.Path(),
               help="A dump of the running cluster (repeatable; files or folders): `kubectl "
               "get pods,rs,deploy,sts,ds,jobs,cronjobs,ns,psp,clusterroles,roles,"
@@ -240,13 +261,14 @@ def _psa_version(ctx, param, value: str | None) -> str | None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None,
               help="With --cluster: text (default) or json.")
 def migrate(paths: tuple[str, ...], dumps: tuple[str, ...], psa_version: str | None,
-            fmt: str | None) -> None:
+            fmt: str | None, config: str | None, profile: str | None) -> None:
     """Print the plan from PodSecurityPolicy to Pod Security Admission for PATHS.
 
     Per namespace: the policies bound there today, the enforce/audit/warn levels pspc
     writes to psa/namespaces.yaml, the intents PSA cannot enforce and which outputs do, and
     the workloads that rely on PodSecurityPolicy defaults (with the fields to set and the
-    Helm values that set them). `pspc build` writes the same plan to migration.md.
+    Helm values that set them). `pspc build` writes the same plan to migration.md. With
+    cluster profiles (pspc.toml), each profile's plan, or --profile's.
 
     With --cluster, the plan comes from the workloads the dump shows running: per
     namespace, the strictest level every workload passes beside the level the policies
@@ -270,11 +292,15 @@ def migrate(paths: tuple[str, ...], dumps: tuple[str, ...], psa_version: str | N
         sys.exit(outcome.exit_code)
     if psa_version or fmt:
         raise click.UsageError("--version and --format go with --cluster")
-    build = _compile(paths)
+    build = _compile(paths, config=config, profile=profile, discover=True)
     if not build.ok:
         _print(build)
         sys.exit(EXIT_FAILED)
-    click.echo(plan(build.analysis), nl=False)
+    everyone = build.config.profiles if build.config else ()
+    for chosen in build.profiles or (None,):
+        others = tuple(p for p in everyone if p != chosen)
+        view = build if chosen is None else build.for_profile(chosen)
+        click.echo(plan(view.analysis, chosen, others), nl=False)
     _print(build)
 
 

@@ -19,7 +19,9 @@ from pspc.targets import TARGETS
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
+    from pspc.config import Config
     from pspc.model.ir import Program
+    from pspc.profiles import Profile
     from pspc.syntax import ast
 
 SOURCE_SUFFIX = ".pspc"
@@ -99,11 +101,16 @@ def parse_sources(texts: dict[str, str], diags: Diagnostics) -> list[ast.SourceF
 
 @dataclass(frozen=True)
 class Options:
-    """What to build: the targets (their diagnostics included), and the label that names
-    the sources in generated headers."""
+    """What to build: the targets (their diagnostics included), the label that names the
+    sources in generated headers, and the cluster profiles: `config` names a pspc.toml
+    (default: the one found from the paths, unless `discover` is false), `profile` picks
+    one of its profiles (default: all)."""
 
     targets: tuple[str, ...] = TARGETS
     label: str = "."
+    config: str | None = None
+    profile: str | None = None
+    discover: bool = True
 
 
 @dataclass
@@ -116,15 +123,45 @@ class Build:
     sources: dict[str, str]
     options: Options = field(default_factory=Options)
     analysis: Analysis | None = None
+    config: Config | None = None
+    profiles: tuple[Profile, ...] = ()  # the profiles built, each into its own folder
+    profile: Profile | None = None  # set in the view of one profile (for_profile)
+    _views: dict[str, Build] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.program is not None and not self.diagnostics.has_errors
 
+    def for_profile(self, profile: Profile) -> Build:
+        """This build as one profile's targets see it: its targets, its cluster, and an
+        analysis at its Kubernetes version (a Pod Security Standards level stated without a
+        version is that cluster's), made once per profile."""
+        from dataclasses import replace
+
+        from pspc.analysis import Analysis
+        from pspc.profiles import pss_cap
+
+        view = self._views.get(profile.name)
+        if view is None:
+            targets = tuple(t for t in self.options.targets if profile.builds(t))
+            view = self._views[profile.name] = replace(
+                self, options=replace(self.options, targets=targets), profile=profile,
+                analysis=Analysis(self.program, pss_cap(profile)), _views={})
+        return view
+
     def outputs(self) -> dict[str, bytes]:
-        """Every file of the chosen targets, rendered, plus kustomization.yaml (listing the
-        targets' cluster manifests), by path in sorted order."""
-        from pspc.output.render import kustomization, render
+        """Every file, rendered, by path in sorted order: with profiles, each profile's
+        targets under PROFILE/ with a kustomization.yaml per deployable unit and one for
+        the profile; without, every chosen target with a kustomization.yaml per unit."""
+        rendered: dict[str, bytes] = {}
+        if not self.profiles:
+            rendered.update(self._rendered("", whole=False))
+        for profile in self.profiles:
+            rendered.update(self.for_profile(profile)._rendered(profile.name + "/", whole=True))
+        return dict(sorted(rendered.items()))
+
+    def _rendered(self, prefix: str, whole: bool) -> dict[str, bytes]:
+        from pspc.output.render import kustomizations, render
         from pspc.targets import target
 
         rendered: dict[str, bytes] = {}
@@ -132,24 +169,55 @@ class Build:
         for name in self.options.targets:
             chosen = target(name)
             for file in chosen.build(self):
-                rendered[file.path] = render(file)
+                rendered[prefix + file.path] = render(file)
                 if chosen.manifests and file.path.endswith(".yaml"):
                     manifests.append(file.path)
-        rendered["kustomization.yaml"] = render(kustomization(sorted(manifests),
-                                                              self.options.label))
-        return dict(sorted(rendered.items()))
+        for file in kustomizations(manifests, self.options.label, whole):
+            rendered[prefix + file.path] = render(file)
+        return rendered
 
 
 def compile(paths: list[str], options: Options | None = None) -> Build:
-    """Compile the .pspc files of `paths` (UsageError when there are none)."""
+    """Compile the .pspc files of `paths` (UsageError when there are none), with the
+    profiles of their pspc.toml (UsageError for a --config or --profile that names none)."""
+    options = options or Options()
     diags = Diagnostics()
-    return compile_texts(read_sources(find_sources(paths), diags), options, diags)
+    config = load_config(paths, options, diags)
+    return compile_texts(read_sources(find_sources(paths), diags), options, diags, config)
+
+
+def load_config(paths: list[str], options: Options, diags: Diagnostics) -> Config | bool | None:
+    """The pspc.toml of `paths` (or options.config): None when there is none, False when it
+    has errors (reported in `diags`)."""
+    from pspc import config
+
+    if options.config is not None:
+        path = Path(options.config)
+        if not path.is_file():
+            raise UsageError(f"no such file: {options.config}")
+    elif options.discover:
+        path = config.find(paths)
+    else:
+        path = None
+    if path is None:
+        if options.profile is not None:
+            raise UsageError(f"--profile {options.profile}: no {config.FILENAME} found "
+                             "(give one with --config)")
+        return None
+    loaded = config.load(path, diags, display_path(path))
+    if loaded is None:
+        return False
+    if options.profile is not None and options.profile not in [p.name for p in loaded.profiles]:
+        raise UsageError(f"--profile {options.profile}: {loaded.path} declares "
+                         + ", ".join(p.name for p in loaded.profiles))
+    return loaded
 
 
 def compile_texts(texts: dict[str, str], options: Options | None = None,
-                  diags: Diagnostics | None = None) -> Build:
+                  diags: Diagnostics | None = None, config: Config | bool | None = None
+                  ) -> Build:
     """Compile source texts by file name: parse, resolve, lint, analyse, and say what the
-    chosen targets cannot express."""
+    chosen targets (or each chosen profile's) cannot express."""
     from pspc.analysis import Analysis
     from pspc.model.lint import lint_policies
     from pspc.model.resolve import compile_files
@@ -159,14 +227,22 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
     options = options or Options()
     diags = diags if diags is not None else Diagnostics()
     diags.sources.update(texts)
+    loaded = config or None  # False: a pspc.toml with errors, already reported
+    profiles = tuple(p for p in loaded.profiles if options.profile in (None, p.name)) \
+        if loaded else ()
     files = parse_sources(texts, diags)
     if diags.has_errors:
-        return Build(None, diags, dict(texts), options)
+        return Build(None, diags, dict(texts), options, config=loaded, profiles=profiles)
     program = compile_files(files, diags)
     lint_policies(program.policies, diags)
     analysis = Analysis(program)
     lint_declarations(program, analysis.levels_for, diags)
-    build = Build(program, diags, {**program.sources, **texts}, options, analysis)
+    build = Build(program, diags, {**program.sources, **texts}, options, analysis, loaded,
+                  profiles)
     if not diags.has_errors:  # a policy in error has no meaning for the targets to carry
-        report_losses(build)
+        if profiles:
+            for profile in profiles:
+                report_losses(build.for_profile(profile))
+        else:
+            report_losses(build)
     return build

@@ -9,7 +9,9 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E041-E045: `pspc import`
 - W101-W106: pspc sources that compile but probably do not do what was meant
 - W201-W204: YAML inputs that are skipped or incomplete
-- W301-W304, E303: what a build's targets cannot enforce
+- W301-W305, E303: what a build's targets cannot enforce
+- E050-E054: pspc.toml (cluster profiles)
+- W401-W404: what a profile's cluster does differently
 """
 
 from __future__ import annotations
@@ -235,6 +237,49 @@ CODES: dict[str, Code] = _codes(
         The policy states something PodSecurityPolicy cannot check, and no target of this
         build enforces it, so the output would be weaker than the policy. Also build
         gatekeeper, vap or kyverno (`--target`)."""),
+    ("W305", WARNING, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
+     "target of the profile does", """
+        With cluster profiles, an intent beyond PSP that no target of one profile enforces
+        is a warning for that profile (the other profiles are not affected), where a build
+        without profiles fails (E303). Add gatekeeper (or psa, vap, kyverno where the
+        Kubernetes version runs them) to the profile's enforce, or accept that this cluster
+        does not enforce the intent."""),
+    ("E050", ERROR, "pspc.toml cannot be read, or is not valid TOML", """
+        The configuration file could not be read, is not UTF-8, or is not TOML; the caret
+        marks where the TOML parser stopped."""),
+    ("E051", ERROR, "unknown key in pspc.toml", """
+        pspc.toml has one table, [profiles.NAME], and a profile has the keys kubernetes,
+        enforce, ci and mode. A misspelt key is an error rather than ignored, so that a
+        setting never silently has no effect."""),
+    ("E052", ERROR, "invalid value in pspc.toml (version, mode, profile name, missing "
+     "key)", """
+        A profile must say its Kubernetes version as a string "1.N" (1.19 to 1.37; a TOML
+        number 1.30 would be 1.3) and its enforce list; mode is deny, warn or audit;
+        profile names are DNS labels, since they name output folders."""),
+    ("E053", ERROR, "unknown target in a profile, or a target in the wrong list", """
+        enforce takes psp (which brings rbac), gatekeeper, vap, kyverno and psa; ci takes
+        rego, report, migration and helm."""),
+    ("E054", ERROR, "a profile enforces a target its Kubernetes version cannot run", """
+        PodSecurityPolicy is served up to Kubernetes 1.24; ValidatingAdmissionPolicy from
+        1.28 (v1beta1, v1 from 1.30); Pod Security Admission is on by default from 1.23.
+        Remove the target from the profile's enforce, or fix its kubernetes version."""),
+    ("W401", WARNING, "a profile target needs more than a stock cluster of its version", """
+        ValidatingAdmissionPolicy v1beta1 (1.28-1.29) is off by default and needs the
+        feature gate and runtime config; Kyverno's CEL rules need Kyverno 1.11+, whose
+        compatibility matrix starts at Kubernetes 1.25."""),
+    ("W402", WARNING, "a namespace declares a Pod Security Standards version newer than a "
+     "profile's Kubernetes", """
+        A `*-version` label newer than the cluster is not understood by its Pod Security
+        Admission; the profile's labels pin the cluster's own version instead."""),
+    ("W403", WARNING, "Helm values cannot set the AppArmor profile a policy requires on "
+     "this Kubernetes version", """
+        securityContext.appArmorProfile is GA in Kubernetes 1.30; below, the profile is set
+        with the annotation container.apparmor.security.beta.kubernetes.io/CONTAINER, whose
+        name depends on the chart. The values file says which annotation to add to
+        podAnnotations."""),
+    ("W404", WARNING, "a profile in warn or audit mode enforces psp, which has no such "
+     "mode", """
+        PodSecurityPolicy always enforces; the profile's other targets follow its mode."""),
 )
 
 

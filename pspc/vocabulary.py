@@ -105,6 +105,15 @@ LEVELS = ("privileged", "baseline", "restricted")
 LATEST = "latest"
 NEWEST = (1, 37)
 
+# The Pod Security Standards version pspc analyses policies at, without a cluster profile, and
+# writes into the `*-version` labels, unless a `namespace ... version` declaration says otherwise
+# (a profile: its cluster's). v1.30 is the first Kubernetes release with ValidatingAdmissionPolicy
+# as GA (admissionregistration.k8s.io/v1), which pspc's vap/ output needs, so every cluster that
+# can run all of pspc's outputs understands it; a pinned version (unlike `latest`) means the same
+# checks after every upgrade, as the Kubernetes documentation recommends; and it predates the
+# probe/lifecycle host check (v1.34) that no PodSecurityPolicy can express.
+DEFAULT_VERSION = "v1.30"
+
 
 def known_versions() -> tuple[str, ...]:
     """Every Pod Security Standards version with its own rules, oldest first, then `latest`."""

@@ -59,3 +59,18 @@ def validate_current(documents: list[dict]) -> list[str]:
             problems.append(f"{doc.get('kind')}/{doc['metadata'].get('name')}: "
                             f"{getattr(exc, 'message', exc)}")
     return problems
+
+
+def validate_at(documents: list[dict], version: str) -> list[str]:
+    """Problems found by the installed (current) kubernetes-validate against Kubernetes
+    `version` (`1.N`, 1.25 or newer)."""
+    import kubernetes_validate as kv
+
+    problems = []
+    for doc in documents:
+        try:
+            kv.validate(doc, f"{version}.0", strict=True)
+        except Exception as exc:  # noqa: BLE001 - every failure is a finding to report
+            problems.append(f"{doc.get('kind')}/{doc['metadata'].get('name')}: "
+                            f"{getattr(exc, 'message', exc)}")
+    return problems

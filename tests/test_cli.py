@@ -28,11 +28,14 @@ def _files(root) -> dict[str, bytes]:
 def test_build_writes_psp_rbac_kustomization_and_manifest(tmp_path):
     result = run("build", str(NFS), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    targets = ("gatekeeper", "helm", "kyverno", "psp", "rbac", "rego", "vap")
+    targets = ("gatekeeper/templates", "gatekeeper/constraints", "helm", "kyverno", "psp",
+               "rbac", "rego", "vap")
     suffix = {"rego": "rego", "helm": "values.yaml"}
+    units = ("gatekeeper", "gatekeeper/templates", "gatekeeper/constraints", "kyverno", "psa",
+             "psp", "rbac", "vap")  # one kustomization per deployable unit, none at the top
     assert sorted(_files(tmp_path / "out")) == sorted(
-        [".pspc-manifest", "kustomization.yaml", "migration.md", "psa/namespaces.yaml",
-         "report.json", "report.md"]
+        [".pspc-manifest", "migration.md", "psa/namespaces.yaml", "report.json", "report.md"]
+        + [f"{u}/kustomization.yaml" for u in units]
         + [f"{t}/{p}.{suffix.get(t, 'yaml')}" for t in targets
            for p in ("restricted", "shared-nfs")])
 
@@ -41,7 +44,8 @@ def test_target_option_limits_the_outputs(tmp_path):
     result = run("build", str(NFS), "-o", str(tmp_path), "--target", "psp")
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "rbac").exists() and not (tmp_path / "report.md").exists()
-    assert "rbac/" not in (tmp_path / "kustomization.yaml").read_text()
+    assert "rbac" not in (tmp_path / "psp" / "kustomization.yaml").read_text()
+    assert not (tmp_path / "kustomization.yaml").exists()
 
 
 def test_check_reports_drift_without_writing(tmp_path):

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pspc"
 # What each part may import (besides itself). The admission simulator is an independent
 # oracle: it shares nothing with the compiler but Go's quoting.
 LEAVES = {"diagnostics", "diagnostic_codes", "vocabulary", "gostrings", "resources", "coverage",
-          "apitypes"}
+          "apitypes", "profiles"}
 ALLOWED: dict[str, set[str]] = {
     "admission": {"gostrings"},
     "syntax": {"diagnostics", "resources"},
@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "validation": {"model", "analysis", "pss", *LEAVES},
     "analysis": {"model", "pss", "validation", *LEAVES},
     "targets": {"analysis", "model", "pss", "validation", "output", *LEAVES},
-    "compiler": {"analysis", "model", "pss", "syntax", "targets", "output", *LEAVES},
+    "config": {*LEAVES},
+    "compiler": {"analysis", "config", "model", "pss", "syntax", "targets", "output", *LEAVES},
     "output": {"targets", *LEAVES},
     "workloads": {*LEAVES},
     "manifests": {"workloads", *LEAVES},

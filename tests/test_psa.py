@@ -177,7 +177,7 @@ def test_namespaces_file_says_why_and_validates_against_kubernetes():
     documents = list(yaml.safe_load_all(text))
     assert all(d["metadata"]["annotations"] == psa.NO_PRUNE for d in documents)
     assert validate_current(documents) == []
-    assert "psa/namespaces.yaml" in files["kustomization.yaml"].decode()
+    assert "namespaces.yaml" in files["psa/kustomization.yaml"].decode()
 
 
 def test_golden_namespaces():
@@ -257,10 +257,13 @@ def test_migration_plan_per_namespace():
 
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
 def test_migrate_prints_the_golden_plan(in_repo, example):
-    result = CliRunner().invoke(main, ["migrate", f"examples/{example.name}"])
-    assert result.exit_code == 0, result.output
-    golden = (OUTPUTS / example.name / "migration.md").read_text()
-    assert golden.split("\n", 1)[1] == result.stdout  # the golden file has a header comment
+    profiles = sorted(p.parent.name for p in (OUTPUTS / example.name).glob("*/migration.md"))
+    for profile in profiles or [None]:  # with a pspc.toml, each profile has its own plan
+        chosen = ["--profile", profile] if profile else []
+        result = CliRunner().invoke(main, ["migrate", f"examples/{example.name}", *chosen])
+        assert result.exit_code == 0, result.output
+        golden = (OUTPUTS / example.name / (profile or "") / "migration.md").read_text()
+        assert golden.split("\n", 1)[1] == result.stdout  # the golden file has a header
 
 
 def test_migrate_with_errors_prints_no_plan(tmp_path):

@@ -32,10 +32,48 @@ def render(file: OutputFile) -> bytes:
     return (header(file.source) + notes + body).encode("utf-8")
 
 
-def kustomization(paths: list[str], source: str) -> OutputFile:
-    """A kustomization.yaml listing every manifest, so GitOps tools can apply the folder."""
-    return OutputFile("kustomization.yaml", source, ({
+def kustomization(resources: list[str], source: str, path: str = "kustomization.yaml"
+                  ) -> OutputFile:
+    """A kustomization.yaml listing `resources` (files, or folders with their own)."""
+    return OutputFile(path, source, ({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": sorted(paths),
+        "resources": list(resources),
     },))
+
+
+# A unit that brings another with it: a PodSecurityPolicy takes effect through its RBAC.
+_WITH = {"psp": "rbac"}
+
+
+def kustomizations(manifests: list[str], source: str, whole: bool) -> list[OutputFile]:
+    """One kustomization.yaml per deployable unit: in each folder of manifests (listing
+    them; psp's also lists ../rbac), in each folder of such folders (gatekeeper/: templates
+    then constraints), and, when `whole` (a profile: one cluster runs all of it), one at the
+    top listing the units. Never one that mixes kinds no cluster serves at once."""
+    folders: dict[str, list[str]] = {}
+    for path in manifests:
+        folder, _, name = path.rpartition("/")
+        folders.setdefault(folder, []).append(name)
+    parents: dict[str, set[str]] = {}
+    for folder in folders:
+        parts = folder.split("/")
+        for depth in range(1, len(parts)):
+            parents.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+    files = []
+    for folder, names in folders.items():
+        if not folder:
+            continue
+        resources = sorted(names) + sorted(parents.get(folder, ()))
+        if (extra := _WITH.get(folder)) in folders:
+            resources.append(f"../{extra}")
+        files.append(kustomization(resources, source, f"{folder}/kustomization.yaml"))
+    for folder, children in parents.items():
+        if folder not in folders:
+            order = sorted(children, key=lambda c: (c != "templates", c))  # CRDs first
+            files.append(kustomization(order, source, f"{folder}/kustomization.yaml"))
+    if whole:
+        top = {path.split("/")[0] for path in manifests if "/" in path}
+        top -= {extra for unit, extra in _WITH.items() if unit in top}
+        files.append(kustomization(sorted(top), source))
+    return files

@@ -116,11 +116,12 @@ def contains(level: str, version: str, outer: str, outer_version: str) -> bool:
             and not (a.windows_exemption and not b.windows_exemption and level == "restricted"))
 
 
-def _standard_report(policy: ir.Policy, version: str) -> LevelReport:
+def _standard_report(policy: ir.Policy, version: str,
+                     profile_version: str | None) -> LevelReport:
     """A policy that states a level admits what that level admits, at most (its validating
     outputs require the level's controls): it fits the strictest level that contains it."""
     standard = policy.pod_security_standard
-    at = standard_version(policy)
+    at = standard_version(policy, profile_version)
     statement = _intents(policy).get("pod_security_standard")
     order = LEVELS[:LEVELS.index(standard.level) + 1][::-1]
     level = next(name for name in order if contains(standard.level, at, name, version))
@@ -130,13 +131,16 @@ def _standard_report(policy: ir.Policy, version: str) -> LevelReport:
                  f"that {name} {version} rejects included")
         for name in LEVELS[LEVELS.index(level) + 1:])
     return LevelReport(policy=policy.name, version=version, level=level,
-                       gaps=gaps(policy, level, version), blockers=blockers, caveats=())
+                       gaps=gaps(policy, level, version, profile_version), blockers=blockers,
+                       caveats=())
 
 
-def recommend_level(policy: ir.Policy, version: str) -> LevelReport:
-    """The strictest level that admits every pod the policy admits, with gaps and blockers."""
+def recommend_level(policy: ir.Policy, version: str,
+                    profile_version: str | None = None) -> LevelReport:
+    """The strictest level that admits every pod the policy admits, with gaps and blockers.
+    `profile_version`: the cluster's version, for a level the policy states without one."""
     if policy.pod_security_standard is not None:
-        return _standard_report(policy, version)
+        return _standard_report(policy, version, profile_version)
     found = {level: conflicts(policy, level, version) for level in LEVELS}
     level = next((name for name in ("restricted", "baseline")
                   if all(c.field is None for c in found[name])), "privileged")
@@ -151,7 +155,8 @@ def recommend_level(policy: ir.Policy, version: str) -> LevelReport:
     )
 
 
-def gaps(policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
+def gaps(policy: ir.Policy, level: str, version: str,
+         profile_version: str | None = None) -> tuple[Gap, ...]:
     """Every intent of `policy` that `level:version` does not enforce."""
     parsed = parse_version(version)
     at = _Level(level, parsed, rules_for(parsed),
@@ -163,7 +168,7 @@ def gaps(policy: ir.Policy, level: str, version: str) -> tuple[Gap, ...]:
     standard = policy.pod_security_standard
     if standard is None:
         return found
-    stated = standard_version(policy)
+    stated = standard_version(policy, profile_version)
     if contains(level, version, standard.level, stated):
         return found
     return (Gap("pod_security_standard", intents.get("pod_security_standard"),

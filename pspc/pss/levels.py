@@ -21,16 +21,13 @@ from functools import cache
 from pspc.model import ir
 from pspc.pss import controls
 from pspc.pss.controls import Control, PodView, Rules, Violation
-from pspc.vocabulary import LATEST, LEVELS, NEWEST, known_versions  # noqa: F401 (re-exported)
-
-# The one Pod Security Standards version pspc analyses policies at and writes into the
-# `*-version` labels, unless a `namespace ... version` declaration says otherwise. v1.30 is
-# the first Kubernetes release with ValidatingAdmissionPolicy as GA
-# (admissionregistration.k8s.io/v1), which pspc's vap/ output needs, so every cluster that
-# can run all of pspc's outputs understands it; a pinned version (unlike `latest`) means
-# the same checks after every upgrade, as the Kubernetes documentation recommends; and it
-# predates the probe/lifecycle host check (v1.34) that no PodSecurityPolicy can express.
-DEFAULT_VERSION = "v1.30"
+from pspc.vocabulary import (  # noqa: F401 (re-exported)
+    DEFAULT_VERSION,
+    LATEST,
+    LEVELS,
+    NEWEST,
+    known_versions,
+)
 
 Version = tuple[int, int]
 

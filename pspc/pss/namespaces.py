@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pspc.diagnostics import Diagnostics
 from pspc.model import ir
 from pspc.model.ir import Program
+from pspc.profiles import capped
 from pspc.pss.analysis import LevelReport
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 
@@ -86,9 +87,9 @@ LevelOf = Callable[[ir.Policy, str], LevelReport]
 
 
 def _levels(program: Program, level_of: LevelOf, namespace: str, usable_here: list[ir.Policy],
-            bound: bool) -> NamespaceLevels:
+            bound: bool, cap: str | None = None) -> NamespaceLevels:
     declared = next((n for n in program.namespaces if n.name == namespace), None)
-    version = (declared.version if declared else None) or DEFAULT_VERSION
+    version = capped((declared.version if declared else None) or cap or DEFAULT_VERSION, cap)
     policies = tuple((p, level_of(p, version)) for p in usable_here)
     computed = least_strict([r.level for _, r in policies]) if policies else None
     explicit = declared.levels if declared else {}
@@ -100,8 +101,10 @@ def _levels(program: Program, level_of: LevelOf, namespace: str, usable_here: li
 
 
 def compute_levels(program: Program, level_of: LevelOf,
-                   names: tuple[str, ...] | None = None) -> dict[str, NamespaceLevels]:
-    """The labels of the namespaces pspc labels (or of `names`), by name.
+                   names: tuple[str, ...] | None = None, cap: str | None = None
+                   ) -> dict[str, NamespaceLevels]:
+    """The labels of the namespaces pspc labels (or of `names`), by name; with `cap`, no
+    version newer than it (a cluster's own version, for a profile).
 
     `level_of(policy, version)` gives a policy's level report; pspc.analysis passes its
     memoised one, so each policy is analysed once however many namespaces it is usable in.
@@ -116,7 +119,8 @@ def compute_levels(program: Program, level_of: LevelOf,
     for name in labelled_namespaces(program) if names is None else names:
         here = bound.get(name, set()) | wide
         found[name] = _levels(program, level_of, name,
-                              [p for p in program.policies if p.name in here], name in bound)
+                              [p for p in program.policies if p.name in here], name in bound,
+                              cap)
     return found
 
 

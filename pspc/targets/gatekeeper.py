@@ -1,6 +1,10 @@
 """The Gatekeeper target: a ConstraintTemplate carrying both engines, as the Gatekeeper
 library does today (CEL as K8sNativeValidation, and Rego), and a Constraint whose match
-mirrors the policy's bindings."""
+mirrors the policy's bindings.
+
+Templates and constraints go to separate folders (gatekeeper/templates/,
+gatekeeper/constraints/), each its own kustomization: a constraint's kind exists only once
+its template is in, so GitOps tools apply templates first (pspc.profiles says how)."""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING
 
+from pspc import profiles
 from pspc.model import ir
-from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
+from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -24,11 +29,14 @@ def kind_name(policy: ir.Policy) -> str:
     return "Pspc" + "".join(part[:1].upper() + part[1:] for part in re.split(r"[-.]", policy.name))
 
 
-def template(analysis: Analysis, policy: ir.Policy) -> dict:
+def template(analysis: Analysis, policy: ir.Policy, generate_vap: bool | None = None) -> dict:
     kind = kind_name(policy)
     cel = analysis.cel(policy)
     validations = [{"expression": v.expression, "messageExpression": v.message_expression}
                    for v in cel.validations]
+    source: dict = {"variables": list(cel.variables), "validations": validations}
+    if generate_vap is not None:
+        source["generateVAP"] = generate_vap
     return {
         "apiVersion": "templates.gatekeeper.sh/v1",
         "kind": "ConstraintTemplate",
@@ -37,29 +45,37 @@ def template(analysis: Analysis, policy: ir.Policy) -> dict:
             "crd": {"spec": {"names": {"kind": kind}}},
             "targets": [{
                 "target": ADMISSION_TARGET,
-                "code": [{"engine": "K8sNativeValidation", "source": {
-                    "variables": list(cel.variables), "validations": validations}}],
+                "code": [{"engine": "K8sNativeValidation", "source": source}],
                 "rego": analysis.rego(policy, "gatekeeper"),
             }],
         },
     }
 
 
-def constraint(policy: ir.Policy) -> dict:
+def constraint(policy: ir.Policy, enforcement_action: str = "deny") -> dict:
     match: dict = {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}
     if (scope := policy.namespaces()) is not None:
         match["namespaceSelector"] = namespace_selector(scope)
     return {
         "apiVersion": "constraints.gatekeeper.sh/v1beta1",
         "kind": kind_name(policy),
-        "metadata": {"name": policy.name, "labels": dict(MANAGED_BY)},
-        "spec": {"enforcementAction": "deny", "match": match},
+        "metadata": {"name": policy.name, "labels": dict(MANAGED_BY),
+                     "annotations": dict(profiles.CONSTRAINT_ANNOTATIONS)},
+        "spec": {"enforcementAction": enforcement_action, "match": match},
     }
 
 
-def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
-    return template(build.analysis, policy), constraint(policy)
+def build(build: Build) -> list[OutputFile]:
+    generate_vap = profiles.generate_vap(build.profile, build.options.targets)
+    action = profiles.enforcement_action(build.profile)
+    files = []
+    for policy in build.program.policies:
+        files.append(OutputFile(f"gatekeeper/templates/{policy.name}.yaml", policy.source,
+                                (template(build.analysis, policy, generate_vap),)))
+        files.append(OutputFile(f"gatekeeper/constraints/{policy.name}.yaml", policy.source,
+                                (constraint(policy, action),)))
+    return files
 
 
-TARGET = Target("gatekeeper", per_policy("gatekeeper", documents), manifests=True,
+TARGET = Target("gatekeeper", build, manifests=True,
                 coverage=partial(validating_coverage, target="gatekeeper"))

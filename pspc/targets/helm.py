@@ -5,12 +5,17 @@
 policy's checks require — and sets nothing the policy forbids (a PSP without seccomp
 profiles rejects even RuntimeDefault). Fields a scaffold chart has no key for are listed
 in the file's comment.
+
+For a cluster profile below Kubernetes 1.30, which has no appArmorProfile field, the values
+leave it out; when the policy requires an AppArmor profile, the comment names the container
+annotation to set in podAnnotations (and the build warns, W403).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pspc import profiles
 from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.targets import OutputFile, Target
@@ -60,7 +65,7 @@ def pod_security_context(policy: ir.Policy) -> dict:
     return out
 
 
-def container_security_context(policy: ir.Policy) -> dict:
+def container_security_context(policy: ir.Policy, apparmor_field: bool = True) -> dict:
     out: dict = {"allowPrivilegeEscalation": False}
     capabilities: dict = {}
     if policy.default_add_capabilities:
@@ -69,29 +74,47 @@ def container_security_context(policy: ir.Policy) -> dict:
     out["capabilities"] = capabilities
     if policy.read_only_root_filesystem:
         out["readOnlyRootFilesystem"] = True
-    if (apparmor := _profile(policy.apparmor_allowed, "apparmor")) is not None:
+    if apparmor_field and (apparmor := _profile(policy.apparmor_allowed, "apparmor")):
         out["appArmorProfile"] = apparmor
     return out
 
 
-def unsupported(policy: ir.Policy) -> list[str]:
+def apparmor_annotation(policy: ir.Policy) -> str | None:
+    """The legacy annotation value for the AppArmor profile the policy requires, if any."""
+    if policy.apparmor_allowed is None:
+        return None
+    found = _profile(policy.apparmor_allowed, "apparmor")
+    if found is None:
+        return None
+    if found["type"] == "Localhost":
+        return "localhost/" + found["localhostProfile"]
+    return {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}[found["type"]]
+
+
+def unsupported(policy: ir.Policy, apparmor_field: bool = True) -> list[str]:
     """What the policy requires that a scaffold chart has no values key for."""
     notes = []
+    if not apparmor_field and (value := apparmor_annotation(policy)):
+        notes.append(f"podAnnotations: container.apparmor.security.beta.kubernetes.io/"
+                     f"<container>: {value} for each container (this Kubernetes version has "
+                     "no appArmorProfile field; a `helm create` chart's container is named "
+                     "after the chart)")
     if policy.runtime_class and policy.runtime_class.default:
         notes.append(f"runtimeClassName: {policy.runtime_class.default} (no key in the "
                      "scaffold; add it to the pod template)")
     return notes
 
 
-def values(policy: ir.Policy) -> dict:
+def values(policy: ir.Policy, apparmor_field: bool = True) -> dict:
     return {"podSecurityContext": pod_security_context(policy),
-            "securityContext": container_security_context(policy)}
+            "securityContext": container_security_context(policy, apparmor_field)}
 
 
 def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"helm/{p.name}.values.yaml", p.source, (values(p),),
-                       comment="\n".join(f"also needed: {note}" for note in unsupported(p))
-                       or None)
+    field = profiles.apparmor_field(build.profile)
+    return [OutputFile(f"helm/{p.name}.values.yaml", p.source, (values(p, field),),
+                       comment="\n".join(f"also needed: {note}"
+                                         for note in unsupported(p, field)) or None)
             for p in build.program.policies]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from pspc import profiles
 from pspc.model import ir
 from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
 from pspc.validation.coverage import validating_coverage
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
     from pspc.compiler import Build
 
 
-def cluster_policy(analysis: Analysis, policy: ir.Policy) -> dict:
+def cluster_policy(analysis: Analysis, policy: ir.Policy,
+                   action: tuple[str, str] = ("Enforce", "spec")) -> dict:
+    """`action`: the failure action, and whether it goes in the spec or in the rule."""
     cel = analysis.cel(policy)
+    failure, place = action
     resources: dict = {"kinds": ["Pod"]}
     if (scope := policy.namespaces()) is not None:
         resources["namespaceSelector"] = namespace_selector(scope)
@@ -28,16 +32,19 @@ def cluster_policy(analysis: Analysis, policy: ir.Policy) -> dict:
             "expression": v.expression, "messageExpression": v.message_expression}
             for v in cel.validations]}},
     }]
+    spec: dict = {"validationFailureAction": failure} if place == "spec" else {}
+    if place == "rule":
+        rules[0]["validate"] = {"failureAction": failure, **rules[0]["validate"]}
     return {
         "apiVersion": "kyverno.io/v1",
         "kind": "ClusterPolicy",
         "metadata": {"name": f"pspc-{policy.name}", "labels": dict(MANAGED_BY)},
-        "spec": {"validationFailureAction": "Enforce", "background": True, "rules": rules},
+        "spec": {**spec, "background": True, "rules": rules},
     }
 
 
 def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
-    return (cluster_policy(build.analysis, policy),)
+    return (cluster_policy(build.analysis, policy, profiles.kyverno_action(build.profile)),)
 
 
 TARGET = Target("kyverno", per_policy("kyverno", documents), manifests=True,

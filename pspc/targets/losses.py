@@ -8,12 +8,18 @@ where its labels cover the intent), an error (fail closed) when the build has no
 W304: a Pod Security Standards level that no target of the build enforces is a warning, not
 E303: the author chose a level, and its PodSecurityPolicy output is, by definition, the
 documented closest PodSecurityPolicy (so a PSP-only build of the stdlib works).
+
+With cluster profiles each profile is a build of its own (`build.profile` set): its
+diagnostics name it, and an intent beyond PSP that no target of the profile enforces is a
+warning for that profile (W305), not a failure of every profile. W402 and W403 say what a
+profile's Kubernetes version changes in the PSA labels and the Helm values.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pspc import profiles
 from pspc.coverage import BINDINGS, NOT_EXPRESSIBLE
 from pspc.diagnostics import Span
 from pspc.model import ir
@@ -32,9 +38,24 @@ LEVEL = "pod_security_standard"
 _EVERYONE = ("system:authenticated", "system:serviceaccounts")
 
 
+def _prefix(build: Build) -> str:
+    return f"profile `{build.profile.name}`: " if build.profile else ""
+
+
+def _notes(build: Build) -> tuple[tuple[str, Span], ...]:
+    profile = build.profile
+    if profile is None or profile.span is None:
+        return ()
+    return ((f"profile `{profile.name}` (Kubernetes {profile.version}, enforce "
+             f"{', '.join(profile.enforce) or 'nothing'}) is declared here", profile.span),)
+
+
 def report_losses(build: Build) -> None:
     chosen = build.options.targets
     declared = {name: target(name).coverage for name in chosen}
+    prefix, notes = _prefix(build), _notes(build)
+    if build.profile is not None:
+        _profile_versions(build, notes)
     for policy in build.program.policies:
         span = Span(policy.span.file, policy.span.line, policy.span.column,
                     policy.span.line, policy.span.column + 6)
@@ -46,10 +67,11 @@ def report_losses(build: Build) -> None:
         defaults = dict.fromkeys(d for t in validating for c in coverage[t] for d in c.defaults)
         if defaults:
             build.diagnostics.warning(
-                "W301", f"policy `{policy.name}`: {', '.join(validating)} cannot fill in what "
+                "W301", f"{prefix}policy `{policy.name}`: {', '.join(validating)} cannot fill "
+                "in what "
                 "the PodSecurityPolicy defaults (" + ", ".join(defaults) + "); they reject "
                 "pods that leave it unset", span, help="set these fields in the workloads "
-                "(see report.md), or rely on the PSP/PSA outputs")
+                "(see report.md), or rely on the PSP/PSA outputs", notes=notes)
         scoped = [t for t in validating if any(
             c.intent == BINDINGS and c.status != NOT_EXPRESSIBLE for c in coverage[t])]
         personal = [b for b in policy.bindings if b.namespace is None and not (
@@ -57,11 +79,11 @@ def report_losses(build: Build) -> None:
         if scoped and personal:
             who = ", ".join(sorted({f"{b.subject.kind} {b.subject.name}" for b in personal}))
             build.diagnostics.warning(
-                "W302", f"policy `{policy.name}` is bound cluster-wide to {who}: "
+                "W302", f"{prefix}policy `{policy.name}` is bound cluster-wide to {who}: "
                 f"{', '.join(scoped)} cannot tell who creates a pod, so they apply it to every "
                 "pod in every namespace, together with the other policies", span,
                 help="bind it in the namespaces where it should apply, e.g. "
-                "`in namespace kube-system`")
+                "`in namespace kube-system`", notes=notes)
 
 
 def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> None:
@@ -70,27 +92,40 @@ def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> 
         return
     enforcing = [t for t in ADMISSION if t in coverage and not any(
         c.intent in weaker and c.weakens for c in coverage[t])]
-    if "psa" in build.options.targets and psa_enforces(build.analysis, policy, weaker):
+    if "psa" in build.options.targets and psa_enforces(build.analysis, policy, weaker,
+                                                       profiles.pss_cap(build.profile)):
         enforcing.append("psa")
-    message = (f"policy `{policy.name}`: the PodSecurityPolicy cannot enforce "
+    message = (f"{_prefix(build)}policy `{policy.name}`: the PodSecurityPolicy cannot enforce "
                + ", ".join(f"`{_STATEMENTS[w]}`" for w in weaker))
+    notes = _notes(build)
+    if enforcing and build.profile is not None and build.profile.mode != "deny":
+        message += (f", and no target of this profile enforces them ({', '.join(enforcing)} "
+                    f"only {build.profile.mode} in its {build.profile.mode} mode)")
+        enforcing = []
+    elif build.profile is not None:
+        message += ", and no target of this profile does: its cluster does not enforce them"
     if enforcing:
         verb = "does" if len(enforcing) == 1 else "do"
         build.diagnostics.warning("W303", message + f"; {', '.join(enforcing)} {verb}", span,
-                                  help="apply those outputs too (see report.md)")
+                                  help="apply those outputs too (see report.md)", notes=notes)
     elif weaker == [LEVEL]:
         standard = policy.pod_security_standard
         build.diagnostics.warning(
-            "W304", f"policy `{policy.name}`: the PodSecurityPolicy only approximates Pod "
-            f"Security Standards {standard.level}, and no target of this build enforces it",
-            span, help="also build gatekeeper, vap, kyverno or psa (`--target`) to enforce the "
-            "level exactly")
+            "W304", f"{_prefix(build)}policy `{policy.name}`: the PodSecurityPolicy only "
+            f"approximates Pod Security Standards {standard.level}, and no target of this "
+            "build enforces it", span, notes=notes, help="also build gatekeeper, vap, kyverno "
+            "or psa (`--target`, or the profile's enforce) to enforce the level exactly")
+    elif build.profile is not None:
+        build.diagnostics.warning(
+            "W305", message, span, notes=notes, help="add gatekeeper (or psa, vap, kyverno where "
+            "the version runs them) to the profile's enforce, or accept the gap there")
     else:
         build.diagnostics.error("E303", message + ", and no target of this build does", span,
                                 help="also build gatekeeper, vap or kyverno (`--target`)")
 
 
-def psa_enforces(analysis: Analysis, policy: ir.Policy, fields: list[str]) -> bool:
+def psa_enforces(analysis: Analysis, policy: ir.Policy, fields: list[str],
+                 cap: str | None = None) -> bool:
     """Do pspc's PSA labels enforce these intents of `policy` wherever it is usable?
 
     Only where pspc labels every such namespace (no cluster-wide binding) and none of the
@@ -98,8 +133,37 @@ def psa_enforces(analysis: Analysis, policy: ir.Policy, fields: list[str]) -> bo
     """
     if not policy.bindings or any(b.namespace is None for b in policy.bindings):
         return False
+    labelled = {f.name: f for f in analysis.namespace_levels(cap)}
     for namespace in sorted({b.namespace for b in policy.bindings}):
-        found = analysis.levels_for(namespace)
+        found = labelled.get(namespace) or analysis.levels_for(namespace)
         if any(g.field in fields for g in analysis.gaps(policy, found.enforce, found.version)):
             return False
     return True
+
+
+def _profile_versions(build: Build, notes: tuple[tuple[str, Span], ...]) -> None:
+    """W402: declared PSA versions newer than the profile's cluster; W403: AppArmor profiles
+    the Helm values cannot set on it."""
+    profile = build.profile
+    cap = profiles.pss_cap(profile)
+    if "psa" in build.options.targets:
+        for declared in build.program.namespaces:
+            version = declared.version
+            if version and profiles.capped(version, cap) != version:
+                build.diagnostics.warning(
+                    "W402", f"profile `{profile.name}`: namespace `{declared.name}` declares "
+                    f"Pod Security Standards {version}, newer than Kubernetes "
+                    f"{profile.version}: its labels there pin {cap}",
+                    declared.spans.get("version", declared.span), notes=notes)
+    if "helm" in build.options.targets and not profiles.apparmor_field(profile):
+        from pspc.targets.helm import apparmor_annotation
+
+        for policy in build.program.policies:
+            if value := apparmor_annotation(policy):
+                origin = policy.origins.get("apparmor_allowed")
+                build.diagnostics.warning(
+                    "W403", f"profile `{profile.name}`: policy `{policy.name}` requires "
+                    f"AppArmor profile {value}, and Kubernetes {profile.version} has no "
+                    "appArmorProfile field (1.30+): helm/" + policy.name + ".values.yaml leaves "
+                    "it out", origin.span if origin else policy.span, notes=notes,
+                    help="set the container annotation its comment names in podAnnotations")

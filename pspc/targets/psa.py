@@ -5,13 +5,19 @@ Which namespaces and which levels: pspc.pss.namespaces. Applying a Namespace man
 these labels and leaves the namespace's other labels alone; the annotations ask Argo CD and
 Flux never to prune these objects, since deleting a Namespace deletes everything in it (a
 namespace leaves the file when its last binding or declaration goes away).
+
+For a cluster profile, the `*-version` labels pin no version newer than the cluster's, and
+the rollout mode picks the labels: warn and audit write no enforce label, and their audit
+(and warn) labels carry the level enforce would have, so they report what enforcing it would
+reject (pspc.profiles.psa_modes).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pspc.pss.namespaces import NamespaceLevels
+from pspc import profiles
+from pspc.pss.namespaces import LABEL_PREFIX, NamespaceLevels
 from pspc.targets import OutputFile, Target
 
 if TYPE_CHECKING:
@@ -22,9 +28,24 @@ NO_PRUNE = {"argocd.argoproj.io/sync-options": "Prune=false",
             "kustomize.toolkit.fluxcd.io/prune": "disabled"}
 
 
-def namespace_object(found: NamespaceLevels) -> dict:
+def labels(found: NamespaceLevels, modes: tuple[str, ...] = ("enforce", "audit", "warn")
+           ) -> dict[str, str]:
+    """The labels of the `modes` written; without enforce, audit and warn carry the
+    enforce level (unless declared), so they report what enforcing it would reject."""
+    if "enforce" in modes:
+        return found.labels()
+    out = {}
+    for mode in modes:
+        level = found.levels[mode] if found.origin(mode) == "declared" else found.enforce
+        out[LABEL_PREFIX + mode] = level
+        out[LABEL_PREFIX + mode + "-version"] = found.version
+    return out
+
+
+def namespace_object(found: NamespaceLevels,
+                     modes: tuple[str, ...] = ("enforce", "audit", "warn")) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": found.name, "labels": found.labels(),
+            "metadata": {"name": found.name, "labels": labels(found, modes),
                          "annotations": dict(NO_PRUNE)}}
 
 
@@ -48,12 +69,17 @@ def why(found: NamespaceLevels) -> str:
 
 
 def build(build: Build) -> list[OutputFile]:
-    found = build.analysis.namespace_levels()
+    found = build.analysis.namespace_levels(profiles.pss_cap(build.profile))
     if not found:
         return []
+    modes = profiles.psa_modes(build.profile)
     sources = sorted(set().union(*(f.sources() for f in found)))
-    return [OutputFile(PATH, ", ".join(sources), tuple(namespace_object(f) for f in found),
-                       comment="\n".join(why(f) for f in found))]
+    comment = [why(f) for f in found]
+    if "enforce" not in modes:
+        comment.append(f"{build.profile.mode} mode (profile {build.profile.name}): no enforce "
+                       f"label; {' and '.join(modes)} report what enforcing would reject")
+    return [OutputFile(PATH, ", ".join(sources), tuple(namespace_object(f, modes) for f in found),
+                       comment="\n".join(comment))]
 
 
 TARGET = Target("psa", build, manifests=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from pspc import profiles
 from pspc.coverage import Coverage, unsupported
 from pspc.pss.levels import DEFAULT_VERSION
 from pspc.targets import TARGETS, OutputFile, Target, target
@@ -23,30 +24,32 @@ if TYPE_CHECKING:
     from pspc.model import ir
 
 
-def psa_level(analysis: Analysis, policy: ir.Policy) -> dict:
-    report = analysis.level(policy, DEFAULT_VERSION)
-    return {"level": report.level, "version": DEFAULT_VERSION, "blockers": [
+def psa_level(analysis: Analysis, policy: ir.Policy, version: str = DEFAULT_VERSION) -> dict:
+    report = analysis.level(policy, version)
+    return {"level": report.level, "version": version, "blockers": [
         {"level": c.level, "check": c.check, "intent": c.intent, "sentence": c.sentence}
         for c in report.blockers]}
 
 
-def psa_coverage(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
+def psa_coverage(analysis: Analysis, policy: ir.Policy,
+                 version: str = DEFAULT_VERSION) -> list[Coverage]:
     """PSA enforces a level, not a policy: the intents stricter than the level the policy
     fits are what it cannot express."""
-    report = analysis.level(policy, DEFAULT_VERSION)
+    report = analysis.level(policy, version)
     return [unsupported(g.field, f"{g.sentence}: {g.why}; enforced by "
                         + enforcement_text(analysis, policy, g.field)) for g in report.gaps]
 
 
-def entries(analysis: Analysis) -> list[dict]:
-    """Every target's coverage declarations, whether or not this build writes it."""
+def entries(analysis: Analysis, version: str = DEFAULT_VERSION) -> list[dict]:
+    """Every target's coverage declarations, whether or not this build writes it; PSA's at
+    Pod Security Standards `version`."""
     declared = [(name, target(name).coverage) for name in TARGETS]
     out = []
     for policy in analysis.program.policies:
         targets = {name: declare(analysis, policy) for name, declare in declared if declare}
-        targets["psa"] = psa_coverage(analysis, policy)
+        targets["psa"] = psa_coverage(analysis, policy, version)
         out.append({"policy": policy.name, "source": policy.source,
-                    "psa": psa_level(analysis, policy),
+                    "psa": psa_level(analysis, policy, version),
                     "targets": {name: [{"intent": g.intent, "status": g.status,
                                         "reason": g.reason} for g in gaps]
                                 for name, gaps in targets.items()}})
@@ -76,7 +79,7 @@ def markdown(report: list[dict]) -> str:
 
 
 def build(build: Build) -> list[OutputFile]:
-    report = entries(build.analysis)
+    report = entries(build.analysis, profiles.pss_version(build.profile))
     label = "the policies listed below"
     return [OutputFile("report.md", label, (), markdown(report)),
             OutputFile("report.json", label, (),

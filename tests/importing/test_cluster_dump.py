@@ -60,8 +60,8 @@ def _as_served(obj: dict, number: int) -> dict:
 
 def dump(example: str) -> str:
     """The cluster dump, `kind: List`, kubectl's order: psp, clusterrole, role, bindings."""
-    paths = sorted((OUTPUTS / example).glob("psp/*.yaml")) + sorted(
-        (OUTPUTS / example).glob("rbac/*.yaml"))
+    paths = sorted((OUTPUTS / example).glob("**/psp/*.yaml")) + sorted(
+        (OUTPUTS / example).glob("**/rbac/*.yaml"))
     objects = [doc for path in paths for doc in yaml.safe_load_all(path.read_text())]
     objects += CLUSTER_ADMIN
     order = ("PodSecurityPolicy", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")
@@ -115,11 +115,10 @@ def test_dump_import_recovers_the_examples_bindings(tmp_path, example):
 def test_a_folder_of_outputs_imports_like_the_dump(tmp_path):
     example = OUTPUTS / "seed-004-shared-nfs"
     result = CliRunner().invoke(import_command, [
-        str(example / "psp"), str(example / "rbac"), str(example / "kustomization.yaml"),
-        "-o", str(tmp_path / "out")])
+        str(example / "psp"), str(example / "rbac"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert imported_bindings(tmp_path / "out") == declared_bindings(example.name)
-    assert "warning[W201]" in result.output  # kustomization.yaml is skipped, named
+    assert "warning[W201]" in result.output  # psp/kustomization.yaml is skipped, named
     assert "(Kustomization)" in result.output
 
 

@@ -245,8 +245,8 @@ def test_privileged_examples_are_privileged(seed, name) -> None:
 def test_every_example_policy_is_analysed() -> None:
     levels = {(d.name, p): recommend_level(example(d.name)[p], "v1.30").level
               for d in sorted(EXAMPLES.iterdir()) if d.is_dir() for p in example(d.name)}
-    # Only seed 000 builds on stdlib restricted; every other example writes its own policy
-    # with `selinux any` (or extends stdlib privileged), which baseline rejects.
+    # Only seed 000 and profiles-fleet build on stdlib restricted; every other example writes
+    # its own policy with `selinux any` (or extends stdlib privileged), which baseline rejects.
     assert levels == {
         ("seed-000-metakube", "psp-restricted"): "restricted",
         ("seed-001-psp-by-example", "100-psp"): "privileged",
@@ -256,6 +256,9 @@ def test_every_example_policy_is_analysed() -> None:
         ("seed-003-use-psp", "restricted"): "privileged",
         ("seed-004-shared-nfs", "restricted"): "privileged",
         ("seed-004-shared-nfs", "shared-nfs"): "privileged",
+        # extends stdlib restricted, like seed 000
+        ("profiles-fleet", "shared-nfs"): "restricted",
+        ("profiles-fleet", "web"): "restricted",
     }
 
 
