@@ -89,7 +89,7 @@ def values(policy: ir.Policy) -> dict:
 
 
 def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"helm/{p.name}.values.yaml", p.source, (values(p),),
+    return [OutputFile(f"helm/{voc.file_stem(p.name)}.values.yaml", p.source, (values(p),),
                        comment="\n".join(f"also needed: {note}" for note in unsupported(p))
                        or None)
             for p in build.program.policies]

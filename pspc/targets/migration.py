@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.pss.levels import DEFAULT_VERSION, LEVELS
 from pspc.pss.namespaces import (
@@ -174,7 +175,7 @@ def _affected(analysis: Analysis, policies: list[ir.Policy]) -> list[str]:
         lines += [f"### `{policy.name}`", "", "Fills in today:", ""]
         lines += [f"- {default}: {requirement}" for default, requirement in found]
         lines += ["", f"Charts made with `helm create`: `helm upgrade --install RELEASE CHART "
-                  f"-f helm/{policy.name}.values.yaml` sets these.", ""]
+                  f"-f helm/{voc.file_stem(policy.name)}.values.yaml` sets these.", ""]
     return lines
 
 
