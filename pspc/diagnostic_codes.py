@@ -112,8 +112,8 @@ CODES: dict[str, Code] = _codes(
         namespace b`)."""),
     ("E023", ERROR, "empty flex volume driver name, or a meaningless `any`", """
         A flex volume driver name is empty (Kubernetes refuses it), or `any` is used where
-        it has no meaning. List the names; ALL stands for every capability. (Capability
-        and CSI driver names Kubernetes does not check are warnings: W110.)"""),
+        it has no meaning. List the names; ALL stands for every capability. Capability
+        and CSI driver names that Kubernetes does not check are warnings (W110)."""),
     ("E024", ERROR, "`if set` on user IDs (PodSecurityPolicy has no optional user range)", """
         PodSecurityPolicy can make group ranges optional (MayRunAs) but not user ranges.
         Drop `if set`, or write `run as non-root` to accept any non-root user."""),
@@ -177,8 +177,8 @@ CODES: dict[str, Code] = _codes(
      "not allowed", """
         Allowed host paths (flex volume drivers, CSI drivers) restrict hostPath (flexVolume,
         csi) volumes, which this policy does not allow, so they have no effect. Remove
-        them, or allow the volume type. (`deny volumes hostPath` in the policy that lists
-        the paths keeps them: that is how an imported policy says it.)"""),
+        them, or allow the volume type. A `deny volumes` in the policy that lists them
+        keeps them: that is how an imported policy says so."""),
     ("W105", WARNING, "declared enforce level weaker than what the policies usable in the "
      "namespace allow", """
         Pod Security Admission could enforce a stricter level in this namespace without

@@ -44,10 +44,11 @@ policy everything extends baseline {   description "All \\"the\\" forms \\\\ her
   allow apparmor profiles runtime/default, localhost/k8s-nginx
   default apparmor profile runtime/default
   annotation "example.com/owner" "team # a"
+  label "example.com/team" "a"
 }
 policy quiet extends restricted { deny root  allow writable root filesystem
   deny host namespaces deny host ports deny host paths
-  deny unmasked proc mount   default deny privilege escalation  }
+  require unmasked proc mount   default deny privilege escalation  }
 bind everything to user alice, group "dev ops", service account ci/runner, user bob,
   user carol, all service accounts in namespaces a, b
 bind everything to service accounts in namespace research
@@ -136,6 +137,7 @@ policy everything extends baseline {
   allow apparmor profiles runtime/default, localhost/k8s-nginx
   default apparmor profile runtime/default
   annotation "example.com/owner" "team # a"
+  label "example.com/team" "a"
 }
 
 policy quiet extends restricted {
@@ -144,7 +146,7 @@ policy quiet extends restricted {
   deny host namespaces
   deny host ports
   deny host paths
-  deny unmasked proc mount
+  require unmasked proc mount
   default deny privilege escalation
 }
 

@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pspc import vocabulary as voc
-
 from pspc.compiler import SOURCE_SUFFIX, Options, compile_texts
 from pspc.diagnostics import Diagnostics, Severity
 from pspc.formatter import format_source
@@ -27,7 +26,6 @@ from pspc.importing.verify import intents, verify
 from pspc.manifests import Manifest
 from pspc.model import ir, unparse
 from pspc.syntax.parser import parse_text
-from pspc.workloads import WORKLOADS
 
 WILDCARD_FLAG = "--include-wildcard-bindings"
 
@@ -44,7 +42,8 @@ class ImportedPolicy:
     text: str
 
 
-EXPECTED_KINDS = ("Namespace", "Pod", *WORKLOADS)
+EXPECTED_KINDS = ("Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+                  "ReplicationController", "Job", "CronJob")
 """Kinds a cluster dump holds beside policies and RBAC: counted, not warned about."""
 
 

@@ -74,28 +74,29 @@ class State:
     fields: dict[str, object]
     origins: dict[str, ir.Origin]
     diags: Diagnostics
-    volume_changes: dict[str, tuple[bool, Span]] = field(default_factory=dict)
+    volume_changes: dict[str, tuple[bool, Span, bool]] = field(default_factory=dict)
 
     def set(self, name: str, value: object, span: Span) -> None:
         self.fields[name] = value
         self.origins[name] = ir.Origin(self.policy, span)
 
-    def change_volume(self, volume: str, allowed: bool, span: Span, implied: bool = False
-                      ) -> None:
+    def change_volume(self, volume: str, allowed: bool, span: Span, implied: bool = False,
+                      explicit: bool = False) -> None:
         """Add or remove one volume type, reporting an allow+deny of the same type. An
         `implied` addition (by the statement listing host paths or drivers) is no
-        contradiction: an explicit `deny volumes` of that type wins over it."""
+        contradiction to an `explicit` `deny volumes` of that type, which wins: the policy
+        keeps its paths or drivers without their volume type (W104)."""
         earlier = self.volume_changes.get(volume)
-        if implied:
+        if earlier is not None and earlier[2] and explicit:
             earlier = None
-        elif earlier is not None and earlier[0] != allowed:
+        if earlier is not None and earlier[0] != allowed:
             self.diags.error(
                 "E010", f"volume type `{volume}` is both allowed and denied in policy "
                 f"`{self.policy}`", span, notes=(("the other statement is here", earlier[1]),),
                 help="keep one of the two statements")
             return
-        if not implied:
-            self.volume_changes[volume] = (allowed, span)
+        if volume not in self.volume_changes or not implied:
+            self.volume_changes[volume] = (allowed, span, implied)
         current = set(self.fields["volumes"])
         if allowed:
             if voc.ALL not in current:
@@ -115,8 +116,9 @@ Applier = Callable[["Intent", State, ast.Statement], None]
 
 def _id_ranges(state: State, ranges: tuple[ast.IdRange, ...], what: str):
     """User or group ID ranges: int64, non-negative, min <= max (as Kubernetes validates
-    them); an ID above 2147483647 is kept with a warning, as no pod can use it."""
-    good = []
+    them); an ID above 2147483647 is kept with a warning, as no pod can use it. None
+    after an error."""
+    good, errors = [], len(state.diags.items)
     for r in ranges:
         if r.max > voc.MAX_INT64 or r.min > voc.MAX_INT64:
             state.diags.error("E007", f"{what} {r.text} is above the largest allowed, "
@@ -131,7 +133,8 @@ def _id_ranges(state: State, ranges: tuple[ast.IdRange, ...], what: str):
                 state.diags.warning("W110", f"{what} range {r.text} goes above "
                                     f"{voc.MAX_ID}: no pod can use such an ID", r.span)
             good.append(ir.IdRange(r.min, r.max))
-    return tuple(good)
+    failed = any(d.code == "E007" for d in state.diags.items[errors:])
+    return None if failed else tuple(good)
 
 
 def _port_ranges(state: State, ranges: tuple[ast.IdRange, ...]):
@@ -195,8 +198,10 @@ def _capabilities(state: State, words: ast.Words, allow_any: bool):
     return tuple(sorted(set(names)))
 
 
-def _id_policy(state: State, ids: ast.Ids, what: str) -> ir.IdPolicy:
+def _id_policy(state: State, ids: ast.Ids, what: str) -> ir.IdPolicy | None:
     ranges = _id_ranges(state, ids.ranges, what)
+    if ranges is None:
+        return None
     if ids.mode == "any":
         return ir.IdPolicy(ir.Rule.RUN_AS_ANY, ranges)
     rule = ir.Rule.MAY_RUN_AS if ids.if_set else ir.Rule.MUST_RUN_AS
@@ -302,7 +307,7 @@ def allow_volumes(intent: Intent, state: State, stmt: ast.AllowVolumes) -> None:
 def deny_volumes(intent: Intent, state: State, stmt: ast.DenyVolumes) -> None:
     for word in stmt.items:
         if (volume := _volume(state, word)) is not None:
-            state.change_volume(volume, False, word.span)
+            state.change_volume(volume, False, word.span, explicit=True)
             origin = state.origins.get("allowed_host_paths")
             if volume == "hostPath" and (origin is None or origin.policy != state.policy):
                 state.set("allowed_host_paths", (), stmt.span)  # inherited paths go too
@@ -375,7 +380,8 @@ def csi_drivers(intent: Intent, state: State, stmt: ast.AllowCsiDrivers) -> None
 
 def run_as_non_root(intent: Intent, state: State, stmt: ast.RunAsNonRoot) -> None:
     ranges = _id_ranges(state, stmt.ranges, "user ID")
-    state.set(intent.field, ir.IdPolicy(ir.Rule.MUST_RUN_AS_NON_ROOT, ranges), stmt.span)
+    if ranges is not None:
+        state.set(intent.field, ir.IdPolicy(ir.Rule.MUST_RUN_AS_NON_ROOT, ranges), stmt.span)
 
 
 def run_as_user(intent: Intent, state: State, stmt: ast.RunAsUser) -> None:
@@ -385,7 +391,8 @@ def run_as_user(intent: Intent, state: State, stmt: ast.RunAsUser) -> None:
                           help="drop `if set`, or write `run as non-root` to accept any "
                           "non-root user")
         return
-    state.set(intent.field, _id_policy(state, stmt.ids, "user ID"), stmt.span)
+    if (strategy := _id_policy(state, stmt.ids, "user ID")) is not None:
+        state.set(intent.field, strategy, stmt.span)
 
 
 def group_strategy(intent: Intent, state: State, stmt: ast.IdStrategy) -> None:
@@ -396,7 +403,8 @@ def group_strategy(intent: Intent, state: State, stmt: ast.IdStrategy) -> None:
                           "MayRunAs, and none for RunAsAny", stmt.span,
                           help="write `run as group any` or give ranges")
         return
-    state.set(intent.field, _id_policy(state, ids, "group ID"), stmt.span)
+    if (strategy := _id_policy(state, ids, "group ID")) is not None:
+        state.set(intent.field, strategy, stmt.span)
 
 
 def capability_list(allow_any: bool) -> Applier:

@@ -6,7 +6,7 @@ The LALR parser is built once per process from grammar/pspc.lark and reused.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -238,16 +238,24 @@ class _ToAst(Transformer):
         return tuple(children)
 
 
-def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | None:
-    """Parse one file's text; on a syntax error report it and return None."""
+@lru_cache(maxsize=4096)
+def _tree(text: str):
+    """The Lark tree of a text and its comment tokens. Cached: `pspc import` compiles each
+    source it writes several times (to choose it, to check it, to check all together)."""
     parser = _parser()
     parser.comments.clear()
+    tree = parser.lark.parse(text)
+    return tree, tuple(parser.comments)
+
+
+def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | None:
+    """Parse one file's text; on a syntax error report it and return None."""
     try:
-        tree = parser.lark.parse(text)
+        tree, tokens = _tree(text)
     except UnexpectedInput as exc:
-        _report_syntax_error(exc, text, path, diags, parser)
+        _report_syntax_error(exc, text, path, diags, _parser())
         return None
-    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in parser.comments)
+    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in tokens)
     items = _ToAst(path).transform(tree)
     return ast.SourceFile(path, text, items, comments)
 
