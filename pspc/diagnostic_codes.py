@@ -7,8 +7,8 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E001-E028: pspc sources (syntax, names, one policy's consistency, namespaces)
 - E030-E031: Kubernetes YAML given to `pspc eval`
 - E041-E045: `pspc import`
-- W101-W106: pspc sources that compile but probably do not do what was meant
-- W201-W204: YAML inputs that are skipped or incomplete
+- W101-W110: pspc sources that compile but probably do not do what was meant
+- W201-W205: YAML inputs that are skipped or incomplete
 - W301-W305, E303: what a build's targets cannot enforce
 - E050-E054: pspc.toml (cluster profiles)
 - W401-W404: what a profile's cluster does differently
@@ -87,11 +87,6 @@ CODES: dict[str, Code] = _codes(
     ("E014", ERROR, "privilege escalation allowed by default but denied", """
         The policy defaults containers to privilege escalation that it does not allow, so
         Kubernetes refuses it. Allow privilege escalation, or default to denying it."""),
-    ("E015", ERROR, "privileged allowed while privilege escalation is denied "
-     "(no privileged pod could run)", """
-        Kubernetes rejects a privileged container whose allowPrivilegeEscalation is false,
-        so allowing privileged containers while denying escalation admits no privileged
-        pod. Also allow privilege escalation, or deny privileged."""),
     ("E016", ERROR, "invalid sysctl name or pattern, or `*` beside other sysctls", """
         Sysctls are dotted names such as net.core.somaxconn; a trailing `*` matches every
         name with that prefix, and `*` alone matches all of them (so nothing may be listed
@@ -99,14 +94,13 @@ CODES: dict[str, Code] = _codes(
     ("E017", ERROR, "allowed unsafe sysctl overlaps a denied one", """
         Kubernetes refuses a policy whose allowed unsafe sysctls and forbidden sysctls
         overlap. Narrow one of the two lists."""),
-    ("E018", ERROR, "invalid host path prefix", """
-        Allowed host paths are absolute prefixes without `..`, such as /var/log."""),
-    ("E019", ERROR, "invalid seccomp/AppArmor profile, or a default profile that is not "
-     "allowed", """
+    ("E018", ERROR, "invalid host path prefix (empty, or with `..`)", """
+        Allowed host paths are non-empty prefixes without `..`, such as /var/log (a
+        relative prefix is valid Kubernetes, and a warning: W110)."""),
+    ("E019", ERROR, "invalid seccomp/AppArmor profile", """
         The profile is not written as Kubernetes expects (runtime/default, localhost/<path>,
-        ...), or the policy sets a default profile that its own allow-list rejects, so
-        every pod relying on the default would be refused. Fix the name or allow the
-        default."""),
+        ...), or a PodSecurityPolicy cannot say it (forbidding every AppArmor profile).
+        Fix the name."""),
     ("E020", ERROR, "runtime class listed twice or beside `*`, or default not allowed", """
         Runtime classes are listed once each, `*` stands alone, and the default runtime
         class must be among the allowed ones."""),
@@ -118,10 +112,10 @@ CODES: dict[str, Code] = _codes(
         The subject of a `bind` is not a valid user, group or service account name, or
         the binding says where it applies twice (e.g. `service accounts in namespace a in
         namespace b`)."""),
-    ("E023", ERROR, "invalid capability or driver name (or an empty one), or a meaningless "
-     "`any`", """
-        A capability, flex volume driver or CSI driver name is not valid, or `any` is used
-        where it has no meaning. List the names; ALL stands for every capability."""),
+    ("E023", ERROR, "empty flex volume driver name, or a meaningless `any`", """
+        A flex volume driver name is empty (Kubernetes refuses it), or `any` is used where
+        it has no meaning. List the names; ALL stands for every capability. Capability
+        and CSI driver names that Kubernetes does not check are warnings (W110)."""),
     ("E024", ERROR, "`if set` on user IDs (PodSecurityPolicy has no optional user range)", """
         PodSecurityPolicy can make group ranges optional (MayRunAs) but not user ranges.
         Drop `if set`, or write `run as non-root` to accept any non-root user."""),
@@ -181,9 +175,12 @@ CODES: dict[str, Code] = _codes(
     ("W103", WARNING, "capability name with a `CAP_` prefix or in lower case", """
         Kubernetes compares capability names exactly and never adds or removes the CAP_
         prefix: write them in upper case without it, e.g. NET_ADMIN."""),
-    ("W104", WARNING, "allowed host paths while hostPath volumes are not allowed", """
-        Allowed host paths restrict hostPath volumes, which this policy does not allow, so
-        they have no effect. Remove them, or allow hostPath volumes."""),
+    ("W104", WARNING, "allowed host paths, flex or CSI drivers while their volume type is "
+     "not allowed", """
+        Allowed host paths (flex volume drivers, CSI drivers) restrict hostPath (flexVolume,
+        csi) volumes, which this policy does not allow, so they have no effect. Remove
+        them, or allow the volume type. A `deny volumes` in the policy that lists them
+        keeps them: that is how an imported policy says so."""),
     ("W105", WARNING, "declared enforce level weaker than what the policies usable in the "
      "namespace allow", """
         Pod Security Admission could enforce a stricter level in this namespace without
@@ -193,10 +190,33 @@ CODES: dict[str, Code] = _codes(
         `force` lets a namespace enforce a level stricter than its policies; here there is
         no such level (none is declared, or it rejects nothing they admit). Remove
         `force`."""),
+    ("W107", WARNING, "privileged allowed while privilege escalation is denied "
+     "(no privileged pod can run)", """
+        Kubernetes rejects a privileged container whose allowPrivilegeEscalation is false,
+        so allowing privileged containers while denying escalation admits no privileged
+        pod. Kubernetes accepts such a policy; also allow privilege escalation, or deny
+        privileged."""),
+    ("W108", WARNING, "a strategy that admits no pod, or values it ignores", """
+        Kubernetes accepts these PodSecurityPolicies, but admission cannot use them or
+        ignores part of them: MustRunAs (`none`) without ranges or SELinux options admits
+        no pod; ranges under RunAsAny or MustRunAsNonRoot and SELinux options under
+        RunAsAny have no effect; `require unmasked proc mount` rejects every container
+        that does not ask for an unmasked /proc."""),
+    ("W109", WARNING, "default seccomp/AppArmor profile that is not allowed", """
+        The policy sets a default profile that its own allow-list rejects (or that no
+        allow-list allows), so every pod relying on the default is refused. Allow the
+        default, or remove it."""),
+    ("W110", WARNING, "a value Kubernetes accepts but no pod can use", """
+        IDs above 2147483647, host port ranges outside 0-65535 or with min above max,
+        relative host path prefixes, names that are no capability or CSI driver (or `*`
+        where it is no wildcard), empty or repeated profile names: valid in a
+        PodSecurityPolicy, and kept, but they match no pod field as written."""),
     ("W201", WARNING, "a policy input is neither a PodSecurityPolicy nor RBAC (ignored)", """
         Policy inputs (`pspc eval` PATHS and --rbac, `pspc import`) are read for
         PodSecurityPolicies and RBAC objects; other kinds, such as a kustomization or a
-        ConfigMap in a cluster dump, are skipped and named."""),
+        ConfigMap in a cluster dump, are skipped (`pspc import` counts them by kind in
+        one line; Namespaces, Pods and workloads of a dump are expected and only
+        counted)."""),
     ("W202", WARNING, "an object to evaluate is neither a Pod nor a workload (skipped)", """
         `pspc eval -f` evaluates Pods and workloads (Deployments, Jobs, ...); other objects
         in those files are skipped and named."""),
@@ -209,6 +229,14 @@ CODES: dict[str, Code] = _codes(
      "input", """
         The policies such a binding grants cannot be known. Import a complete dump:
         kubectl get psp,clusterrole,role,clusterrolebinding,rolebinding -A -o yaml."""),
+    ("W205", WARNING, "`pspc import`: a value normalised to an equal meaning, or metadata "
+     "left out", """
+        A list entry written twice is kept once, `*` beside other volume types is `*`,
+        a read-only host path beside a writable one with the same prefix is the writable
+        one (admission lets it win), and SELinux options under RunAsAny that are all
+        empty are dropped: the rebuilt PodSecurityPolicy means the same. Labels pspc
+        writes itself (app.kubernetes.io/managed-by) are left out. One line per kind of
+        change and policy."""),
     ("W301", WARNING, "validating targets cannot apply the policy's PSP defaults: they "
      "reject pods that leave those fields unset", """
         PodSecurityPolicy fills in defaults (e.g. a user ID, a seccomp profile); validating

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,6 +181,7 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
     """The pods and workloads to evaluate, in file and document order (without their YAML
     nodes: eval locates nothing inside them, and a large dump's nodes take most memory)."""
     found: list[Manifest] = []
+    dump: list[Manifest] = []
     for raw in files:
         path = Path(raw)
         if not path.is_file():
@@ -187,10 +189,24 @@ def load_objects(files: list[str], diags: Diagnostics) -> list[Manifest]:
         for manifest in read_objects(path, raw, diags):
             if manifest.kind == "Pod" or manifest.kind in WORKLOADS:
                 found.append(manifest)
+            elif manifest.kind in DUMP_KINDS:
+                dump.append(manifest)
             else:
                 diags.warning("W202", f"skipping {manifest.kind or 'an object'}"
                               f" {manifest.name!r}: not a Pod or a workload", manifest.span)
+    if dump:
+        counts = Counter(m.kind for m in dump)
+        diags.warning("W202", f"skipping {len(dump)} object{'s' * (len(dump) != 1)} of a "
+                      "cluster dump that are not Pods or workloads: "
+                      + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())),
+                      dump[0].span)
     return found
+
+
+DUMP_KINDS = ("PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+              "Namespace", "ServiceAccount")
+"""Kinds of a cluster dump (kubectl get psp,clusterrole,...,namespace,pods -A -o yaml) that
+eval skips with one warning counting them, rather than one per object."""
 
 
 def read_objects(path: Path, display: str, diags: Diagnostics) -> list[Manifest]:

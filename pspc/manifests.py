@@ -11,6 +11,7 @@ field, and left out, so no reader downstream ever sees `privileged: "false"`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +112,7 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
     """Every object in one file; on a YAML error, report it and return nothing."""
     diags.sources[path] = text  # for diagnostics that quote the offending line
     try:
-        loader = _NoAliasLoader(text)
+        loader = _NoAliasLoader(_escaped_json(text))
     except yaml.YAMLError as exc:
         diags.error("E030", f"not readable as YAML: {exc}", Span(path, 1, 1, 1, 2))
         return []
@@ -159,6 +160,19 @@ def parse_manifests(text: str, path: str, diags: Diagnostics) -> list[Manifest]:
     finally:
         loader.dispose()
     return [manifest for manifest in found if well_typed(manifest, diags)]
+
+
+_JSON_ONLY = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped_json(text: str) -> str:
+    """JSON allows U+007F, the C1 controls and the line separators raw inside strings; YAML
+    refuses the first and reads the others (U+0085, U+2028, U+2029) as line breaks, folded
+    into spaces. In a JSON document, where they can only stand inside a string, write them
+    as escapes."""
+    if not text.lstrip("\ufeff \t\r\n").startswith(("{", "[")) or not _JSON_ONLY.search(text):
+        return text
+    return _JSON_ONLY.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def list_item_nodes(node: yaml.Node) -> list[yaml.Node]:

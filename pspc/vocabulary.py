@@ -16,6 +16,8 @@ ALL = "*"
 
 MAX_ID = 2**31 - 1
 MAX_PORT = 65535
+MAX_INT64 = 2**63 - 1
+MIN_INT32, MAX_INT32 = -(2**31), 2**31 - 1
 
 DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -40,6 +42,9 @@ RESERVED_ANNOTATIONS = (SECCOMP_ALLOWED, SECCOMP_DEFAULT, APPARMOR_ALLOWED, APPA
                         DESCRIPTION)
 
 ANNOTATION_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+RESERVED_LABELS = ("app.kubernetes.io/managed-by",)
+"""Labels pspc writes on what it builds (pspc.targets.MANAGED_BY)."""
 
 
 def is_subdomain(name: str) -> bool:
@@ -57,6 +62,24 @@ _RESERVED_FILE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1
 def is_reserved_file_name(name: str) -> bool:
     """Names Windows refuses for files whatever the extension (`con.yaml` included)."""
     return name.split(".")[0] in _RESERVED_FILE_NAMES
+
+
+def is_label_value(value: str) -> bool:
+    return len(value) <= 63 and LABEL_VALUE.fullmatch(value) is not None
+
+
+def file_stem(name: str) -> str:
+    """The name of a policy's files: the name itself, unless Windows reserves it for a
+    device (`con`, `nul.example.com`) or it is too long for a file name (over 200
+    characters, leaving room for suffixes such as `.values.yaml` in 255 bytes); then the
+    name shortened and a hash of the full name, so that two policies never share files."""
+    if not is_reserved_file_name(name) and len(name.encode("utf-8")) <= 200:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    first, dot, rest = name[:190].partition(".")
+    return f"{first}-{digest}{dot}{rest}".rstrip(".-")
 
 
 def is_annotation_key(key: str) -> bool:

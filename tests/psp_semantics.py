@@ -25,15 +25,31 @@ def _empty(value) -> bool:
 
 
 def normal_spec(spec: dict) -> dict:
+    """Also what admission reads the same way (docs/psp-admission.md#normalised-on-import):
+    list entries once each, `*` alone among volumes, one host path entry per prefix (a
+    writable one wins), and no empty seLinuxOptions under RunAsAny."""
     out = {k: v for k, v in spec.items() if not _empty(v)}
     out.setdefault("allowPrivilegeEscalation", True)
     for key in _UNORDERED:
         if key in out:
-            out[key] = sorted(out[key])
+            out[key] = sorted(set(out[key]))
+    if "*" in out.get("volumes", ()):
+        out["volumes"] = ["*"]
     for key in _UNORDERED_OBJECTS:
         if key in out:
             objects = [{k: v for k, v in o.items() if not _empty(v)} for o in out[key]]
-            out[key] = sorted(objects, key=lambda o: sorted(o.items()))
+            unique = {tuple(sorted(o.items())): o for o in objects}
+            out[key] = sorted(unique.values(), key=lambda o: sorted(o.items()))
+    if "allowedHostPaths" in out:
+        writable = {p["pathPrefix"] for p in out["allowedHostPaths"] if not p.get("readOnly")}
+        out["allowedHostPaths"] = [p for p in out["allowedHostPaths"] if not (
+            p.get("readOnly") and p["pathPrefix"] in writable)]
+    for key in ("runAsUser", "runAsGroup", "supplementalGroups", "fsGroup"):
+        if key in out and not out[key].get("ranges", True):
+            out[key] = {k: v for k, v in out[key].items() if k != "ranges"}
+    selinux = out.get("seLinux")
+    if selinux and selinux.get("rule") == "RunAsAny" and selinux.get("seLinuxOptions") == {}:
+        out["seLinux"] = {"rule": "RunAsAny"}
     # admission only tests membership (docs/psp-admission.md#runtime-class)
     if "runtimeClass" in out:
         runtime = dict(out["runtimeClass"])

@@ -85,10 +85,15 @@ CASES = [
      "E006", E, 2, 14, "is written by an intent", "seccomp, apparmor or description"),
     ("E007-min-above-max", "policy p extends baseline {\n  run as user 5..1\n}" + BOUND,
      "E007", E, 2, 15, "user ID range 5..1 has its minimum above its maximum", "1..5"),
-    ("E007-port-limit", "policy p extends baseline {\n  allow host ports 80, 70000\n}" + BOUND,
-     "E007", E, 2, 24, "port 70000 is above the largest allowed, 65535", None),
-    ("E007-id-limit", "policy p extends baseline {\n  fs group 1..2147483648\n}" + BOUND,
-     "E007", E, 2, 12, "group ID 1..2147483648 is above the largest allowed, 2147483647",
+    ("W110-port-limit", "policy p extends baseline {\n  allow host ports 80, 70000\n}" + BOUND,
+     "W110", W, 2, 24, "port range 70000 goes beyond 0..65535", None),
+    ("E007-port-int32", "policy p extends baseline {\n  allow host ports 2147483648\n}" + BOUND,
+     "E007", E, 2, 20, "does not fit in a 32-bit integer", None),
+    ("E007-negative-id", "policy p extends baseline {\n  fs group -1..5\n}" + BOUND,
+     "E007", E, 2, 12, "group ID range -1..5 is negative", None),
+    ("E007-id-limit", "policy p extends baseline {\n  fs group 1..9223372036854775808\n}" + BOUND,
+     "E007", E, 2, 12, "group ID 1..9223372036854775808 is above the largest allowed, "
+     "9223372036854775807",
      None),
     ("E024-user-if-set", "policy p extends baseline {\n  run as user 1000 if set\n}" + BOUND,
      "E024", E, 2, 3, "`if set` applies to groups only", "run as non-root"),
@@ -126,8 +131,8 @@ CASES = [
     ("E014-default-allow", "policy p extends baseline {\n  deny privilege escalation\n"
      "  default allow privilege escalation\n}" + BOUND,
      "E014", E, 3, 3, "allowed by default but denied", "`default deny privilege escalation`"),
-    ("E015-privileged", "policy p extends restricted {\n  allow privileged\n}" + BOUND,
-     "E015", E, 2, 3, "no privileged pod is admitted", "`allow privilege escalation`"),
+    ("W107-privileged", "policy p extends restricted {\n  allow privileged\n}" + BOUND,
+     "W107", W, 2, 3, "no privileged pod is admitted", "`allow privilege escalation`"),
     ("E016-name", "policy p extends baseline {\n  deny sysctls net.core.somaxconn, Net/Core\n}"
      + BOUND, "E016", E, 2, 36, "`Net/Core` is not a sysctl name or pattern", "trailing *"),
     ("E016-star-and-more", "policy p extends baseline {\n  allow unsafe sysctls *, net.x\n}"
@@ -135,10 +140,10 @@ CASES = [
     ("E017-overlap", "policy p extends baseline {\n  allow unsafe sysctls net.core.*\n"
      "  deny sysctls net.*\n}" + BOUND,
      "E017", E, 2, 3, "`net.core.*` is allowed but overlaps the denied `net.*`", "overlap"),
-    ("E018-relative", "policy p extends baseline {\n  allow host paths /ok, var/log\n}" + BOUND,
-     "E018", E, 2, 25, "host path `var/log` must be absolute", "/var/log"),
+    ("W110-relative", "policy p extends baseline {\n  allow host paths /ok, var/log\n}" + BOUND,
+     "W110", W, 2, 25, "host path `var/log` is relative", "/var/log"),
     ("E018-dotdot", "policy p extends baseline {\n  allow host paths /a/../etc\n}" + BOUND,
-     "E018", E, 2, 20, "no `..`", None),
+     "E018", E, 2, 20, "have `..`", "/var/log"),
     ("E019-invalid-seccomp", "policy p extends privileged {\n  allow seccomp profiles "
      "localhost/../x\n}" + BOUND,
      "E019", E, 2, 26, "`localhost/../x` is not a valid seccomp profile", "relative path"),
@@ -148,11 +153,11 @@ CASES = [
      + BOUND, "E019", E, 2, 3, "cannot forbid every AppArmor profile", "runtime/default"),
     ("E019-default-not-allowed", "policy p extends restricted {\n  default seccomp profile "
      "unconfined\n}" + BOUND,
-     "E019", E, 2, 3, "default seccomp profile `unconfined` is not among the allowed",
+     "W109", W, 2, 3, "default seccomp profile `unconfined` is not among the allowed",
      "add it to `allow seccomp profiles`"),
     ("E019-default-none-allowed", "policy p extends privileged {\n  allow seccomp profiles none\n"
      "  default seccomp profile runtime/default\n}" + BOUND,
-     "E019", E, 3, 3, "is set but no seccomp profile is allowed",
+     "W109", W, 3, 3, "is set but no seccomp profile is allowed",
      "`allow seccomp profiles runtime/default`"),
     ("E020-twice", "policy p extends baseline {\n  allow runtime classes kata, kata\n}" + BOUND,
      "E020", E, 2, 31, "runtime class `kata` is listed twice", None),
@@ -168,10 +173,17 @@ CASES = [
      "E022", E, 2, 56, "already says where the binding applies", "drop the trailing"),
     ("E022-empty-user", 'policy p extends baseline {}\nbind p to all service accounts, user " "\n',
      "E022", E, 2, 38, "is not a valid user name", None),
-    ("E023-capability", "policy p extends baseline {\n  allow capabilities CHOWN, bad-cap\n}"
-     + BOUND, "E023", E, 2, 29, "`bad-cap` is not a capability name", None),
-    ("E023-csi", "policy p extends baseline {\n  allow csi drivers Bad_Driver\n}" + BOUND,
-     "E023", E, 2, 21, "`Bad_Driver` is not a CSI driver name", "DNS subdomains"),
+    ("W110-capability", "policy p extends baseline {\n  allow capabilities CHOWN, bad-cap\n}"
+     + BOUND, "W110", W, 2, 29, "`bad-cap` is not a capability name", None),
+    ("W110-csi", "policy p extends baseline {\n  allow csi drivers Bad_Driver\n}" + BOUND,
+     "W110", W, 2, 21, "`Bad_Driver` is not a CSI driver name", "DNS subdomains"),
+    ("E023-flex-empty", "policy p extends baseline {\n  allow flex volumes \"\"\n}" + BOUND,
+     "E023", E, 2, 22, "a flex volume driver name cannot be empty", None),
+    ("W108-no-range", "policy p extends baseline {\n  fs group none\n}" + BOUND,
+     "W108", W, 2, 3, "`fs group` has no range", "give a range"),
+    ("W104-csi-unused", "policy p extends baseline {\n  allow csi drivers a.b\n"
+     "  deny volumes csi\n}" + BOUND, "W104", W, 2, 3, "allowed CSI drivers have no effect",
+     "allow csi volumes"),
     ("E023-drop-any", "policy p extends baseline {\n  drop capabilities any\n}" + BOUND,
      "E023", E, 2, 3, "`drop capabilities any` has no meaning", "ALL"),
     ("E006-namespace-declaration", "namespace Web enforce baseline\n",
@@ -263,7 +275,7 @@ def test_inherited_problem_points_at_the_parent_and_names_the_child():
 
 def test_inherited_problem_is_named_when_the_policy_reuses_the_stdlib_name():
     diag = only("policy baseline extends baseline {\n  allow seccomp profiles none\n}\n"
-                "bind baseline to all service accounts\n", "E019")
+                "bind baseline to all service accounts\n", "W109")
     assert (diag.span.file, diag.span.line, diag.span.column) == stdlib_position(
         "baseline", "default seccomp profile")
     assert "inherited" in diag.message

@@ -85,6 +85,8 @@ INTENT_COVERAGE = {
     "allow_apparmor": ("intent-apparmor", "intent-default-apparmor"),
     "default_apparmor": ("intent-default-apparmor",),
     "annotation": ("intent-privileged",),
+    "label": ("intent-privileged",),
+    "require_unmasked_proc_mount": ("intent-only-unmasked-proc-mount",),
     "selinux_types": ("intent-selinux-types",),
     "require_non_root": ("intent-explicit-non-root",),
     # A level is not a PodSecurityPolicy: its pods are the PSA fixtures, at every version,

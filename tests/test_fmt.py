@@ -45,10 +45,11 @@ policy everything extends baseline {   description "All \\"the\\" forms \\\\ her
   allow apparmor profiles runtime/default, localhost/k8s-nginx
   default apparmor profile runtime/default
   annotation "example.com/owner" "team # a"
+  label "example.com/team" "a"
 }
 policy quiet extends restricted { deny root  allow writable root filesystem
   deny host namespaces deny host ports deny host paths
-  deny unmasked proc mount   default deny privilege escalation  no pod security standard }
+  require unmasked proc mount   default deny privilege escalation  no pod security standard }
 bind everything to user alice, group "dev ops", service account ci/runner, user bob,
   user carol, all service accounts in namespaces a, b
 bind everything to service accounts in namespace research
@@ -138,6 +139,7 @@ policy everything extends baseline {
   allow apparmor profiles runtime/default, localhost/k8s-nginx
   default apparmor profile runtime/default
   annotation "example.com/owner" "team # a"
+  label "example.com/team" "a"
 }
 
 policy quiet extends restricted {
@@ -146,7 +148,7 @@ policy quiet extends restricted {
   deny host namespaces
   deny host ports
   deny host paths
-  deny unmasked proc mount
+  require unmasked proc mount
   default deny privilege escalation
   no pod security standard
 }

@@ -284,7 +284,7 @@ def test_runtime_class_default_survives_a_new_allow_list_in_a_child():
 def test_seccomp_profiles():
     p = policy("allow seccomp profiles runtime/default, localhost/a.json, runtime/default\n"
                "default seccomp profile localhost/a.json")
-    assert p.seccomp_allowed == ("runtime/default", "localhost/a.json")
+    assert p.seccomp_allowed == ("runtime/default", "localhost/a.json", "runtime/default")
     assert p.seccomp_default == "localhost/a.json"
     assert policy("allow seccomp profiles any").seccomp_allowed == ("*",)
     p = policy("allow seccomp profiles none", extends="restricted")

@@ -53,7 +53,7 @@ def test_psp_field_names_are_those_the_psp_target_writes():
     spec = set(psp.spec(policy))
     notes = {f"metadata.annotations[{key}]" for key in psp.annotations(policy)
              if key not in dict(policy.annotations)}
-    assert spec | notes | {"metadata.annotations"} == named
+    assert spec | notes | {"metadata.annotations", "metadata.labels"} == named
 
 
 @pytest.mark.parametrize("stmt", _statements(), ids=lambda s: s.kind)

@@ -15,7 +15,7 @@ import click
 from pspc.compiler import UsageError, discover, display_path
 from pspc.diagnostics import Diagnostics, summary
 from pspc.importing.idiom import beyond_psp
-from pspc.importing.sources import WILDCARD_FLAG, ImportedPolicy, import_manifests
+from pspc.importing.sources import WILDCARD_FLAG, ImportedPolicy, import_manifests, skipped
 from pspc.manifests import Manifest, read_manifests
 from pspc.output import writer
 
@@ -74,10 +74,11 @@ def import_command(paths: tuple[str, ...], out: str, include_wildcard: bool,
 
     PATHS are YAML or JSON files, or folders of them: PodSecurityPolicy objects
     (policy/v1beta1 or extensions/v1beta1), multi-document files, `kind: List`, and dumps
-    of `kubectl get psp,clusterrole,role,clusterrolebinding,rolebinding -A -o yaml`.
-    Each policy becomes OUTPUT/<policy>.pspc, written as the closest stdlib policy plus
-    its differences, with `bind` statements for the RBAC that grants `use` of it. What
-    pspc cannot express exactly is an error, and then nothing is written.
+    of `kubectl get psp,clusterrole,role,clusterrolebinding,rolebinding,namespace -A -o
+    yaml` (other objects, such as pods, are skipped and counted). Each policy becomes
+    OUTPUT/<policy>.pspc, written as the closest stdlib policy plus its differences, with
+    `bind` statements for the RBAC that grants `use` of it. Every policy the API server
+    accepts imports exactly; an invalid input is an error, and then nothing is written.
     """
     diags, texts = Diagnostics(), {}
     try:
@@ -105,6 +106,10 @@ def import_command(paths: tuple[str, ...], out: str, include_wildcard: bool,
     except writer.WriteError as exc:
         raise click.UsageError(str(exc)) from exc
     count = f"{len(imported)} polic{'ies' if len(imported) != 1 else 'y'}"
+    if others := skipped(manifests):
+        count += (f"; skipped {sum(others.values())} other object"
+                  f"{'s' * (sum(others.values()) != 1)}: "
+                  + ", ".join(f"{n} {kind}" for kind, n in sorted(others.items())))
     if check:
         click.echo(f"{out} is up to date ({count})")
         return

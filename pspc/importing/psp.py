@@ -2,10 +2,13 @@
 
 The object is read strictly: every field must have the type the API gives it, unknown
 fields are errors, and the API's defaulting is applied (allowPrivilegeEscalation: true when
-absent). What the API accepts but pspc cannot say exactly (ranges under RunAsAny, a list
-that repeats an entry, allowedProcMountTypes without Default...) is an error naming the
-field and why (E044); it is never dropped. Values are checked against the language's rules
-later, by compiling the policy's source (see pspc.importing.verify).
+absent). What the API refuses is an error naming the field (E043). Everything it accepts is
+kept exactly, odd or contradictory values included (the language states them, with
+warnings), except where another spelling means the same to admission: a list entry written
+twice is kept once, `*` beside other volume types is `*`, a read-only host path beside a
+writable one with the same prefix is the writable one, empty SELinux options under RunAsAny
+are dropped (each noted once per policy, W205). Values are checked against the language's
+rules later, by compiling the policy's source (see pspc.importing.verify).
 
 The IR built here is canonical: lists whose order has no meaning are sorted exactly as
 pspc.model.intents sorts them, so that it can be compared with the compiled source.
@@ -14,19 +17,21 @@ pspc.model.intents sorts them, so that it can be compared with the compiled sour
 from __future__ import annotations
 
 from pspc import vocabulary as voc
-from pspc.apitypes import LIST, MAPPING
+from pspc.apitypes import INT64, LIST, MAPPING
 from pspc.diagnostics import Diagnostics
-from pspc.importing.reader import FieldPath, InvalidFieldError, Reader
-from pspc.manifests import Manifest
+from pspc.importing.reader import FieldPath, InvalidFieldError, Reader, describe, field_path
+from pspc.manifests import Manifest, locate
 from pspc.model import ir
-from pspc.model.intents import ROOT
+from pspc.model.intents import ROOT, canonical_host_paths
 from pspc.targets import MANAGED_BY
 
 API_VERSIONS = ("policy/v1beta1", "extensions/v1beta1")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
-               "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
-"""Metadata the API server (or kubectl, for LAST_APPLIED) writes: not part of a policy."""
+               "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers",
+               "ownerReferences", "namespace", "generateName")
+"""Metadata the API server (or kubectl, for LAST_APPLIED) writes, or that has no meaning for
+a cluster-wide policy: not part of a policy, ignored (as `status` is)."""
 
 FIELDS: dict[str, FieldPath] = {
     "description": ("metadata", "annotations", voc.DESCRIPTION),
@@ -59,6 +64,7 @@ FIELDS: dict[str, FieldPath] = {
     "apparmor_allowed": ("metadata", "annotations", voc.APPARMOR_ALLOWED),
     "apparmor_default": ("metadata", "annotations", voc.APPARMOR_DEFAULT),
     "annotations": ("metadata", "annotations"),
+    "labels": ("metadata", "labels"),
     "name": ("metadata", "name"),
 }
 """Where each IR field lives in a PodSecurityPolicy object."""
@@ -76,11 +82,23 @@ _PROC_MOUNT_TYPES = ("Default", "Unmasked")
 # -- fields -------------------------------------------------------------------------------
 
 
-def _ranges(r: Reader, path: FieldPath) -> tuple[ir.IdRange, ...]:
+def _note(r: Reader, path: FieldPath, message: str) -> None:
+    """A normalisation to an equal meaning (W205), once per kind of change and policy."""
+    text = f"{describe(r.manifest)}: {field_path(path)}: {message}"
+    if text not in {d.message for d in r.diags.items}:
+        r.diags.warning("W205", text, locate(r.manifest, path))
+
+
+def _ranges(r: Reader, path: FieldPath, signed: bool = False) -> tuple[ir.IdRange, ...]:
+    """ID ranges (non-negative, as the API validates), or host ports (`signed`: the API
+    does not validate them, and pspc keeps whatever 32-bit integers they hold)."""
     found = []
     for i in range(len(r.items(path))):
         r.mapping(path + (i,), ("min", "max"), required=True)
-        low, high = r.integer(path + (i, "min")), r.integer(path + (i, "max"))
+        if signed:
+            low, high = (r.typed(path + (i, key), INT64, required=True) for key in ("min", "max"))
+        else:
+            low, high = r.integer(path + (i, "min")), r.integer(path + (i, "max"))
         found.append(ir.IdRange(low, high))
     return tuple(found)
 
@@ -100,17 +118,10 @@ def _id_policy(r: Reader, field: str) -> ir.IdPolicy | None:
     for i, span in enumerate(ranges):
         if span.min > span.max:
             r.fail(path + ("ranges", i, "min"), f"min {span.min} is greater than max {span.max}")
-    if rule in ("RunAsAny", "MustRunAsNonRoot") and ranges:
-        if field == "runAsGroup":
-            r.fail(path + ("ranges",), "ranges must be empty with rule RunAsAny")
-        r.fail(path + ("ranges",), f"ranges have no effect with rule {rule}, and pspc cannot "
-               "keep them", "E044", help="remove the ranges")
-    if rule in ("MustRunAs", "MayRunAs") and not ranges:
-        if field == "runAsGroup":
-            r.fail(path + ("ranges",), f"rule {rule} must provide at least one range")
-        r.fail(path + ("ranges",), f"rule {rule} without ranges makes the policy unusable "
-               "(admission skips it); pspc cannot express it", "E044",
-               help="add a range, or use RunAsAny")
+    if field == "runAsGroup" and rule == "RunAsAny" and ranges:
+        r.fail(path + ("ranges",), "ranges must be empty with rule RunAsAny")
+    if field == "runAsGroup" and rule in ("MustRunAs", "MayRunAs") and not ranges:
+        r.fail(path + ("ranges",), f"rule {rule} must provide at least one range")
     return ir.IdPolicy(ir.Rule(rule), ranges)
 
 
@@ -125,21 +136,25 @@ def _selinux(r: Reader) -> ir.SELinux:
     options_path = path + ("seLinuxOptions",)
     raw = r.mapping(options_path, keys)
     options = {k: r.string(options_path + (k,)) for k in keys if raw.get(k) is not None}
-    if rule == "RunAsAny" and options:
-        r.fail(options_path, "seLinuxOptions have no effect with rule RunAsAny, and pspc "
-               "cannot keep them", "E044", help="remove seLinuxOptions")
-    if rule == "MustRunAs" and not options:
-        r.fail(options_path, "rule MustRunAs without seLinuxOptions makes the policy unusable "
-               "(admission skips it); pspc cannot express it", "E044",
-               help="set the level, role, type or user, or use RunAsAny")
-    return ir.SELinux(ir.Rule(rule), **options)
+    if rule == "RunAsAny" and r.get(options_path) is not None and not options:
+        _note(r, options_path, "empty seLinuxOptions under RunAsAny (which ignores them) "
+              "are left out")
+    no_options = rule == "MustRunAs" and r.get(options_path) is None
+    return ir.SELinux(ir.Rule(rule), **options, no_options=no_options)
+
+
+def _once(r: Reader, path: FieldPath, values: list, label=repr) -> list:
+    """The values, each once (admission reads these lists as sets)."""
+    kept = list(dict.fromkeys(values))
+    if len(kept) < len(values):
+        twice = next(v for i, v in enumerate(values) if v in values[:i])
+        _note(r, path, f"{label(twice)} is listed twice: kept once")
+    return kept
 
 
 def _set(r: Reader, field: str) -> tuple[str, ...]:
     path = ("spec", field)
-    values = r.strings(path)
-    r.unique(path, values, repr)
-    return tuple(sorted(values))
+    return tuple(sorted(_once(r, path, r.strings(path))))
 
 
 def _objects(r: Reader, field: str, key: str) -> tuple[str, ...]:
@@ -148,8 +163,7 @@ def _objects(r: Reader, field: str, key: str) -> tuple[str, ...]:
     for i in range(len(r.items(path))):
         r.mapping(path + (i,), (key,), required=True)
         values.append(r.string(path + (i, key), required=True))
-    r.unique(path, values, lambda v: f"{key} {v!r}")
-    return tuple(sorted(values))
+    return tuple(sorted(_once(r, path, values, lambda v: f"{key} {v!r}")))
 
 
 def _host_paths(r: Reader) -> tuple[ir.HostPath, ...]:
@@ -159,24 +173,20 @@ def _host_paths(r: Reader) -> tuple[ir.HostPath, ...]:
         r.mapping(path + (i,), ("pathPrefix", "readOnly"), required=True)
         prefix = r.string(path + (i, "pathPrefix"), required=True)
         found.append(ir.HostPath(prefix, bool(r.boolean(path + (i, "readOnly")))))
-    r.unique(path, [p.prefix for p in found], lambda v: f"pathPrefix {v!r}")
-    return tuple(sorted(found, key=lambda p: p.prefix))
+    canonical = canonical_host_paths(found)
+    if len(canonical) < len(found):
+        _note(r, path, "a pathPrefix listed twice is kept once (writable if any entry for it "
+              "is: admission lets a writable entry win)")
+    return canonical
 
 
 def _volumes(r: Reader) -> tuple[str, ...]:
     volumes = _set(r, "volumes")
     if voc.ALL in volumes and len(volumes) > 1:
-        r.fail(("spec", "volumes"), "`*` already allows every volume type; pspc cannot keep "
-               "the other entries beside it", "E044", help="write only '*'")
+        _note(r, ("spec", "volumes"), "`*` already allows every volume type: the other "
+              "entries are left out")
+        return (voc.ALL,)
     return volumes
-
-
-def _needs_volume(r: Reader, field: str, values: tuple, volumes: tuple[str, ...],
-                  volume: str) -> None:
-    if values and volume not in volumes and voc.ALL not in volumes:
-        r.fail(("spec", field), f"has no effect: volumes does not allow {volume}, and pspc "
-               f"cannot express {field} without {volume} volumes", "E044",
-               help=f"add {volume} to volumes, or remove {field}")
 
 
 def _proc_mount_types(r: Reader) -> tuple[str, ...]:
@@ -186,11 +196,9 @@ def _proc_mount_types(r: Reader) -> tuple[str, ...]:
         if value not in _PROC_MOUNT_TYPES:
             r.fail(path + (i,), f"unsupported value {value!r}: supported values are "
                    "Default, Unmasked")
-    r.unique(path, values, repr)
+    values = _once(r, path, values)
     if values == ["Unmasked"]:
-        r.fail(path, "[Unmasked] without Default rejects every container that does not ask "
-               "for an unmasked /proc; pspc cannot express it", "E044",
-               help="allow Default too (`allow unmasked proc mount`)")
+        return ("Unmasked",)
     return _PROC_MOUNT_TYPES if "Unmasked" in values else ()
 
 
@@ -211,14 +219,7 @@ def _profiles(r: Reader, key: str, kind: str) -> tuple[str, ...] | None:
     text = r.string(path)
     if text is None:
         return None
-    if text == "":
-        meaning = ("allows no profile, like no annotation but with other rejection messages"
-                   if kind == "seccomp" else "rejects every pod")
-        r.fail(path, f"an empty list {meaning}; pspc cannot express it", "E044",
-               help="remove the annotation" if kind == "seccomp" else "list the profiles")
-    profiles = text.split(",")
-    r.unique(path, profiles, lambda p: f"profile {p!r}", indexed=False)
-    return tuple(profiles)
+    return tuple(text.split(","))
 
 
 def _annotations(r: Reader) -> tuple[tuple[str, str], ...]:
@@ -241,13 +242,18 @@ def _metadata_name(r: Reader) -> str:
     return name
 
 
-def _labels(r: Reader) -> None:
+def _labels(r: Reader) -> tuple[tuple[str, str], ...]:
+    """The labels, as `label` statements; those pspc writes itself are left out (with a
+    note, unless they say what pspc would)."""
     path = ("metadata", "labels")
-    for key, value in (r.typed(path, MAPPING) or {}).items():
-        if MANAGED_BY.get(key) != value:
-            r.error(path + (key,), "pspc cannot express labels (it writes only "
-                    + ", ".join(f"{k}: {v}" for k, v in MANAGED_BY.items()) + " itself)",
-                    "E044", help="remove the label")
+    raw = r.typed(path, MAPPING) or {}
+    for key in raw:
+        r.string(path + (key,), required=True)
+    for key, value in raw.items():
+        if key in MANAGED_BY and MANAGED_BY[key] != value:
+            _note(r, path + (key,), f"left out: pspc labels what it builds {key}="
+                  f"{MANAGED_BY[key]}")
+    return tuple(sorted((k, v) for k, v in raw.items() if k not in MANAGED_BY))
 
 
 def _flag(field: str, default: bool | None = False):
@@ -260,7 +266,7 @@ _READERS = {
     "host_network": _flag("hostNetwork"),
     "host_pid": _flag("hostPID"),
     "host_ipc": _flag("hostIPC"),
-    "host_ports": lambda r: _ranges(r, ("spec", "hostPorts")),
+    "host_ports": lambda r: _ranges(r, ("spec", "hostPorts"), signed=True),
     "volumes": _volumes,
     "allowed_host_paths": _host_paths,
     "allowed_flex_volumes": lambda r: _objects(r, "allowedFlexVolumes", "driver"),
@@ -285,10 +291,9 @@ _READERS = {
     "apparmor_allowed": lambda r: _profiles(r, voc.APPARMOR_ALLOWED, "apparmor"),
     "apparmor_default": lambda r: r.string(FIELDS["apparmor_default"]),
     "annotations": _annotations,
+    "labels": _labels,
 }
 """How each IR field is read from the object (API defaults applied)."""
-_VOLUME_LISTS = (("allowed_host_paths", "hostPath"), ("allowed_flex_volumes", "flexVolume"),
-                 ("allowed_csi_drivers", "csi"))
 
 
 def convert(manifest: Manifest, diags: Diagnostics) -> ir.Policy | None:
@@ -307,16 +312,11 @@ def _convert(r: Reader) -> ir.Policy:
     if api not in API_VERSIONS:
         r.fail(("apiVersion",), f"unsupported apiVersion {api!r} for a PodSecurityPolicy",
                "E042", help="PodSecurityPolicy is policy/v1beta1 (or extensions/v1beta1)")
-    r.mapping((), ("apiVersion", "kind", "metadata", "spec"))
+    r.mapping((), ("apiVersion", "kind", "metadata", "spec", "status"))
     name = _metadata_name(r)
-    r.attempt(_labels)
     r.mapping(("spec",), SPEC_FIELDS, required=True)
     fields = {field: ROOT[field] for field in ir.INTENT_FIELDS}  # intents PSP cannot state
     fields.update((field, r.attempt(read)) for field, read in _READERS.items())
-    if r.failed:
-        raise InvalidFieldError
-    for field, volume in _VOLUME_LISTS:
-        r.attempt(_needs_volume, FIELDS[field][1], fields[field], fields["volumes"], volume)
     if r.failed:
         raise InvalidFieldError
     return ir.Policy(name=name, source=manifest.span.file, span=manifest.span, **fields)

@@ -11,10 +11,12 @@ back with exactly the intents and bindings that were imported.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 
+from pspc import vocabulary as voc
 from pspc.compiler import SOURCE_SUFFIX, Options, compile_texts
-from pspc.diagnostics import Diagnostics
+from pspc.diagnostics import Diagnostics, Severity
 from pspc.formatter import format_source
 from pspc.importing import bindings as rbac
 from pspc.importing.idiom import Idiom, choose
@@ -40,9 +42,20 @@ class ImportedPolicy:
     text: str
 
 
+EXPECTED_KINDS = ("Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+                  "ReplicationController", "Job", "CronJob")
+"""Kinds a cluster dump holds beside policies and RBAC: counted, not warned about."""
+
+
+def skipped(manifests: list[Manifest]) -> Counter[str]:
+    """The objects import leaves out, counted by kind."""
+    return Counter(m.kind for m in manifests if m.kind not in ("PodSecurityPolicy", *rbac.KINDS)
+                   and m.kind)
+
+
 def _classify(manifests: list[Manifest], diags: Diagnostics) -> tuple[list[Manifest],
                                                                      list[Manifest]]:
-    psps, roles = [], []
+    psps, roles, others = [], [], []
     for manifest in manifests:
         kind = manifest.object.get("kind")
         if not isinstance(kind, str) or not kind:
@@ -52,10 +65,17 @@ def _classify(manifests: list[Manifest], diags: Diagnostics) -> tuple[list[Manif
             psps.append(manifest)
         elif kind in rbac.KINDS:
             roles.append(manifest)
-        else:
-            diags.warning("W201", f"{describe(manifest)}: skipped: neither a "
-                          "PodSecurityPolicy nor RBAC", where(manifest))
+        elif kind not in EXPECTED_KINDS:
+            others.append(manifest)
+    counts = skipped(others)
+    if counts:
+        diags.warning("W201", "skipped what is neither a PodSecurityPolicy nor RBAC: "
+                      + _counted(counts), where(others[0]))
     return psps, roles
+
+
+def _counted(counts: Counter[str]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
 def _policies(psps: list[Manifest], diags: Diagnostics) -> list[tuple[ir.Policy, Manifest]]:
@@ -118,11 +138,12 @@ def _check_together(imported: list[ImportedPolicy], diags: Diagnostics) -> None:
     local = Diagnostics()
     build = compile_texts({item.path: item.text for item in imported}, Options(targets=()), local)
     compiled = {p.name: p for p in build.program.policies} if build.program else {}
+    failed = {d.span.file for d in local.items if d.severity is Severity.ERROR and d.span}
     for item in imported:
         back = compiled.get(item.policy.name)
         same = back is not None and intents(back) == intents(item.policy) and set(
             back.bindings) == set(item.policy.bindings)
-        if not same or local.has_errors:
+        if not same or item.path in failed or local.has_errors and not failed:
             diags.error("E044", f"{describe(item.manifest)}: internal error: the written "
                         "source does not compile back to this policy", where(item.manifest),
                         help="please report this as a bug in pspc import")
@@ -150,7 +171,7 @@ def import_manifests(manifests: list[Manifest], diags: Diagnostics,
         policy = dataclasses.replace(policy, bindings=tuple(g.binding for g in grants))
         idiom = choose(policy, names)
         imported.append(ImportedPolicy(policy, manifest, idiom, grants,
-                                       f"{policy.name}{SOURCE_SUFFIX}",
+                                       f"{voc.file_stem(policy.name)}{SOURCE_SUFFIX}",
                                        render(policy.name, idiom, grants)))
     _check_together(imported, diags)
     return [] if diags.has_errors else imported

@@ -57,6 +57,7 @@ ROOT: dict[str, object] = {
     "apparmor_allowed": None,
     "apparmor_default": None,
     "annotations": (),
+    "labels": (),
 }
 REQUIRED = {
     "run_as_user": "run as user any | run as non-root | run as user <ranges>",
@@ -74,22 +75,29 @@ class State:
     fields: dict[str, object]
     origins: dict[str, ir.Origin]
     diags: Diagnostics
-    volume_changes: dict[str, tuple[bool, Span]] = field(default_factory=dict)
+    volume_changes: dict[str, tuple[bool, Span, bool]] = field(default_factory=dict)
 
     def set(self, name: str, value: object, span: Span) -> None:
         self.fields[name] = value
         self.origins[name] = ir.Origin(self.policy, span)
 
-    def change_volume(self, volume: str, allowed: bool, span: Span) -> None:
-        """Add or remove one volume type, reporting an allow+deny of the same type."""
+    def change_volume(self, volume: str, allowed: bool, span: Span, implied: bool = False,
+                      explicit: bool = False) -> None:
+        """Add or remove one volume type, reporting an allow+deny of the same type. An
+        `implied` addition (by the statement listing host paths or drivers) is no
+        contradiction to an `explicit` `deny volumes` of that type, which wins: the policy
+        keeps its paths or drivers without their volume type (W104)."""
         earlier = self.volume_changes.get(volume)
+        if earlier is not None and earlier[2] and explicit:
+            earlier = None
         if earlier is not None and earlier[0] != allowed:
             self.diags.error(
                 "E010", f"volume type `{volume}` is both allowed and denied in policy "
                 f"`{self.policy}`", span, notes=(("the other statement is here", earlier[1]),),
                 help="keep one of the two statements")
             return
-        self.volume_changes[volume] = (allowed, span)
+        if volume not in self.volume_changes or not implied:
+            self.volume_changes[volume] = (allowed, span, implied)
         current = set(self.fields["volumes"])
         if allowed:
             if voc.ALL not in current:
@@ -107,17 +115,47 @@ Applier = Callable[["Intent", State, ast.Statement], None]
 # -- argument helpers -------------------------------------------------------------------
 
 
-def _ranges(state: State, ranges: tuple[ast.IdRange, ...], limit: int, what: str):
-    good = []
+def _id_ranges(state: State, ranges: tuple[ast.IdRange, ...], what: str):
+    """User or group ID ranges: int64, non-negative, min <= max (as Kubernetes validates
+    them); an ID above 2147483647 is kept with a warning, as no pod can use it. None
+    after an error."""
+    good, errors = [], len(state.diags.items)
     for r in ranges:
-        if r.max > limit or r.min > limit:
-            state.diags.error("E007", f"{what} {r.text} is above the largest allowed, {limit}",
-                              r.span)
+        if r.max > voc.MAX_INT64 or r.min > voc.MAX_INT64:
+            state.diags.error("E007", f"{what} {r.text} is above the largest allowed, "
+                              f"{voc.MAX_INT64}", r.span)
+        elif r.min < 0 or r.max < 0:
+            state.diags.error("E007", f"{what} range {r.text} is negative", r.span)
         elif r.min > r.max:
             state.diags.error("E007", f"{what} range {r.text} has its minimum above its "
                               "maximum", r.span, help=f"write it as {r.max}..{r.min}")
         else:
+            if r.max > voc.MAX_ID:
+                state.diags.warning("W110", f"{what} range {r.text} goes above "
+                                    f"{voc.MAX_ID}: no pod can use such an ID", r.span)
             good.append(ir.IdRange(r.min, r.max))
+    failed = any(d.code == "E007" for d in state.diags.items[errors:])
+    return None if failed else tuple(good)
+
+
+def _port_ranges(state: State, ranges: tuple[ast.IdRange, ...]):
+    """Host port ranges: any 32-bit integers (Kubernetes does not validate them); a range
+    that holds no usable port (1-65535) is kept with a warning."""
+    good = []
+    for r in ranges:
+        if not (voc.MIN_INT32 <= r.min <= voc.MAX_INT32 and voc.MIN_INT32 <= r.max
+                <= voc.MAX_INT32):
+            state.diags.error("E007", f"port range {r.text} does not fit in a 32-bit "
+                              "integer", r.span)
+            continue
+        if r.min > r.max:
+            state.diags.warning("W110", f"port range {r.text} has its minimum above its "
+                                "maximum: it allows no port", r.span,
+                                help=f"write it as {r.max}..{r.min}")
+        elif r.min < 0 or r.max > voc.MAX_PORT:
+            state.diags.warning("W110", f"port range {r.text} goes beyond 0..{voc.MAX_PORT}",
+                                r.span)
+        good.append(ir.IdRange(r.min, r.max))
     return tuple(good)
 
 
@@ -144,7 +182,10 @@ def _capabilities(state: State, words: ast.Words, allow_any: bool):
             names.append(voc.ALL)
             continue
         if not voc.CAPABILITY.fullmatch(word.text):
-            state.diags.error("E023", f"`{word.text}` is not a capability name", word.span)
+            # Kubernetes does not check capability names: keep it, but say so
+            state.diags.warning("W110", f"`{word.text}` is not a capability name: no "
+                                "container names such a capability", word.span)
+            names.append(word.text)
             continue
         if word.text.upper().startswith("CAP_"):
             state.diags.warning("W103", f"capability `{word.text}` has a CAP_ prefix; "
@@ -158,11 +199,14 @@ def _capabilities(state: State, words: ast.Words, allow_any: bool):
     return tuple(sorted(set(names)))
 
 
-def _id_policy(state: State, ids: ast.Ids, what: str) -> ir.IdPolicy:
+def _id_policy(state: State, ids: ast.Ids, what: str) -> ir.IdPolicy | None:
+    ranges = _id_ranges(state, ids.ranges, what)
+    if ranges is None:
+        return None
     if ids.mode == "any":
-        return ir.IdPolicy(ir.Rule.RUN_AS_ANY)
+        return ir.IdPolicy(ir.Rule.RUN_AS_ANY, ranges)
     rule = ir.Rule.MAY_RUN_AS if ids.if_set else ir.Rule.MUST_RUN_AS
-    return ir.IdPolicy(rule, _ranges(state, ids.ranges, voc.MAX_ID, what))
+    return ir.IdPolicy(rule, ranges)
 
 
 def _sysctls(state: State, words: ast.Words) -> tuple[str, ...]:
@@ -188,8 +232,9 @@ def _profile(state: State, word: ast.Word, kind: str, allow_star: bool) -> str |
         kind == "seccomp" and text in voc.RUNTIME_DEFAULT_PROFILES)
     if text.startswith("localhost/"):
         rest = text[len("localhost/"):]
-        ok = bool(rest) and (kind == "apparmor" or (
-            not rest.startswith("/") and ".." not in rest.split("/")))
+        ok = kind == "apparmor" or (not rest.startswith("/") and ".." not in rest.split("/"))
+        if ok and not rest:
+            state.diags.warning("W110", f"`{text}` names no {kind} profile", word.span)
     if text == voc.ALL and allow_star:
         ok = True
     if not ok:
@@ -206,6 +251,11 @@ def _profile(state: State, word: ast.Word, kind: str, allow_star: bool) -> str |
 # Each takes the table row it serves (pspc.model.language.Intent), the state and its statement. The
 # row's `field` (its first IR field) and `head` (its words) say what to set and how to name it,
 # so the same applier serves every row of its shape.
+
+
+def _empty_profile(state: State, word: ast.Word, kind: str) -> None:
+    state.diags.warning("W110", f"an empty {kind} profile name matches only pods that name "
+                        "no profile", word.span)
 
 
 def flag(intent: Intent, state: State, stmt: ast.Verdict) -> None:
@@ -238,7 +288,7 @@ def host_ports(intent: Intent, state: State, stmt: ast.HostPorts) -> None:
     elif not stmt.ranges:
         state.set(intent.field, (ir.IdRange(0, voc.MAX_PORT),), stmt.span)
     else:
-        state.set(intent.field, _ranges(state, stmt.ranges, voc.MAX_PORT, "port"), stmt.span)
+        state.set(intent.field, _port_ranges(state, stmt.ranges), stmt.span)
 
 
 def volumes(intent: Intent, state: State, stmt: ast.Volumes) -> None:
@@ -258,9 +308,10 @@ def allow_volumes(intent: Intent, state: State, stmt: ast.AllowVolumes) -> None:
 def deny_volumes(intent: Intent, state: State, stmt: ast.DenyVolumes) -> None:
     for word in stmt.items:
         if (volume := _volume(state, word)) is not None:
-            state.change_volume(volume, False, word.span)
-            if volume == "hostPath":
-                state.set("allowed_host_paths", (), stmt.span)
+            state.change_volume(volume, False, word.span, explicit=True)
+            origin = state.origins.get("allowed_host_paths")
+            if volume == "hostPath" and (origin is None or origin.policy != state.policy):
+                state.set("allowed_host_paths", (), stmt.span)  # inherited paths go too
 
 
 def only_via_pvc(intent: Intent, state: State, stmt: ast.OnlyViaPvc) -> None:
@@ -279,13 +330,26 @@ def allow_host_paths(intent: Intent, state: State, stmt: ast.AllowHostPaths) -> 
     paths = []
     for entry in stmt.paths:
         prefix = entry.prefix.text
-        if not prefix.startswith("/") or ".." in prefix.split("/"):
-            state.diags.error("E018", f"host path `{prefix}` must be absolute and have no `..`",
+        if not prefix or ".." in prefix.split("/"):
+            state.diags.error("E018", f"host path `{prefix}` must not be empty or have `..`",
                               entry.prefix.span, help="write a prefix such as /var/log")
             continue
+        if not prefix.startswith("/"):
+            state.diags.warning("W110", f"host path `{prefix}` is relative: it matches only "
+                                "volumes whose path is written relative too",
+                                entry.prefix.span, help="write a prefix such as /var/log")
         paths.append(ir.HostPath(prefix, entry.read_only))
-    state.set(intent.field, tuple(sorted(set(paths), key=lambda p: p.prefix)), stmt.span)
-    state.change_volume("hostPath", True, stmt.span)
+    state.set(intent.field, canonical_host_paths(paths), stmt.span)
+    state.change_volume("hostPath", True, stmt.span, implied=True)
+
+
+def canonical_host_paths(paths) -> tuple[ir.HostPath, ...]:
+    """Each prefix once: writable when any entry for it is (admission lets a writable entry
+    win over a read-only one of the same prefix), sorted by prefix."""
+    writable: dict[str, bool] = {}
+    for path in paths:
+        writable[path.prefix] = writable.get(path.prefix, False) or not path.read_only
+    return tuple(ir.HostPath(prefix, not writable[prefix]) for prefix in sorted(writable))
 
 
 def deny_host_paths(intent: Intent, state: State, stmt: ast.DenyHostPaths) -> None:
@@ -299,19 +363,26 @@ def flex_volumes(intent: Intent, state: State, stmt: ast.AllowFlexVolumes) -> No
             state.diags.error("E023", "a flex volume driver name cannot be empty", word.span)
     drivers = {w.text for w in stmt.items if w.text.strip()}
     state.set(intent.field, tuple(sorted(drivers)), stmt.span)
-    state.change_volume("flexVolume", True, stmt.span)
+    state.change_volume("flexVolume", True, stmt.span, implied=True)
 
 
 def csi_drivers(intent: Intent, state: State, stmt: ast.AllowCsiDrivers) -> None:
     drivers = set()
     for word in stmt.items:
         if len(word.text) > 63 or not voc.is_subdomain(word.text.lower()):
-            state.diags.error("E023", f"`{word.text}` is not a CSI driver name", word.span,
-                              help="CSI driver names are DNS subdomains of at most 63 characters")
-            continue
+            # Kubernetes does not check the names a PodSecurityPolicy lists
+            state.diags.warning("W110", f"`{word.text}` is not a CSI driver name: no CSI "
+                                "volume can name it", word.span, help="CSI driver names are "
+                                "DNS subdomains of at most 63 characters")
         drivers.add(word.text)
     state.set(intent.field, tuple(sorted(drivers)), stmt.span)
-    state.change_volume("csi", True, stmt.span)
+    state.change_volume("csi", True, stmt.span, implied=True)
+
+
+def run_as_non_root(intent: Intent, state: State, stmt: ast.RunAsNonRoot) -> None:
+    ranges = _id_ranges(state, stmt.ranges, "user ID")
+    if ranges is not None:
+        state.set(intent.field, ir.IdPolicy(ir.Rule.MUST_RUN_AS_NON_ROOT, ranges), stmt.span)
 
 
 def run_as_user(intent: Intent, state: State, stmt: ast.RunAsUser) -> None:
@@ -321,15 +392,25 @@ def run_as_user(intent: Intent, state: State, stmt: ast.RunAsUser) -> None:
                           help="drop `if set`, or write `run as non-root` to accept any "
                           "non-root user")
         return
-    state.set(intent.field, _id_policy(state, stmt.ids, "user ID"), stmt.span)
+    if (strategy := _id_policy(state, stmt.ids, "user ID")) is not None:
+        state.set(intent.field, strategy, stmt.span)
 
 
 def group_strategy(intent: Intent, state: State, stmt: ast.IdStrategy) -> None:
-    state.set(intent.field, _id_policy(state, stmt.ids, "group ID"), stmt.span)
+    ids = stmt.ids
+    if intent.field == "run_as_group" and (ids.mode == "any" and ids.ranges or
+                                           ids.mode == "none"):
+        state.diags.error("E007", "Kubernetes requires ranges for runAsGroup MustRunAs and "
+                          "MayRunAs, and none for RunAsAny", stmt.span,
+                          help="write `run as group any` or give ranges")
+        return
+    if (strategy := _id_policy(state, ids, "group ID")) is not None:
+        state.set(intent.field, strategy, stmt.span)
 
 
 def capability_list(allow_any: bool) -> Applier:
-    """A capability list; `any` means every capability only where `allow_any`."""
+    """A capability list; `any` means every capability only where `allow_any` (elsewhere
+    `*` is a name like any other, which Kubernetes accepts and no container uses)."""
 
     def apply(intent: Intent, state: State, stmt: ast.Listing) -> None:
         if stmt.words.mode == "any" and not allow_any:
@@ -342,15 +423,16 @@ def capability_list(allow_any: bool) -> Applier:
 
 
 def selinux(intent: Intent, state: State, stmt: ast.Selinux) -> None:
-    if not stmt.options:
-        state.set(intent.field, ir.SELinux(ir.Rule.RUN_AS_ANY), stmt.span)
-        return
     options: dict[str, str] = {}
     for key, word in stmt.options:
         if key in options:
             state.diags.error("E009", f"SELinux {key} is given twice", word.span)
         options[key] = word.text
-    state.set(intent.field, ir.SELinux(ir.Rule.MUST_RUN_AS, **options), stmt.span)
+    if stmt.mode == "any":
+        value = ir.SELinux(ir.Rule.RUN_AS_ANY, **options)
+    else:
+        value = ir.SELinux(ir.Rule.MUST_RUN_AS, **options, no_options=stmt.mode == "none")
+    state.set(intent.field, value, stmt.span)
 
 
 def selinux_types(intent: Intent, state: State, stmt: ast.SelinuxTypes) -> None:
@@ -436,17 +518,37 @@ def profiles(kind: str) -> Applier:
                 return
             allowed = None
         else:
-            found = [_profile(state, w, kind, kind == "seccomp") for w in words.items]
-            allowed = tuple(dict.fromkeys(p for p in found if p))
+            allowed = _profile_list(state, words.items, kind)
         state.set(intent.field, allowed, stmt.span)
 
     return apply
+
+
+def _profile_list(state: State, words: tuple[ast.Word, ...], kind: str) -> tuple[str, ...]:
+    """The profiles in the order written (Kubernetes shows them in that order), repeats
+    kept with a warning. An empty name is valid alone (an empty annotation) and, for
+    AppArmor, anywhere in the list."""
+    found: list[str] = []
+    for word in words:
+        if word.text == "" and (kind == "apparmor" or len(words) == 1):
+            _empty_profile(state, word, kind)
+            found.append("")
+        elif (profile := _profile(state, word, kind, kind == "seccomp")) is not None:
+            if profile in found:
+                state.diags.warning("W110", f"{kind} profile `{profile}` is listed twice",
+                                    word.span)
+            found.append(profile)
+    return tuple(found)
 
 
 def default_profile(kind: str) -> Applier:
     """The default seccomp or AppArmor profile (`kind`)."""
 
     def apply(intent: Intent, state: State, stmt: ast.OneWord) -> None:
+        if stmt.word.text == "":
+            _empty_profile(state, stmt.word, kind)
+            state.set(intent.field, "", stmt.span)
+            return
         profile = _profile(state, stmt.word, kind, allow_star=False)
         if profile is not None:
             state.set(intent.field, profile, stmt.span)
@@ -456,7 +558,7 @@ def default_profile(kind: str) -> Applier:
 
 def annotation(intent: Intent, state: State, stmt: ast.Annotation) -> None:
     key, value = stmt.key, stmt.value
-    if not voc.is_annotation_key(key.text):
+    if not voc.is_annotation_key(key.text.lower()):
         state.diags.error("E006", f"`{key.text}` is not a valid annotation key", key.span)
         return
     if key.text in voc.RESERVED_ANNOTATIONS:
@@ -466,3 +568,21 @@ def annotation(intent: Intent, state: State, stmt: ast.Annotation) -> None:
     annotations = dict(state.fields[intent.field])
     annotations[key.text] = value.text
     state.set(intent.field, tuple(sorted(annotations.items())), stmt.span)
+
+
+def label(intent: Intent, state: State, stmt: ast.Label) -> None:
+    key, value = stmt.key, stmt.value
+    if not voc.is_annotation_key(key.text):
+        state.diags.error("E006", f"`{key.text}` is not a valid label key", key.span)
+        return
+    if not voc.is_label_value(value.text):
+        state.diags.error("E006", f"`{value.text}` is not a valid label value", value.span,
+                          help="label values have at most 63 letters, digits, '-', '_' "
+                          "and '.', starting and ending alphanumeric")
+        return
+    if key.text in voc.RESERVED_LABELS:
+        state.diags.error("E006", f"label `{key.text}` is written by pspc", key.span)
+        return
+    labels = dict(state.fields[intent.field])
+    labels[key.text] = value.text
+    state.set(intent.field, tuple(sorted(labels.items())), stmt.span)

@@ -49,6 +49,9 @@ class SELinux:
     role: str | None = None
     type: str | None = None
     user: str | None = None
+    no_options: bool = False
+    """MustRunAs without seLinuxOptions (admission cannot build the strategy: the policy
+    admits no pod). MustRunAs with every option None is `seLinuxOptions: {}`."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class Policy:
     apparmor_allowed: tuple[str, ...] | None
     apparmor_default: str | None
     annotations: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...] = ()
     extends: tuple[str, ...] = ()
     bindings: tuple[Binding, ...] = ()
     # With a pod_security_standard: the intent fields that only shape the PodSecurityPolicy

@@ -116,8 +116,13 @@ def _host_paths(i: Intent, s: ast.AllowHostPaths) -> Parts:
 
 
 def _selinux(i: Intent, s: ast.Selinux) -> Parts:
-    options = " ".join(f"{key} {word(w)}" for key, w in s.options) or "any"
-    return f"{i.head()} {options}", [], ""
+    options = " ".join(f"{key} {word(w)}" for key, w in s.options)
+    mode = "" if s.mode == "options" else s.mode
+    return " ".join(filter(None, (i.head(), mode, options))), [], ""
+
+
+def _run_as_non_root(i: Intent, s: ast.RunAsNonRoot) -> Parts:
+    return i.keyword, [r.text for r in s.ranges], ""
 
 
 def _standard(i: Intent, s: ast.PodSecurityStandard) -> Parts:
@@ -129,13 +134,19 @@ def _annotation(i: Intent, s: ast.Annotation) -> Parts:
     return annotation(s.key.text, s.value.text)
 
 
+def _label(i: Intent, s: ast.Label) -> Parts:
+    return label(s.key.text, s.value.text)
+
+
 # -- writing an IR value as a statement -----------------------------------------------------
 
 
-def list_statement(head: str, items: Iterable[str], empty: str = "none", tail: str = "") -> Parts:
-    """`head a, b`; `head any` for exactly `*`; `head none` (or `empty`) for nothing."""
+def list_statement(head: str, items: Iterable[str], empty: str = "none", tail: str = "",
+                   star: bool = True) -> Parts:
+    """`head a, b`; `head any` for exactly `*` (unless not `star`: then `*` is a name);
+    `head none` (or `empty`) for nothing."""
     items = tuple(items)
-    if items == (voc.ALL,):
+    if items == (voc.ALL,) and star:
         return head, ["any"], tail
     return head, [name(i) for i in items] or [empty], tail
 
@@ -157,14 +168,15 @@ def _stated_if_true(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
     return [(i.field, (i.keyword, [], ""))] if _value(i, p) else []
 
 
-def _stated_list(optional: bool) -> Unparser:
-    """Every value as a list statement; an `optional` one only when not empty."""
+def _stated_list(optional: bool, star: bool = True) -> Unparser:
+    """Every value as a list statement; an `optional` one only when not empty. Where `*`
+    is no wildcard (not `star`), it is written as a name."""
 
     def unparse(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
         value = _value(i, p)
         if optional and not value:
             return []
-        return [(i.field, list_statement(i.head(), value, tail=i.tail()))]
+        return [(i.field, list_statement(i.head(), value, tail=i.tail(), star=star))]
 
     return unparse
 
@@ -187,21 +199,40 @@ def _stated_host_ports(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
     return [(i.field, (i.head(bool(p.host_ports)), _ranges(p.host_ports), ""))]
 
 
+def _unused(i: Intent, p: ir.Policy, volume: str) -> list[tuple[str, Parts]]:
+    """`deny volumes V` after a statement that allows V as it lists its paths or drivers,
+    when the policy lists them without allowing V (they have no effect: W104)."""
+    if voc.ALL in p.volumes or volume in p.volumes:
+        return []
+    return [(i.field, (f"{ROW[ast.DenyVolumes].head()} {volume}", [], ""))]
+
+
 def _stated_host_paths(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
     paths = [name(h.prefix) + (" read-only" if h.read_only else "") for h in _value(i, p)]
-    return [(i.field, (i.head(), paths, ""))] if paths else []
+    return [(i.field, (i.head(), paths, "")), *_unused(i, p, "hostPath")] if paths else []
+
+
+def _stated_drivers(volume: str) -> Unparser:
+    def unparse(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
+        value = _value(i, p)
+        if not value:
+            return []
+        return [(i.field, list_statement(i.head(), value, star=False)), *_unused(i, p, volume)]
+
+    return unparse
 
 
 def _stated_ids(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
     strategy: ir.IdPolicy | None = _value(i, p)
     if strategy is None:
         return []
+    ranges = _ranges(strategy.ranges)
     if strategy.rule is ir.Rule.RUN_AS_ANY:
-        return [(i.field, (i.head(), ["any"], ""))]
+        return [(i.field, (i.head(), [" ".join(["any", *ranges[:1]]), *ranges[1:]], ""))]
     if strategy.rule is ir.Rule.MUST_RUN_AS_NON_ROOT:
-        return [(i.field, (ROW[ast.RunAsNonRoot].keyword, [], ""))]
+        return [(i.field, (ROW[ast.RunAsNonRoot].keyword, ranges, ""))]
     tail = " if set" if strategy.rule is ir.Rule.MAY_RUN_AS else ""
-    return [(i.field, (i.head(), _ranges(strategy.ranges), tail))]
+    return [(i.field, (i.head(), ranges or ["none"], tail))]
 
 
 def _stated_root_filesystem(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
@@ -214,11 +245,17 @@ def _stated_selinux(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
     options = " ".join(f"{k} {name(getattr(selinux, k))}" for k in ("level", "role", "type", "user")
                        if getattr(selinux, k) is not None)
     if selinux.rule is ir.Rule.RUN_AS_ANY:
-        options = "any"
-    return [(i.field, (f"{i.head()} {options}", [], ""))]
+        mode = "any"
+    elif options:
+        mode = ""
+    else:
+        mode = "none" if selinux.no_options else "unset"
+    return [(i.field, (" ".join(filter(None, (i.head(), mode, options))), [], ""))]
 
 
 def _stated_proc_mount(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
+    if _value(i, p) == ("Unmasked",):
+        return [(i.field, (ROW[ast.RequireUnmaskedProcMount].keyword, [], ""))]
     return [(i.field, (i.head("Unmasked" in _value(i, p)), [], ""))]
 
 
@@ -264,6 +301,14 @@ def annotation(key: str, value: str) -> Parts:
     return f"{ROW[ast.Annotation].head()} {quote(key)} {quote(value)}", [], ""
 
 
+def _stated_labels(i: Intent, p: ir.Policy) -> list[tuple[str, Parts]]:
+    return [(i.field, label(key, value)) for key, value in _value(i, p)]
+
+
+def label(key: str, value: str) -> Parts:
+    return f"{ROW[ast.Label].head()} {quote(key)} {quote(value)}", [], ""
+
+
 # -- the table --------------------------------------------------------------------------------
 
 
@@ -275,6 +320,10 @@ def _host_namespace_keys(stmt: ast.HostNamespaces) -> tuple[str, ...]:
 
 def _annotation_keys(stmt: ast.Annotation) -> tuple[str, ...]:
     return (f"annotation {stmt.key.text}",)
+
+
+def _label_keys(stmt: ast.Label) -> tuple[str, ...]:
+    return (f"label {stmt.key.text}",)
 
 
 def _note(key: str) -> str:
@@ -314,15 +363,15 @@ INTENTS: tuple[Intent, ...] = (
     Intent(ast.DenyHostPaths, "deny host paths", ("allowed_host_paths",), ("allowedHostPaths",),
            apply.deny_host_paths, _bare, phase=_REMOVES, also=_VOLUMES),
     Intent(ast.AllowFlexVolumes, "allow flex volumes _", ("allowed_flex_volumes",),
-           ("allowedFlexVolumes",), apply.flex_volumes, _names, _stated_list(optional=True),
+           ("allowedFlexVolumes",), apply.flex_volumes, _names, _stated_drivers("flexVolume"),
            phase=_ADDS, also=_VOLUMES),
     Intent(ast.AllowCsiDrivers, "allow csi drivers _", ("allowed_csi_drivers",),
-           ("allowedCSIDrivers",), apply.csi_drivers, _names, _stated_list(optional=True),
+           ("allowedCSIDrivers",), apply.csi_drivers, _names, _stated_drivers("csi"),
            phase=_ADDS, also=_VOLUMES),
     Intent(ast.RunAsUser, "run as user _", ("run_as_user",), ("runAsUser",), apply.run_as_user,
            _id_strategy, _stated_ids),
     Intent(ast.RunAsNonRoot, "run as non-root", ("run_as_user",), ("runAsUser",),
-           apply.fixed(ir.IdPolicy(ir.Rule.MUST_RUN_AS_NON_ROOT)), _bare, key="run_as_user"),
+           apply.run_as_non_root, _run_as_non_root, key="run_as_user"),
     Intent(ast.RunAsGroup, "run as group _", ("run_as_group",), ("runAsGroup",),
            apply.group_strategy, _id_strategy, _stated_ids),
     Intent(ast.SupplementalGroups, "supplemental groups _", ("supplemental_groups",),
@@ -340,10 +389,11 @@ INTENTS: tuple[Intent, ...] = (
            _stated_list(optional=False)),
     Intent(ast.DefaultCapabilities, "add capabilities _ by default",
            ("default_add_capabilities",), ("defaultAddCapabilities",),
-           apply.capability_list(allow_any=False), _listing, _stated_list(optional=True)),
+           apply.capability_list(allow_any=False), _listing,
+           _stated_list(optional=True, star=False)),
     Intent(ast.DropCapabilities, "drop capabilities _", ("required_drop_capabilities",),
            ("requiredDropCapabilities",), apply.capability_list(allow_any=False), _listing,
-           _stated_list(optional=False)),
+           _stated_list(optional=False, star=False)),
     Intent(ast.Selinux, "selinux _", ("selinux",), ("seLinux",), apply.selinux, _selinux,
            _stated_selinux),
     Intent(ast.SelinuxTypes, "allow selinux types _", ("selinux_types",), (None,),
@@ -356,7 +406,11 @@ INTENTS: tuple[Intent, ...] = (
     Intent(ast.NoPodSecurityStandard, "no pod security standard", ("pod_security_standard",),
            (None,), apply.fixed(None), _bare, key="pod_security_standard"),
     Intent(ast.ProcMount, "allow|deny unmasked proc mount", ("allowed_proc_mount_types",),
-           ("allowedProcMountTypes",), apply.proc_mount, _verdict, _stated_proc_mount),
+           ("allowedProcMountTypes",), apply.proc_mount, _verdict, _stated_proc_mount,
+           key="proc_mount"),
+    Intent(ast.RequireUnmaskedProcMount, "require unmasked proc mount",
+           ("allowed_proc_mount_types",), ("allowedProcMountTypes",),
+           apply.fixed(("Unmasked",)), _bare, key="proc_mount"),
     Intent(ast.AllowUnsafeSysctls, "allow unsafe sysctls _", ("allowed_unsafe_sysctls",),
            ("allowedUnsafeSysctls",), apply.sysctl_list, _listing, _stated_list(optional=True)),
     Intent(ast.DenySysctls, "deny sysctls _", ("forbidden_sysctls",), ("forbiddenSysctls",),
@@ -381,6 +435,8 @@ INTENTS: tuple[Intent, ...] = (
            _stated_word),
     Intent(ast.Annotation, "annotation _ _", ("annotations",), ("metadata.annotations",),
            apply.annotation, _annotation, _stated_annotations, key=_annotation_keys),
+    Intent(ast.Label, "label _ _", ("labels",), ("metadata.labels",),
+           apply.label, _label, _stated_labels, key=_label_keys),
 )
 
 ROW: dict[type[ast.Statement], Intent] = {row.node: row for row in INTENTS}

@@ -35,7 +35,7 @@ def _privilege_escalation(p: ir.Policy) -> Iterator[Finding]:
                "default but denied", "say `allow privilege escalation` or "
                "`default deny privilege escalation`")
     if p.privileged and not p.allow_privilege_escalation:
-        yield ("E015", "privileged", "privileged containers are allowed but privilege escalation "
+        yield ("W107", "privileged", "privileged containers are allowed but privilege escalation "
                "is denied: Kubernetes rejects a privileged container whose "
                "allowPrivilegeEscalation is false, so no privileged pod is admitted",
                "also say `allow privilege escalation`, or `deny privileged`")
@@ -76,22 +76,58 @@ def _profiles(p: ir.Policy) -> Iterator[Finding]:
         if default is None or allowed is None and kind == "apparmor":
             continue
         if allowed is None:
-            yield ("E019", f"{kind}_default", f"default {kind} profile `{default}` is set but no "
+            yield ("W109", f"{kind}_default", f"default {kind} profile `{default}` is set but no "
                    f"{kind} profile is allowed", f"add `allow {kind} profiles {default}`")
         elif voc.ALL not in allowed and not any(voc.same_profile(default, a) for a in allowed):
-            yield ("E019", f"{kind}_default", f"default {kind} profile `{default}` is not among "
+            yield ("W109", f"{kind}_default", f"default {kind} profile `{default}` is not among "
                    "the allowed profiles, so every pod that relies on it is rejected",
                    f"add it to `allow {kind} profiles`")
 
 
 def _host_paths(p: ir.Policy) -> Iterator[Finding]:
-    if p.allowed_host_paths and "hostPath" not in p.volumes and voc.ALL not in p.volumes:
-        yield ("W104", "allowed_host_paths", "allowed host paths have no effect: hostPath volumes "
-               "are not allowed", "remove the host paths, or allow hostPath volumes")
+    for field, what, volume in (("allowed_host_paths", "allowed host paths", "hostPath"),
+                                ("allowed_flex_volumes", "allowed flex volume drivers",
+                                 "flexVolume"),
+                                ("allowed_csi_drivers", "allowed CSI drivers", "csi")):
+        if getattr(p, field) and volume not in p.volumes and voc.ALL not in p.volumes:
+            yield ("W104", field, f"{what} have no effect: {volume} volumes are not allowed",
+                   f"remove them, or allow {volume} volumes")
+
+
+_ID_FIELDS = {"run_as_user": "run as user", "run_as_group": "run as group",
+              "supplemental_groups": "supplemental groups", "fs_group": "fs group"}
+
+
+def _admits_nothing(p: ir.Policy) -> Iterator[Finding]:
+    """Strategies Kubernetes accepts that admit no pod, or hold values they ignore."""
+    for field, words in _ID_FIELDS.items():
+        strategy: ir.IdPolicy | None = getattr(p, field)
+        if strategy is None:
+            continue
+        if strategy.rule in (ir.Rule.MUST_RUN_AS, ir.Rule.MAY_RUN_AS) and not strategy.ranges:
+            yield ("W108", field, f"`{words}` has no range: admission cannot use the policy, "
+                   "so it admits no pod", "give a range, or say `any`")
+        elif strategy.rule in (ir.Rule.RUN_AS_ANY, ir.Rule.MUST_RUN_AS_NON_ROOT) and (
+                strategy.ranges):
+            yield ("W108", field, f"ranges have no effect with {strategy.rule.value}",
+                   "remove the ranges")
+    selinux = p.selinux
+    options = any(getattr(selinux, k) is not None for k in ("level", "role", "type", "user"))
+    if selinux.rule is ir.Rule.MUST_RUN_AS and selinux.no_options:
+        yield ("W108", "selinux", "`selinux none` (MustRunAs without options): admission "
+               "cannot use the policy, so it admits no pod", "name the options, or say `any`")
+    elif selinux.rule is ir.Rule.RUN_AS_ANY and options:
+        yield ("W108", "selinux", "SELinux options have no effect with `any` (RunAsAny)",
+               "remove the options")
+    if p.allowed_proc_mount_types == ("Unmasked",):
+        yield ("W108", "allowed_proc_mount_types", "only the Unmasked proc mount is allowed: "
+               "every container that does not ask for it is rejected",
+               "say `allow unmasked proc mount` to allow the default too")
 
 
 POLICY_CHECKS: tuple[Callable[[ir.Policy], Iterator[Finding]], ...] = (
     _capabilities, _privilege_escalation, _sysctls, _runtime_class, _profiles, _host_paths,
+    _admits_nothing,
 )
 
 _WORKLOAD_GROUPS = ("system:serviceaccounts", "system:authenticated")

@@ -269,11 +269,7 @@ def compile_files(files: list[ast.SourceFile], diags: Diagnostics) -> ir.Program
     for file in files:
         for decl in file.policies:
             name = decl.name.text
-            if voc.is_reserved_file_name(name):
-                diags.error("E006", f"`{name}` cannot name a policy: its output files would "
-                            "use a name that Windows reserves for devices", decl.name.span,
-                            help="choose another name, e.g. " + f"`{name}-policy`")
-            elif not voc.is_subdomain(name):
+            if not voc.is_subdomain(name):
                 diags.error("E006", f"`{name}` is not a valid policy name", decl.name.span,
                             help="policy names become Kubernetes object names: lower-case "
                             "letters, digits, '-' and '.', starting and ending alphanumeric")

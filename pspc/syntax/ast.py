@@ -44,9 +44,11 @@ class Words:
 
 @dataclass(frozen=True)
 class Ids:
-    """A user/group strategy argument: `any`, or ranges (optionally `if set`)."""
+    """A user/group strategy argument: `any` (ranges after it are kept but have no effect),
+    `none` (MustRunAs with no range: admits no pod), or ranges; `none` and ranges take
+    `if set`."""
 
-    mode: str  # "any" | "ranges"
+    mode: str  # "any" | "none" | "ranges"
     ranges: tuple[IdRange, ...] = ()
     if_set: bool = False
 
@@ -134,6 +136,12 @@ class Annotation(Statement):
 
 
 @dataclass(frozen=True)
+class Label(Statement):
+    key: Word
+    value: Word
+
+
+@dataclass(frozen=True)
 class Privileged(Verdict):
     pass
 
@@ -194,8 +202,10 @@ class RunAsUser(IdStrategy):
 
 
 @dataclass(frozen=True)
-class RunAsNonRoot(Bare):
-    """`run as non-root`, or its synonym `deny root`."""
+class RunAsNonRoot(Statement):
+    """`run as non-root` (ranges after it are kept but have no effect), or `deny root`."""
+
+    ranges: tuple[IdRange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,7 +260,8 @@ class DropCapabilities(Listing):
 
 @dataclass(frozen=True)
 class Selinux(Statement):
-    options: tuple[tuple[str, Word], ...] = ()  # (level | role | type | user, value); () = any
+    options: tuple[tuple[str, Word], ...] = ()  # (level | role | type | user, value)
+    mode: str = "options"  # "any" (options, if any, have no effect) | "none" | "unset"
 
 
 @dataclass(frozen=True)
@@ -279,6 +290,11 @@ class NoPodSecurityStandard(Bare):
 @dataclass(frozen=True)
 class ProcMount(Verdict):
     pass
+
+
+@dataclass(frozen=True)
+class RequireUnmaskedProcMount(Bare):
+    """allowedProcMountTypes: [Unmasked], without Default."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ The LALR parser is built once per process from grammar/pspc.lark and reused.
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from functools import cache, lru_cache
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -60,20 +61,30 @@ def _span(path: str, item) -> Span:
 
 
 def _number(digits: str) -> int:
-    """An integer literal; beyond 18 digits it is clamped (still far above any limit)."""
-    return int(digits) if len(digits) <= 18 else 10**18
+    """An integer literal; beyond 19 digits it is clamped (still above any 64-bit limit)."""
+    negative = digits.startswith("-")
+    digits = digits.lstrip("-")
+    value = int(digits) if len(digits) <= 19 else 10**19
+    return -value if negative else value
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
+_CODE_POINT = re.compile(r"u\{([0-9A-Fa-f]{1,6})\}")
 
 
 def _unquote(text: str) -> str:
-    """The text of a STRING token: `\\n`, `\\r` and `\\t` are control characters, and a
-    backslash before any other character stands for that character."""
+    """The text of a STRING token: `\\n`, `\\r` and `\\t` are control characters,
+    `\\u{HEX}` is the character of that code point, and a backslash before any other
+    character stands for that character."""
     body, out, i = text[1:-1], [], 0
     while i < len(body):
         if body[i] == "\\" and i + 1 < len(body):
             i += 1
+            code = _CODE_POINT.match(body, i)
+            if code and int(code[1], 16) <= 0x10FFFF and not 0xD800 <= int(code[1], 16) <= 0xDFFF:
+                out.append(chr(int(code[1], 16)))
+                i = code.end()
+                continue
             out.append(_ESCAPES.get(body[i], body[i]))
         else:
             out.append(body[i])
@@ -114,11 +125,17 @@ class _ToAst(Transformer):
         return ast.Words("list", tuple(children))
 
     def ids(self, children):
-        if isinstance(children[0], Token):
-            return ast.Ids("any")
         if_set = bool(children) and children[-1] == "if_set"
         ranges = tuple(c for c in children if isinstance(c, ast.IdRange))
+        if isinstance(children[0], Token):
+            return ast.Ids(children[0].type.lower(), ranges, if_set)
         return ast.Ids("ranges", ranges, if_set)
+
+    @v_args(meta=True)
+    def selinux(self, meta, children):
+        options = tuple(c for c in children if not isinstance(c, Token))
+        modes = [c.type.lower() for c in children if isinstance(c, Token)]
+        return ast.Selinux(self._span(meta), options, modes[0] if modes else "options")
 
     def if_set(self, _children):
         return "if_set"
@@ -157,7 +174,7 @@ class _ToAst(Transformer):
             if node is ast.HostPorts or node is ast.HostNamespaces:
                 return node(span, allow, tuple(args))
             return node(span, allow)
-        if issubclass(node, (ast.Names, ast.AllowHostPaths, ast.Selinux)):
+        if issubclass(node, (ast.Names, ast.AllowHostPaths, ast.RunAsNonRoot)):
             return node(span, tuple(args))
         return node(span, *args)
 
@@ -222,16 +239,24 @@ class _ToAst(Transformer):
         return tuple(children)
 
 
-def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | None:
-    """Parse one file's text; on a syntax error report it and return None."""
+@lru_cache(maxsize=4096)
+def _tree(text: str):
+    """The Lark tree of a text and its comment tokens. Cached: `pspc import` compiles each
+    source it writes several times (to choose it, to check it, to check all together)."""
     parser = _parser()
     parser.comments.clear()
+    tree = parser.lark.parse(text)
+    return tree, tuple(parser.comments)
+
+
+def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | None:
+    """Parse one file's text; on a syntax error report it and return None."""
     try:
-        tree = parser.lark.parse(text)
+        tree, tokens = _tree(text)
     except UnexpectedInput as exc:
-        _report_syntax_error(exc, text, path, diags, parser)
+        _report_syntax_error(exc, text, path, diags, _parser())
         return None
-    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in parser.comments)
+    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in tokens)
     items = _ToAst(path).transform(tree)
     return ast.SourceFile(path, text, items, comments)
 

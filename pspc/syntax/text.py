@@ -12,27 +12,32 @@ from pspc.syntax import ast
 
 WIDTH = 100
 _BARE = re.compile(r'[^\s,{}"#]+')
-_KEYWORDS = ("any", "none")  # `allow capabilities any` is not a capability named "any"
+_KEYWORDS = ("any", "none", "unset")  # `allow capabilities any` is not a capability named "any"
 _QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+"""Characters written as `\\u{HEX}`: controls, and what str.splitlines() or YAML would read
+as a line break (U+0085, U+2028, U+2029, \\v, \\f, \\x1c-\\x1e)."""
 
 Parts = tuple[str, list[str], str]
 
 
 def quote(text: str) -> str:
     """A double-quoted string that the parser reads back as `text` (escapes: \\ \" \\n \\r \\t)."""
-    return '"' + text.translate(_QUOTED) + '"'
+    escaped = _RAW.sub(lambda m: f"\\u{{{ord(m[0]):x}}}", text.translate(_QUOTED))
+    return '"' + escaped + '"'
 
 
 def word(w: ast.Word) -> str:
     """A parsed word as written: quoted if it was, or if it could not stand bare."""
-    if w.quoted or not _BARE.fullmatch(w.text):
+    if w.quoted or not _BARE.fullmatch(w.text) or _RAW.search(w.text):
         return quote(w.text)
     return w.text
 
 
 def name(text: str) -> str:
     """A value from the IR as a word that reads back as that value (never a keyword)."""
-    return text if _BARE.fullmatch(text) and text not in _KEYWORDS else quote(text)
+    bare = _BARE.fullmatch(text) and text not in _KEYWORDS and not _RAW.search(text)
+    return text if bare else quote(text)
 
 
 def words(value: ast.Words) -> list[str]:
@@ -40,9 +45,9 @@ def words(value: ast.Words) -> list[str]:
 
 
 def ids(value: ast.Ids) -> list[str]:
-    if value.mode == "any":
-        return ["any"]
     items = [r.text for r in value.ranges]
+    if value.mode != "ranges":
+        items = [f"{value.mode} {items[0]}", *items[1:]] if items else [value.mode]
     if value.if_set:
         items[-1] += " if set"
     return items

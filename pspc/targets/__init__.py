@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pspc import vocabulary as voc
+
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
     from pspc.compiler import Build
@@ -48,7 +50,7 @@ def per_policy(folder: str, documents: Callable[[Build, ir.Policy], tuple[dict, 
     """A target's `build` for one YAML file per policy, `FOLDER/NAME.yaml`, holding
     `documents(build, policy)`."""
     def build(build: Build) -> list[OutputFile]:
-        return [OutputFile(f"{folder}/{p.name}.yaml", p.source, documents(build, p))
+        return [OutputFile(f"{folder}/{voc.file_stem(p.name)}.yaml", p.source, documents(build, p))
                 for p in build.program.policies]
 
     return build

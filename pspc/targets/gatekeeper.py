@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc import profiles
+from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.targets import MANAGED_BY, OutputFile, Target, namespace_selector
 from pspc.validation.coverage import validating_coverage
@@ -70,9 +71,10 @@ def build(build: Build) -> list[OutputFile]:
     action = profiles.enforcement_action(build.profile)
     files = []
     for policy in build.program.policies:
-        files.append(OutputFile(f"gatekeeper/templates/{policy.name}.yaml", policy.source,
+        stem = voc.file_stem(policy.name)
+        files.append(OutputFile(f"gatekeeper/templates/{stem}.yaml", policy.source,
                                 (template(build.analysis, policy, generate_vap),)))
-        files.append(OutputFile(f"gatekeeper/constraints/{policy.name}.yaml", policy.source,
+        files.append(OutputFile(f"gatekeeper/constraints/{stem}.yaml", policy.source,
                                 (constraint(policy, action),)))
     return files
 

@@ -112,7 +112,7 @@ def values(policy: ir.Policy, apparmor_field: bool = True) -> dict:
 
 def build(build: Build) -> list[OutputFile]:
     field = profiles.apparmor_field(build.profile)
-    return [OutputFile(f"helm/{p.name}.values.yaml", p.source, (values(p, field),),
+    return [OutputFile(f"helm/{voc.file_stem(p.name)}.values.yaml", p.source, (values(p, field),),
                        comment="\n".join(f"also needed: {note}"
                                          for note in unsupported(p, field)) or None)
             for p in build.program.policies]

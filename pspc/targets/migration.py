@@ -24,6 +24,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from pspc import profiles
+from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.pss.levels import LEVELS
 from pspc.pss.namespaces import (
@@ -197,7 +198,8 @@ def plan(analysis: Analysis, profile: Profile | None = None,
         namespaces=[_namespace(analysis, f) for f in analysis.namespace_levels(cap)],
         cluster_wide=wide,
         cluster_level=least_strict([p["level"] for p in wide]) if wide else None,
-        filling=[{"name": p.name, "defaults": found} for p in program.policies
+        filling=[{"name": p.name, "stem": voc.file_stem(p.name), "defaults": found}
+                 for p in program.policies
                  if p.bindings and (found := defaults(analysis, p))],
         unbound=[p.name for p in program.policies if not p.bindings])
 

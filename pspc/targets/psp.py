@@ -29,7 +29,7 @@ def _selinux(selinux: ir.SELinux) -> dict:
     out: dict = {"rule": selinux.rule.value}
     options = {k: getattr(selinux, k) for k in ("level", "role", "type", "user")
                if getattr(selinux, k) is not None}
-    if options:
+    if options or selinux.rule is ir.Rule.MUST_RUN_AS and not selinux.no_options:
         out["seLinuxOptions"] = options
     return out
 
@@ -95,7 +95,7 @@ def spec(policy: ir.Policy) -> dict:
 
 
 def manifest(policy: ir.Policy) -> dict:
-    metadata: dict = {"name": policy.name, "labels": dict(MANAGED_BY)}
+    metadata: dict = {"name": policy.name, "labels": {**dict(policy.labels), **MANAGED_BY}}
     if notes := annotations(policy):
         metadata["annotations"] = notes
     return {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": metadata,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from pspc import vocabulary as voc
 from pspc.targets import OutputFile, Target
 from pspc.validation.coverage import validating_coverage
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"rego/{p.name}.rego", p.source, (), build.analysis.rego(p, "conftest"))
+    return [OutputFile(f"rego/{voc.file_stem(p.name)}.rego", p.source, (),
+                       build.analysis.rego(p, "conftest"))
             for p in build.program.policies]
 
 

@@ -49,7 +49,7 @@ def _intents(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
                                       "profile"))
             else:
                 found.append(Coverage(intent, EXACT, f"checked with {host}"))
-    for intent in ("description", "annotations"):
+    for intent in ("description", "annotations", "labels"):
         if intent in policy.origins:
             found.append(unsupported(intent, "metadata of the PodSecurityPolicy object: "
                                      "nothing to require of pods"))

@@ -363,7 +363,7 @@ def _explicit_non_root(p: ir.Policy) -> list[Requirement]:
 
 
 def _proc_mount(p: ir.Policy) -> list[Requirement]:
-    allowed = sorted(set(p.allowed_proc_mount_types) | {"Default"})
+    allowed = sorted(set(p.allowed_proc_mount_types) or {"Default"})  # [Unmasked]: only it
     return [Requirement("procMount", "allowed_proc_mount_types", "container",
                   In(Val(SC / "procMount", Lit("Default")), Lit(allowed)),
                   "must use an allowed procMount (" + ", ".join(allowed) + ")")]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 
 import yaml
+from psp_semantics import normal_spec
 
 from pspc.diagnostics import Diagnostics, Span
 from pspc.importing import ImportedPolicy, import_manifests
+from pspc.importing.psp import LAST_APPLIED
 from pspc.manifests import Manifest, parse_manifests
 from pspc.model.resolve import compile_files
 from pspc.syntax.parser import parse_text
@@ -75,3 +77,42 @@ def psp(name: str = "p", annotations: dict | None = None, **spec) -> dict:
         metadata["annotations"] = annotations
     return {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": metadata,
             "spec": {**base, **spec}}
+
+
+def _annotations(psp: dict) -> dict:
+    notes = dict(psp["metadata"].get("annotations") or {})
+    notes.pop(LAST_APPLIED, None)
+    return notes
+
+
+def _labels(psp: dict) -> dict:
+    labels = dict(psp["metadata"].get("labels") or {})
+    labels.pop("app.kubernetes.io/managed-by", None)
+    return labels
+
+
+def _import_one(psp: dict, via_yaml: bool = False):
+    imported, diags = import_text(to_yaml(psp)) if via_yaml else import_docs(psp)
+    assert not diags.has_errors, [f"{d.code} {d.message}" for d in diags.items]
+    (item,) = [i for i in imported if i.policy.name == psp["metadata"]["name"]]
+    return item
+
+
+def same_psp(out: dict, psp: dict) -> bool:
+    """The same policy: name, normalised spec, annotations and labels (pspc's own aside)."""
+    return (out["metadata"]["name"] == psp["metadata"]["name"]
+            and normal_spec(out["spec"]) == normal_spec(psp["spec"])
+            and _annotations(out) == _annotations(psp) and _labels(out) == _labels(psp))
+
+
+def assert_round_trip(psp: dict, via_yaml: bool = False) -> str:
+    """import → build → same PodSecurityPolicy; import again → same source. The source."""
+    item = _import_one(psp, via_yaml)
+    built = [o for o in build({item.path: item.text}) if o["kind"] == "PodSecurityPolicy"]
+    (out,) = built
+    assert out["metadata"]["name"] == psp["metadata"]["name"]
+    assert normal_spec(out["spec"]) == normal_spec(psp["spec"]), item.text
+    assert _annotations(out) == _annotations(psp), item.text
+    assert _labels(out) == _labels(psp), item.text
+    assert _import_one(out, via_yaml).text == item.text
+    return item.text

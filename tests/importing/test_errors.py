@@ -67,7 +67,8 @@ def test_not_utf8(tmp_path):
 def test_no_podsecuritypolicy_at_all(tmp_path):
     output = failed(tmp_path, CONFIGMAP)
     assert "error[E041] no PodSecurityPolicy in the input" in output
-    assert "in.yaml:1:1: warning[W201] document 0 (ConfigMap settings): skipped" in output
+    assert "in.yaml:1:1: warning[W201] skipped what is neither a PodSecurityPolicy nor RBAC: 1 " \
+        "ConfigMap" in output
 
 
 def test_an_empty_file_has_no_podsecuritypolicy(tmp_path):
@@ -108,8 +109,8 @@ def test_wrong_api_version(tmp_path):
      "  privileged: false", "11:3", "spec.privileged: key written twice"),
     ("  name: p", "  name: P_1", "4:9", "metadata.name: 'P_1' is not a valid "
      "PodSecurityPolicy name"),
-    ("  name: p", "  name: p\n  namespace: default", "5:3",
-     "metadata.namespace: unknown field `namespace`"),
+    ("  name: p", "  name: p\n  nickname: default", "5:3",
+     "metadata.nickname: unknown field `nickname`"),
     ("  name: p", "  name: p\n  annotations: {a: 1}", "5:20",
      "metadata.annotations[a]: must be a string, not an integer 1"),
 ])
@@ -174,11 +175,15 @@ def test_errors_in_several_documents_are_all_reported_and_nothing_is_written(tmp
     assert "document 1 (PodSecurityPolicy bad): spec.runAsUser.rule" in output
 
 
-def test_other_kinds_are_skipped_with_a_warning_naming_them(tmp_path):
-    result, out = run(tmp_path, CONFIGMAP + "---\n" + PSP.format(name="p"))
+def test_other_kinds_are_skipped_with_a_warning_counting_them(tmp_path):
+    pod = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: a}\n"
+    namespace = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\nstatus: {}\n"
+    result, out = run(tmp_path, CONFIGMAP + "---\n" + PSP.format(name="p") + pod + namespace)
     assert result.exit_code == 0, result.output
-    assert ("in.yaml:1:1: warning[W201] document 0 (ConfigMap settings): skipped: neither a "
-            "PodSecurityPolicy nor RBAC") in result.output
+    assert ("in.yaml:1:1: warning[W201] skipped what is neither a PodSecurityPolicy nor RBAC: "
+            "1 ConfigMap") in result.output
+    assert "1 Pod" not in result.output.split("imported")[0]  # a dump's pods: only counted
+    assert "skipped 3 other objects: 1 ConfigMap, 1 Namespace, 1 Pod" in result.output
     assert (out / "p.pspc").is_file()
 
 

@@ -1,5 +1,5 @@
-"""PodSecurityPolicy → IR, field by field: API defaults, canonical order, and what pspc
-cannot express (E044, with the field named)."""
+"""PodSecurityPolicy → IR, field by field: API defaults, canonical order, and the odd but
+valid values the API accepts (imported exactly, with a warning at their field)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from pspc.model import ir
 from pspc.model.ir import HostPath, IdPolicy, IdRange, Rule, RuntimeClass, SELinux
 
-from .helpers import errors, import_ok, psp
+from .helpers import assert_round_trip, errors, import_docs, import_ok, psp
 
 ANY = IdPolicy(Rule.RUN_AS_ANY)
 SECCOMP = "seccomp.security.alpha.kubernetes.io/allowedProfileNames"
@@ -127,76 +127,92 @@ def test_unknown_annotations_are_kept_and_kubectl_bookkeeping_is_not():
     assert policy.annotations == (("alpha", "1"), ("zeta.example.com/owner", "team a"))
 
 
-@pytest.mark.parametrize(("spec", "path", "why"), [
-    ({"runAsUser": {"rule": "RunAsAny", "ranges": [{"min": 1, "max": 2}]}},
-     "spec.runAsUser.ranges", "no effect with rule RunAsAny"),
-    ({"runAsUser": {"rule": "MustRunAsNonRoot", "ranges": [{"min": 1, "max": 2}]}},
-     "spec.runAsUser.ranges", "no effect with rule MustRunAsNonRoot"),
-    ({"runAsUser": {"rule": "MustRunAs"}}, "spec.runAsUser.ranges", "unusable"),
-    ({"fsGroup": {"rule": "MayRunAs", "ranges": []}}, "spec.fsGroup.ranges", "unusable"),
-    ({"supplementalGroups": {"rule": "RunAsAny", "ranges": [{"min": 1, "max": 1}]}},
-     "spec.supplementalGroups.ranges", "no effect"),
-    ({"seLinux": {"rule": "RunAsAny", "seLinuxOptions": {"type": "t"}}},
-     "spec.seLinux.seLinuxOptions", "no effect with rule RunAsAny"),
-    ({"seLinux": {"rule": "MustRunAs"}}, "spec.seLinux.seLinuxOptions", "unusable"),
-    ({"allowedProcMountTypes": ["Unmasked"]}, "spec.allowedProcMountTypes",
-     "[Unmasked] without Default"),
-    ({"allowedProcMountTypes": ["Default", "Default"]}, "spec.allowedProcMountTypes[1]",
-     "listed twice"),
-    ({"volumes": ["*", "secret"]}, "spec.volumes", "`*` already allows every volume type"),
-    ({"volumes": ["secret", "nfs", "secret"]}, "spec.volumes[2]", "'secret' is listed twice"),
-    ({"allowedCapabilities": ["CHOWN", "CHOWN"]}, "spec.allowedCapabilities[1]",
-     "listed twice"),
-    ({"volumes": ["secret"], "allowedHostPaths": [{"pathPrefix": "/x"}]},
-     "spec.allowedHostPaths", "volumes does not allow hostPath"),
-    ({"allowedFlexVolumes": [{"driver": "x"}]}, "spec.allowedFlexVolumes",
-     "volumes does not allow flexVolume"),
-    ({"volumes": ["secret"], "allowedCSIDrivers": [{"name": "x"}]}, "spec.allowedCSIDrivers",
-     "volumes does not allow csi"),
+@pytest.mark.parametrize(("spec", "annotations", "code", "path"), [
+    ({"runAsUser": {"rule": "RunAsAny", "ranges": [{"min": 1, "max": 2}]}}, {}, "W108",
+     "spec.runAsUser"),
+    ({"runAsUser": {"rule": "MustRunAsNonRoot", "ranges": [{"min": 1, "max": 2}]}}, {},
+     "W108", "spec.runAsUser"),
+    ({"runAsUser": {"rule": "MustRunAs"}}, {}, "W108", "spec.runAsUser"),
+    ({"fsGroup": {"rule": "MayRunAs", "ranges": []}}, {}, "W108", "spec.fsGroup"),
+    ({"supplementalGroups": {"rule": "RunAsAny", "ranges": [{"min": 1, "max": 1}]}}, {},
+     "W108", "spec.supplementalGroups"),
+    ({"seLinux": {"rule": "RunAsAny", "seLinuxOptions": {"type": "t"}}}, {}, "W108",
+     "spec.seLinux"),
+    ({"seLinux": {"rule": "MustRunAs"}}, {}, "W108", "spec.seLinux"),
+    ({"seLinux": {"rule": "MustRunAs", "seLinuxOptions": {}}}, {}, None, None),
+    ({"seLinux": {"rule": "RunAsAny", "seLinuxOptions": {}}}, {}, "W205", "spec.seLinux"),
+    ({"allowedProcMountTypes": ["Unmasked"]}, {}, "W108", "spec.allowedProcMountTypes"),
+    ({"allowedProcMountTypes": ["Default", "Default"]}, {}, "W205",
+     "spec.allowedProcMountTypes"),
+    ({"volumes": ["*", "secret"]}, {}, "W205", "spec.volumes"),
+    ({"volumes": ["secret", "nfs", "secret"]}, {}, "W205", "spec.volumes"),
+    ({"allowedCapabilities": ["CHOWN", "CHOWN"]}, {}, "W205", "spec.allowedCapabilities"),
+    ({"allowedCapabilities": ["NET ADMIN", "*"], "defaultAddCapabilities": ["*"]}, {},
+     "W110", "spec.defaultAddCapabilities"),
+    ({"allowedCapabilities": ["NET ADMIN"], "defaultAddCapabilities": ["*"],
+      "requiredDropCapabilities": ["x-y"]}, {}, "W110", "spec.defaultAddCapabilities"),
+    ({"volumes": ["secret"], "allowedHostPaths": [{"pathPrefix": "/x"}]}, {}, "W104",
+     "spec.allowedHostPaths"),
+    ({"allowedFlexVolumes": [{"driver": "x"}]}, {}, "W104", "spec.allowedFlexVolumes"),
+    ({"volumes": ["secret"], "allowedCSIDrivers": [{"name": "x"}]}, {}, "W104",
+     "spec.allowedCSIDrivers"),
     ({"volumes": ["*"], "allowedHostPaths": [{"pathPrefix": "/x"}, {"pathPrefix": "/x",
                                                                    "readOnly": True}]},
-     "spec.allowedHostPaths[1]", "pathPrefix '/x' is listed twice"),
+     {}, "W205", "spec.allowedHostPaths"),
+    ({"volumes": ["hostPath"], "allowedHostPaths": [{"pathPrefix": "relative"}]}, {}, "W110",
+     "spec.allowedHostPaths"),
+    ({"privileged": True, "allowPrivilegeEscalation": False}, {}, "W107", "spec.privileged"),
+    ({"hostPorts": [{"min": 9, "max": 1}, {"min": -3, "max": 70000}]}, {}, "W110",
+     "spec.hostPorts"),
+    ({"runAsUser": {"rule": "MustRunAs", "ranges": [{"min": 1, "max": 2**63 - 1}]}}, {},
+     "W110", "spec.runAsUser"),
+    ({}, {SECCOMP: ""}, "W110", f"metadata.annotations[{SECCOMP}]"),
+    ({}, {APPARMOR: ""}, "W110", f"metadata.annotations[{APPARMOR}]"),
+    ({}, {APPARMOR: "runtime/default,,localhost/"}, "W110", f"metadata.annotations[{APPARMOR}]"),
+    ({}, {SECCOMP: "runtime/default,runtime/default,localhost/"}, "W110",
+     f"metadata.annotations[{SECCOMP}]"),
+    ({}, {"seccomp.security.alpha.kubernetes.io/defaultProfileName": "runtime/default"},
+     "W109", "metadata.annotations[seccomp.security.alpha.kubernetes.io/defaultProfileName]"),
+    ({}, {"seccomp.security.alpha.kubernetes.io/defaultProfileName": "", SECCOMP: "*",
+          APPARMOR: "runtime/default",
+          "apparmor.security.beta.kubernetes.io/defaultProfileName": "unconfined"}, "W109",
+     "metadata.annotations[apparmor.security.beta.kubernetes.io/defaultProfileName]"),
+    ({}, {"Example.COM/Owner": "\u2028\x85\x0b\x0c\x1c\x00\x7f"}, None, None),
 ])
-def test_what_pspc_cannot_express_is_an_error_naming_the_field(spec, path, why):
-    (found,) = errors(psp(**spec))
-    code, message = found
-    assert code == "E044"
-    assert message.startswith(f"document 0 (PodSecurityPolicy p): {path}: ")
-    assert why in message
+def test_what_the_api_accepts_imports_exactly_with_a_warning_at_the_field(
+        spec, annotations, code, path):
+    document = psp(annotations=annotations, **spec)
+    imported, diags = import_docs(document)
+    assert not diags.has_errors, [d.message for d in diags.items]
+    if code is not None:
+        assert any(d.code == code and d.message.startswith(
+            f"document 0 (PodSecurityPolicy p): {path}") for d in diags.items), [
+                f"{d.code} {d.message}" for d in diags.items]
+    assert_round_trip(document)
+    assert_round_trip(document, via_yaml=True)
 
 
-@pytest.mark.parametrize(("annotations", "path", "why"), [
-    ({SECCOMP: ""}, f"metadata.annotations[{SECCOMP}]", "an empty list"),
-    ({APPARMOR: ""}, f"metadata.annotations[{APPARMOR}]", "rejects every pod"),
-    ({SECCOMP: "runtime/default,runtime/default"}, f"metadata.annotations[{SECCOMP}]",
-     "profile 'runtime/default' is listed twice"),
-])
-def test_profile_lists_pspc_cannot_express(annotations, path, why):
-    ((code, message),) = errors(psp(annotations=annotations))
-    assert (code, message.split(": ")[1]) == ("E044", path)
-    assert why in message
-
-
-def test_labels_cannot_be_expressed():
+def test_labels_are_stated_and_pspc_own_is_left_out():
     document = psp()
-    document["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "Helm"}
-    ((code, message),) = errors(document)
-    assert code == "E044"
-    assert "metadata.labels[app.kubernetes.io/managed-by]: pspc cannot express labels" in message
+    document["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "Helm",
+                                      "eks.amazonaws.com/component": "pod-security-policy",
+                                      "helm.sh/chart": "x-1.2.3", "empty": ""}
+    imported, diags = import_docs(document)
+    (item,) = imported
+    assert 'label "eks.amazonaws.com/component" "pod-security-policy"' in item.text
+    assert item.policy.labels == (("eks.amazonaws.com/component", "pod-security-policy"),
+                                  ("empty", ""), ("helm.sh/chart", "x-1.2.3"))
+    assert [d.code for d in diags.items] == ["W205"]
+    assert "app.kubernetes.io/managed-by" in diags.items[0].message
+    assert_round_trip(document)
 
 
 @pytest.mark.parametrize(("spec", "annotations", "code", "path"), [
-    ({"privileged": True, "allowPrivilegeEscalation": False}, {}, "E015", "spec.privileged"),
     ({"volumes": ["nfss"]}, {}, "E008", "spec.volumes[0]"),
     ({"forbiddenSysctls": ["Not A Sysctl"]}, {}, "E016", "spec.forbiddenSysctls[0]"),
-    ({"hostPorts": [{"min": 9, "max": 1}]}, {}, "E007", "spec.hostPorts"),
-    ({"hostPorts": [{"min": 1, "max": 65536}]}, {}, "E007", "spec.hostPorts"),
-    ({"runAsUser": {"rule": "MustRunAs", "ranges": [{"min": 1, "max": 2**32}]}}, {}, "E007",
-     "spec.runAsUser"),
-    ({"volumes": ["hostPath"], "allowedHostPaths": [{"pathPrefix": "relative"}]}, {}, "E018",
+    ({"volumes": ["hostPath"], "allowedHostPaths": [{"pathPrefix": "a/../b"}]}, {}, "E018",
      "spec.allowedHostPaths[0]"),
-    ({}, {"seccomp.security.alpha.kubernetes.io/defaultProfileName": "runtime/default"},
-     "E019", "metadata.annotations[seccomp.security.alpha.kubernetes.io/defaultProfileName]"),
+    ({}, {SECCOMP: "runtime/default,,unconfined"}, "E019", f"metadata.annotations[{SECCOMP}]"),
     ({}, {"Not Valid/key": "x"}, "E006", "metadata.annotations"),
 ])
 def test_language_rules_are_reported_at_the_field(spec, annotations, code, path):
