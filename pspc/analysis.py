@@ -19,6 +19,7 @@ from pspc.pss.levels import DEFAULT_VERSION
 from pspc.pss.namespaces import NamespaceLevels, compute_levels
 from pspc.validation.render import CelRendering, cel_rendering, rego_module
 from pspc.validation.requirements import Requirement, requirements
+from pspc.validation.selection import CelSelection, RegoSelection, cel_selection, rego_selection
 
 T = TypeVar("T")
 
@@ -82,6 +83,17 @@ class Analysis:
         if found is None:
             found = self._cel[policy.name] = cel_rendering(policy, self.requirements(policy))
         return found
+
+    def cel_selection(self) -> CelSelection:
+        """PSP's selection rule over every policy, in CEL (VAP, Gatekeeper and Kyverno)."""
+        return self.once(("cel selection",), lambda: cel_selection(
+            list(self.program.policies), lambda policy, offenders: cel_rendering(
+                policy, self.requirements(policy), offenders)))
+
+    def rego_selection(self, flavour: str) -> RegoSelection:
+        """PSP's selection rule over every policy, in Rego (`gatekeeper` or `conftest`)."""
+        return self.once(("rego selection", flavour), lambda: rego_selection(
+            list(self.program.policies), flavour, self.requirements))
 
     def namespace_levels(self) -> tuple[NamespaceLevels, ...]:
         """Every namespace pspc labels, sorted by name."""

@@ -147,7 +147,7 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
     """Compile source texts by file name: parse, resolve, lint, analyse, and say what the
     chosen targets cannot express."""
     from pspc.analysis import Analysis
-    from pspc.model.lint import lint_policies
+    from pspc.model.lint import lint_policies, lint_usable_namespaces
     from pspc.model.resolve import compile_files
     from pspc.pss.namespaces import lint_declarations
     from pspc.targets.losses import report_losses
@@ -160,6 +160,7 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
         return Build(None, diags, dict(texts), options)
     program = compile_files(files, diags)
     lint_policies(program.policies, diags)
+    lint_usable_namespaces(program, diags)
     analysis = Analysis(program)
     lint_declarations(program, analysis.levels_for, diags)
     build = Build(program, diags, {**program.sources, **texts}, options, analysis)

@@ -212,15 +212,16 @@ CODES: dict[str, Code] = _codes(
         PodSecurityPolicy fills in defaults (e.g. a user ID, a seccomp profile); validating
         admission (Gatekeeper, ValidatingAdmissionPolicy, Kyverno) cannot change pods, so
         it rejects pods that leave those fields unset. Set the fields in the workloads."""),
-    ("W302", WARNING, "policy bound cluster-wide to particular identities: validating "
-     "targets apply it to every pod", """
-        Validating targets cannot tell who creates a pod, so a policy bound cluster-wide
-        to particular users, groups or service accounts applies to every pod in every
-        namespace. Bind it in the namespaces where it should apply."""),
     ("W303", WARNING, "the PodSecurityPolicy cannot enforce an intent beyond PSP; other "
      "targets of the build do", """
         The policy states something PodSecurityPolicy cannot check; the other targets of
         this build enforce it, so apply their outputs too (see report.md)."""),
+    ("W304", WARNING, "no policy is usable in a declared namespace: every pod there is "
+     "rejected", """
+        No binding is cluster-wide and none names the namespace, so neither the requester
+        nor any service account may use a policy there: PodSecurityPolicy, and the
+        validating outputs that apply its selection rule, reject every pod in it (members
+        of system:masters excepted). Bind a policy in the namespace."""),
     ("E303", ERROR, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
      "target of the build does (gatekeeper, vap, kyverno, or psa where its labels cover "
      "it)", """

@@ -208,6 +208,9 @@ CASES = [
      "remove `force`"),
     ("W106-force-without-enforce", "namespace ns audit restricted force\n",
      "W106", W, 1, 31, "it declares no enforce level", "remove `force`"),
+    ("W304-nothing-usable", "policy p extends baseline {}" + BOUND
+     + "namespace web enforce baseline\n", "W304", W, 3, 11,
+     "no policy is usable in namespace `web`", "bind a policy in it"),
     ("W104-host-paths-dead", "policy q extends baseline {\n  allow host paths /var/log\n}\n"
      "policy p extends q {\n  volumes configMap\n}" + BOUND + "bind q to all service accounts",
      "W104", W, 2, 3, "hostPath volumes are not allowed (inherited by `p` from `q`)",

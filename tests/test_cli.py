@@ -28,13 +28,14 @@ def _files(root) -> dict[str, bytes]:
 def test_build_writes_psp_rbac_kustomization_and_manifest(tmp_path):
     result = run("build", str(NFS), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    targets = ("gatekeeper", "helm", "kyverno", "psp", "rbac", "rego", "vap")
     suffix = {"rego": "rego", "helm": "values.yaml"}
     assert sorted(_files(tmp_path / "out")) == sorted(
         [".pspc-manifest", "kustomization.yaml", "migration.md", "psa/namespaces.yaml",
          "report.json", "report.md"]
-        + [f"{t}/{p}.{suffix.get(t, 'yaml')}" for t in targets
-           for p in ("restricted", "shared-nfs")])
+        + [f"{t}/pspc.{suffix.get(t, 'yaml')}" for t in ("gatekeeper", "kyverno", "rego", "vap")]
+        + [f"{t}/{p}.{suffix.get(t, 'yaml')}" for t in ("helm", "psp", "rbac")
+           for p in ("restricted", "shared-nfs")]
+        + [f"rego/policies/{p}.rego" for p in ("restricted", "shared-nfs")])
 
 
 def test_target_option_limits_the_outputs(tmp_path):

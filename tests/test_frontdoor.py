@@ -17,8 +17,8 @@ from pspc.cli import main
 NOTHING_WRITTEN = "nothing written: fix the errors above\n"
 
 GAPS = {
-    # W301 (defaults) and W302 (a personal cluster-wide binding); W303 where vap enforces
-    "w301-w302-w303": ("policy p extends restricted {}\n"
+    # W301 (defaults); W303 where vap enforces
+    "w301-w303": ("policy p extends restricted {}\n"
                        "bind p to service account kube-system/replicaset-controller\n"),
     # E303: PSP alone cannot enforce the stdlib's intents beyond PSP
     "e303": "policy p extends restricted {}\nbind p to all service accounts\n",
@@ -53,8 +53,8 @@ def test_check_and_build_agree_on_gap_diagnostics(case, targets, tmp_path):
     checked, built, check_code, build_code = _both(args, tmp_path)
     assert checked == built
     assert check_code == build_code
-    codes = {code for code in ("W301", "W302", "W303", "E303") if f"[{code}]" in checked}
+    codes = {code for code in ("W301", "W303", "E303") if f"[{code}]" in checked}
     if case == "e303" and targets == ("psp", "rbac"):
         assert codes == {"E303"} and check_code == 1
-    if case == "w301-w302-w303" and targets == ():
-        assert codes == {"W301", "W302", "W303"} and check_code == 0
+    if case == "w301-w303" and targets == ():
+        assert codes == {"W301", "W303"} and check_code == 0

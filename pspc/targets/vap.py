@@ -1,13 +1,14 @@
 """The ValidatingAdmissionPolicy target (admissionregistration.k8s.io/v1, Kubernetes 1.30+):
-the policy's checks in CEL, and a binding that mirrors the policy's namespaces."""
+one policy `pspc` that applies PodSecurityPolicy's selection rule to every pod — admitted
+when a policy usable by the requester or the pod's service account admits it
+(pspc.validation.selection) — and its binding."""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import TYPE_CHECKING
 
-from pspc.model import ir
-from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
+from pspc.targets import MANAGED_BY, OutputFile, Target
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -15,42 +16,45 @@ if TYPE_CHECKING:
     from pspc.compiler import Build
 
 API = "admissionregistration.k8s.io/v1"
+NAME = "pspc"
+PATH = "vap/pspc.yaml"
 
 
-def object_name(policy: ir.Policy) -> str:
-    return f"pspc-{policy.name}"
-
-
-def policy_object(analysis: Analysis, policy: ir.Policy) -> dict:
-    cel = analysis.cel(policy)
+def policy_object(analysis: Analysis) -> dict:
+    selection = analysis.cel_selection()
     return {
         "apiVersion": API,
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": object_name(policy), "labels": dict(MANAGED_BY)},
+        "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": [{
                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                 "resources": ["pods"]}]},
-            "variables": list(cel.variables),
-            "validations": [{"expression": v.expression, "messageExpression": v.message_expression,
-                             "reason": "Forbidden"} for v in cel.validations],
+            "variables": list(selection.variables),
+            "validations": [{"expression": selection.expression,
+                             "messageExpression": selection.message_expression,
+                             "reason": "Forbidden"}],
         },
     }
 
 
-def binding_object(policy: ir.Policy) -> dict:
-    spec: dict = {"policyName": object_name(policy), "validationActions": ["Deny"]}
-    if (scope := policy.namespaces()) is not None:
-        spec["matchResources"] = {"namespaceSelector": namespace_selector(scope)}
+def binding_object() -> dict:
+    spec: dict = {"policyName": NAME, "validationActions": ["Deny"]}
     return {"apiVersion": API, "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": object_name(policy), "labels": dict(MANAGED_BY)},
+            "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
             "spec": spec}
 
 
-def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
-    return policy_object(build.analysis, policy), binding_object(policy)
+def sources(build: Build) -> str:
+    return ", ".join(sorted({p.source for p in build.program.policies}))
 
 
-TARGET = Target("vap", per_policy("vap", documents), manifests=True,
+def build(build: Build) -> list[OutputFile]:
+    if not build.program.policies:
+        return []
+    return [OutputFile(PATH, sources(build), (policy_object(build.analysis), binding_object()))]
+
+
+TARGET = Target("vap", build, manifests=True,
                 coverage=partial(validating_coverage, target="vap"))
