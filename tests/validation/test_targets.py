@@ -263,3 +263,26 @@ def test_conftest_reads_null_lists_as_empty():
     engine.set_input_json(json.dumps(pod))
     denied = json.loads(engine.eval_query_as_json("data.pspc.p.deny"))
     assert denied["result"][0]["expressions"][0]["value"] == []
+
+
+def test_policies_whose_names_map_to_one_identifier_stay_apart():
+    """`a-b` and `a.b` are distinct policy names but the same CEL/Rego identifier."""
+    from pspc.engines.validators import Requester, SelectionCelEngine, SelectionRegoEngine
+    from pspc.workloads import PodRequest
+
+    build = build_of("policy a-b extends privileged {}\nbind a-b to user jane\n"
+                     "policy a.b extends restricted {}\nbind a.b to user joe\n")
+    names = [v["name"] for v in build.analysis.cel_selection().variables]
+    assert {"usable_a_b", "usable_a_b_2"} <= set(names)
+    assert set(build.analysis.rego_selection("gatekeeper").libraries) == {
+        "lib.pspc.a_b", "lib.pspc.a_b_2"}
+    privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": {
+        "serviceAccountName": "default",
+        "containers": [{"name": "c", "securityContext": {"privileged": True}}]}}
+    engines = [SelectionCelEngine(build.analysis, Requester("", ())),
+               SelectionRegoEngine(build.analysis, "gatekeeper", Requester("", ())),
+               SelectionRegoEngine(build.analysis, "conftest", Requester("", ()))]
+    for engine in engines:
+        assert engine.evaluate(PodRequest(privileged, "ns", "jane", ())).allowed
+        verdict = engine.evaluate(PodRequest(privileged, "ns", "joe", ()))
+        assert not verdict.allowed and "(usable: a.b)" in verdict.message
