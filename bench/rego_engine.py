@@ -4,8 +4,8 @@ For policies with more and more checks (the stdlib's privileged, baseline and re
 example policies, and synthetic policies that add one intent after another to `privileged`)
 it prints the number of checks and the microseconds per pod of
 
-* the conftest module (`rego/<policy>.rego`) and the Gatekeeper module (the Rego of
-  `gatekeeper/<policy>.yaml`) in regorus, over a fixed sample of corpus pods, many
+* the policy's conftest library (`rego/policies/<policy>.rego`) and Gatekeeper library (a
+  lib of `gatekeeper/pspc.yaml`) in regorus, over a fixed sample of corpus pods, many
   repetitions, best of several runs (`time.perf_counter`);
 * for `restricted`, the hand-written module bench/handwritten/restricted.rego beside the
   generated one, and their ratio (the goal: as fast as hand-written Rego);

@@ -1,11 +1,12 @@
 """The analysis stage: what each policy of a program means for the targets, computed once.
 
 Every target, the build diagnostics, `pspc eval` and the migration plan ask the same
-questions of a policy (its requirements on pods, the Pod Security Standards level it fits,
-its Rego and CEL renderings) and of a namespace (which PSA labels pspc gives it). An
-`Analysis` answers each question the first time it is asked and keeps the answer for the
-life of the build that owns it: nothing is global, nothing is keyed by object identity, and
-a policy is known by its name, which is unique in a program.
+questions of a policy (its requirements on pods, the Pod Security Standards level it fits),
+of all policies (the Rego and CEL of PodSecurityPolicy's selection rule over them) and of a
+namespace (which PSA labels pspc gives it). An `Analysis` answers each question the first
+time it is asked and keeps the answer for the life of the build that owns it: nothing is
+global, nothing is keyed by object identity, and a policy is known by its name, which is
+unique in a program.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pspc.model import ir
 from pspc.pss.analysis import Gap, LevelReport, gaps, recommend_level
 from pspc.pss.levels import DEFAULT_VERSION
 from pspc.pss.namespaces import NamespaceLevels, compute_levels
-from pspc.validation.render import CelRendering, cel_rendering, rego_module
+from pspc.validation.render import cel_rendering
 from pspc.validation.requirements import Requirement, requirements
+from pspc.validation.selection import CelSelection, RegoSelection, cel_selection, rego_selection
 
 T = TypeVar("T")
 
@@ -34,8 +36,6 @@ class Analysis:
         self._requirements: dict[str, tuple[Requirement, ...]] = {}
         self._levels: dict[tuple[str, str], LevelReport] = {}
         self._gaps: dict[tuple[str, str, str], tuple[Gap, ...]] = {}
-        self._rego: dict[tuple[str, str], str] = {}
-        self._cel: dict[str, CelRendering] = {}
         self._namespaces: dict[str | None, dict[str, NamespaceLevels]] = {}
         self._once: dict[tuple, object] = {}
 
@@ -73,20 +73,16 @@ class Analysis:
             self._gaps[key] = found
         return found
 
-    def rego(self, policy: ir.Policy, flavour: str) -> str:
-        """The policy's Rego module, `conftest` or `gatekeeper` flavoured."""
-        key = (policy.name, flavour)
-        found = self._rego.get(key)
-        if found is None:
-            found = self._rego[key] = rego_module(policy, flavour, self.requirements(policy))
-        return found
+    def cel_selection(self) -> CelSelection:
+        """PSP's selection rule over every policy, in CEL (VAP, Gatekeeper and Kyverno)."""
+        return self.once(("cel selection",), lambda: cel_selection(
+            list(self.program.policies), lambda policy, offenders: cel_rendering(
+                policy, self.requirements(policy), offenders)))
 
-    def cel(self, policy: ir.Policy) -> CelRendering:
-        """The policy's CEL variables and validations (VAP, Gatekeeper and Kyverno share)."""
-        found = self._cel.get(policy.name)
-        if found is None:
-            found = self._cel[policy.name] = cel_rendering(policy, self.requirements(policy))
-        return found
+    def rego_selection(self, flavour: str) -> RegoSelection:
+        """PSP's selection rule over every policy, in Rego (`gatekeeper` or `conftest`)."""
+        return self.once(("rego selection", flavour), lambda: rego_selection(
+            list(self.program.policies), flavour, self.requirements))
 
     def namespace_levels(self, cap: str | None = None) -> tuple[NamespaceLevels, ...]:
         """Every namespace pspc labels, sorted by name; with `cap` (a cluster's version,

@@ -425,11 +425,11 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
     chosen = _engine_names(engine_names)
     engines = [PspEngine(objects.psps, rbac, options)] if "psp" in chosen else []
     try:
-        engines += validating_engines(objects.policies, chosen)
+        engines += validating_engines(objects.analysis, chosen, requester, operation.upper())
     except ImportError as exc:
         raise click.UsageError(f"{exc.name} is not installed; to run the validating engines: "
                                f"{ENGINES_EXTRA}") from exc
-    oracle = ContractOracle(objects.policies) if len(engines) > 1 else None
+    oracle = ContractOracle(objects.policies, requester) if len(engines) > 1 else None
     psa_check = None
     if "psa" in chosen:
         from pspc.engines.psa import NamespacePsaEngine
@@ -438,7 +438,7 @@ def eval_command(paths, files, namespace, engine_names, level, psa_version, fmt,
         engines.append(NamespacePsaEngine(psa_labels(objects.analysis), level, psa_version))
         if objects.analysis is not None and level is None and psa_version is None:
             psa_check = PsaConsistency(objects.analysis,
-                                       oracle or ContractOracle(objects.policies))
+                                       oracle or ContractOracle(objects.policies, requester))
     progress = Progress(len(manifests))
     found, forbidden = write_results(iter_results(manifests, engines, namespace, diags, oracle,
                                                   psa_check, progress), fmt, click.echo)

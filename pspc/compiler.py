@@ -219,8 +219,9 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
     """Compile source texts by file name: parse, resolve, lint, analyse, and say what the
     chosen targets (or each chosen profile's) cannot express."""
     from pspc.analysis import Analysis
-    from pspc.model.lint import lint_policies
-    from pspc.model.resolve import compile_files
+    from pspc.model.lint import lint_policies, lint_usable_namespaces
+    from pspc.model.resolve import compile_files, stdlib_program
+    from pspc.pss.loosened import drop_loosened_levels
     from pspc.pss.namespaces import lint_declarations
     from pspc.targets.losses import report_losses
 
@@ -234,7 +235,10 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
     if diags.has_errors:
         return Build(None, diags, dict(texts), options, config=loaded, profiles=profiles)
     program = compile_files(files, diags)
+    stdlib = {p.name: p for p in stdlib_program().policies}
+    program = drop_loosened_levels(program, stdlib, diags)
     lint_policies(program.policies, diags)
+    lint_usable_namespaces(program, diags)
     analysis = Analysis(program)
     lint_declarations(program, analysis.levels_for, diags)
     build = Build(program, diags, {**program.sources, **texts}, options, analysis, loaded,

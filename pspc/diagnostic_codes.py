@@ -7,7 +7,7 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E001-E028: pspc sources (syntax, names, one policy's consistency, namespaces)
 - E030-E031: Kubernetes YAML given to `pspc eval`
 - E041-E045: `pspc import`
-- W101-W110: pspc sources that compile but probably do not do what was meant
+- W101-W111: pspc sources that compile but probably do not do what was meant
 - W201-W205: YAML inputs that are skipped or incomplete
 - W301-W305, E303: what a build's targets cannot enforce
 - E050-E054: pspc.toml (cluster profiles)
@@ -211,6 +211,13 @@ CODES: dict[str, Code] = _codes(
         relative host path prefixes, names that are no capability or CSI driver (or `*`
         where it is no wildcard), empty or repeated profile names: valid in a
         PodSecurityPolicy, and kept, but they match no pod field as written."""),
+    ("W111", WARNING, "a policy inherits a Pod Security Standards level but states what the "
+     "level forbids", """
+        E.g. `policy node-exporter extends restricted { allow host network }`: requiring
+        both the level and the statements would reject every pod the author meant to admit.
+        The policy is checked as its PodSecurityPolicy says (every intent it states or
+        inherits), as a policy without a level is. Say `no pod security standard` in the
+        policy to make this explicit, or drop the statements to keep the level."""),
     ("W201", WARNING, "a policy input is neither a PodSecurityPolicy nor RBAC (ignored)", """
         Policy inputs (`pspc eval` PATHS and --rbac, `pspc import`) are read for
         PodSecurityPolicies and RBAC objects; other kinds, such as a kustomization or a
@@ -242,11 +249,6 @@ CODES: dict[str, Code] = _codes(
         PodSecurityPolicy fills in defaults (e.g. a user ID, a seccomp profile); validating
         admission (Gatekeeper, ValidatingAdmissionPolicy, Kyverno) cannot change pods, so
         it rejects pods that leave those fields unset. Set the fields in the workloads."""),
-    ("W302", WARNING, "policy bound cluster-wide to particular identities: validating "
-     "targets apply it to every pod", """
-        Validating targets cannot tell who creates a pod, so a policy bound cluster-wide
-        to particular users, groups or service accounts applies to every pod in every
-        namespace. Bind it in the namespaces where it should apply."""),
     ("W303", WARNING, "the PodSecurityPolicy cannot enforce an intent beyond PSP; other "
      "targets of the build do", """
         The policy states something PodSecurityPolicy cannot check; the other targets of
@@ -259,6 +261,12 @@ CODES: dict[str, Code] = _codes(
         rejects (e.g. SELinux users, a runAsUser of 0 under a pod-level runAsNonRoot, probe
         hosts from v1.34). Build gatekeeper, vap, kyverno or psa too to enforce the level
         exactly."""),
+    ("W306", WARNING, "no policy is usable in a declared namespace: every pod there is "
+     "rejected", """
+        No binding is cluster-wide and none names the namespace, so neither the requester
+        nor any service account may use a policy there: PodSecurityPolicy, and the
+        validating outputs that apply its selection rule, reject every pod in it (members
+        of system:masters excepted). Bind a policy in the namespace."""),
     ("E303", ERROR, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
      "target of the build does (gatekeeper, vap, kyverno, or psa where its labels cover "
      "it)", """

@@ -31,7 +31,7 @@ from pspc.compiler import (
 )
 from pspc.diagnostics import Diagnostics, Span
 from pspc.engines import Engine, Verdict
-from pspc.engines.validating import ContractOracle, PolicySetEngine
+from pspc.engines.validating import ContractOracle
 from pspc.manifests import (
     MAX_MANIFEST_BYTES,
     Manifest,
@@ -313,8 +313,8 @@ def iter_results(manifests: Iterable[Manifest], engines: list[Engine], namespace
         metadata = request.pod["metadata"]
         pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
         verdicts = {engine.name: engine.evaluate(request) for engine in engines}
-        expected = {engine.name: oracle.expected(engine, request) for engine in engines
-                    if oracle is not None and isinstance(engine, PolicySetEngine)}
+        expected = {engine.name: oracle.expected(request) for engine in engines
+                    if oracle is not None and engine.name in VALIDATING_ENGINES}
         admitted_by = psa.admitted_by(request) if psa is not None else ()
         yield ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
                            request.requester, pod_name, verdicts, expected, admitted_by)
@@ -422,18 +422,22 @@ def disagreements(results: list[ObjectResult]) -> list[dict]:
     return found
 
 
-def validating_engines(policies: list[ir.Policy], names: list[str]) -> list[PolicySetEngine]:
-    """The validating engines asked for, over the policies compiled from sources."""
-    from pspc.engines.validators import CelEngine, RegoEngine, RegoInput
+VALIDATING_ENGINES = ("rego", "gatekeeper", "cel")
 
-    def rego(flavour: str) -> Callable[[ir.Policy], object]:
-        shared = RegoInput()  # one regorus engine per flavour: the pod is passed in once
-        return lambda p: RegoEngine(p, flavour, shared)
 
+def validating_engines(analysis: Analysis | None, names: list[str], requester,
+                       operation: str = "CREATE") -> list:
+    """The validating engines asked for, running what pspc writes for the compiled sources
+    (the selection over all their policies) with the request's identity: `requester` (an
+    Identity) sends the Pods, a controller a workload's pods."""
+    from pspc.engines.validators import Requester, SelectionCelEngine, SelectionRegoEngine
+
+    if analysis is None or not analysis.program.policies:
+        return []
+    who = Requester(requester.name, tuple(requester.groups))
     makers = {
-        "rego": (lambda: rego("conftest"), False),
-        "gatekeeper": (lambda: rego("gatekeeper"), True),
-        "cel": (lambda: CelEngine, True),
+        "rego": lambda: SelectionRegoEngine(analysis, "conftest", who, operation),
+        "gatekeeper": lambda: SelectionRegoEngine(analysis, "gatekeeper", who, operation),
+        "cel": lambda: SelectionCelEngine(analysis, who, operation),
     }
-    return [PolicySetEngine(name, policies, makers[name][0](), makers[name][1])
-            for name in names if name in makers]
+    return [makers[name]() for name in names if name in makers]

@@ -8,7 +8,7 @@ why a Deployment can be forbidden while the same Pod is admitted (seed 001, sect
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pspc.apitypes import POD, field_path, problems, without_nulls
 
@@ -46,6 +46,7 @@ class PodRequest:
     namespace: str
     requester: str | None  # a controller's user name, or None for "the user applying it"
     requester_groups: tuple[str, ...] = ()
+    workload: dict | None = field(default=None, compare=False)  # the object, for a workload
 
 
 def controller_user(controller: str) -> str:
@@ -119,7 +120,8 @@ def _pod_request(obj: dict, default_namespace: str) -> PodRequest:
         pod_metadata.pop("labels", None)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_metadata, "spec": template["spec"]}
     _default_service_account(pod)
-    return PodRequest(pod, namespace, controller_user(workload.controller), CONTROLLER_GROUPS)
+    return PodRequest(pod, namespace, controller_user(workload.controller), CONTROLLER_GROUPS,
+                      obj)
 
 
 def _default_service_account(pod: dict) -> None:

@@ -28,16 +28,18 @@ def _files(root) -> dict[str, bytes]:
 def test_build_writes_psp_rbac_kustomization_and_manifest(tmp_path):
     result = run("build", str(NFS), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    targets = ("gatekeeper/templates", "gatekeeper/constraints", "helm", "kyverno", "psp",
-               "rbac", "rego", "vap")
+    targets = ("helm", "psp", "rbac")
     suffix = {"rego": "rego", "helm": "values.yaml"}
     units = ("gatekeeper", "gatekeeper/templates", "gatekeeper/constraints", "kyverno", "psa",
              "psp", "rbac", "vap")  # one kustomization per deployable unit, none at the top
     assert sorted(_files(tmp_path / "out")) == sorted(
         [".pspc-manifest", "migration.md", "psa/namespaces.yaml", "report.json", "report.md"]
         + [f"{u}/kustomization.yaml" for u in units]
+        + ["gatekeeper/templates/pspc.yaml", "gatekeeper/constraints/pspc.yaml"]
+        + [f"{t}/pspc.{suffix.get(t, 'yaml')}" for t in ("kyverno", "rego", "vap")]
         + [f"{t}/{p}.{suffix.get(t, 'yaml')}" for t in targets
-           for p in ("restricted", "shared-nfs")])
+           for p in ("restricted", "shared-nfs")]
+        + [f"rego/policies/{p}.rego" for p in ("restricted", "shared-nfs")])
 
 
 def test_target_option_limits_the_outputs(tmp_path):

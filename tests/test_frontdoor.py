@@ -17,9 +17,9 @@ from pspc.cli import main
 NOTHING_WRITTEN = "nothing written: fix the errors above\n"
 
 GAPS = {
-    # W301 (defaults) and W302 (a personal cluster-wide binding); W303 where vap enforces
-    "w301-w302-w303": ("policy p extends restricted {\n  run as user 1000\n}\n"
-                       "bind p to service account kube-system/replicaset-controller\n"),
+    # W301 (defaults); W303 where vap enforces
+    "w301-w303": ("policy p extends restricted {\n  run as user 1000\n}\n"
+                  "bind p to service account kube-system/replicaset-controller\n"),
     # E303: PSP alone cannot enforce an intent beyond PSP
     "e303": ("policy p extends baseline {\n  no pod security standard\n"
              "  allow selinux types container_t\n}\nbind p to all service accounts\n"),
@@ -56,11 +56,10 @@ def test_check_and_build_agree_on_gap_diagnostics(case, targets, tmp_path):
     checked, built, check_code, build_code = _both(args, tmp_path)
     assert checked == built
     assert check_code == build_code
-    codes = {code for code in ("W301", "W302", "W303", "W304", "E303")
-             if f"[{code}]" in checked}
+    codes = {code for code in ("W301", "W303", "W304", "E303") if f"[{code}]" in checked}
     if case == "e303" and targets == ("psp", "rbac"):
         assert codes == {"E303"} and check_code == 1
-    if case == "w301-w302-w303" and targets == ():
-        assert codes == {"W301", "W302", "W303"} and check_code == 0
+    if case == "w301-w303" and targets == ():
+        assert codes == {"W301", "W303"} and check_code == 0
     if case == "w304" and targets == ("psp", "rbac"):
         assert codes == {"W304"} and check_code == 0

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "syntax": {"diagnostics", "resources"},
     "model": {"syntax", *LEAVES},
     "pss": {"model", *LEAVES},
-    "validation": {"model", "analysis", "pss", *LEAVES},
+    "validation": {"model", "analysis", "pss", "workloads", *LEAVES},
     "analysis": {"model", "pss", "validation", *LEAVES},
     "targets": {"analysis", "model", "pss", "validation", "output", *LEAVES},
     "config": {*LEAVES},

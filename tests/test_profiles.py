@@ -82,7 +82,7 @@ def test_build_writes_one_folder_per_profile_and_profile_picks_one(tmp_path):
     assert result.exit_code == 0, result.output
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert "old/psp/web.yaml" in files and "old/rbac/web.yaml" in files
-    assert "new/vap/web.yaml" in files and "new/psa/namespaces.yaml" in files
+    assert "new/vap/pspc.yaml" in files and "new/psa/namespaces.yaml" in files
     assert "old/migration.md" in files and "new/migration.md" not in files  # ci = []
     assert not any(f.startswith("new/psp") or f.startswith("old/vap") for f in files)
     assert "kustomization.yaml" not in files  # no kustomization mixing the two clusters
@@ -181,17 +181,17 @@ def _build(tmp_path: Path, toml: str, policy: str = POLICY) -> dict[str, list[di
 def test_rollout_mode_per_target(tmp_path, mode, vap, gatekeeper, kyverno, psa):
     files = _build(tmp_path, f'[profiles.c]\nkubernetes = "1.33"\nmode = "{mode}"\n'
                    'enforce = ["gatekeeper", "vap", "kyverno", "psa"]\n')
-    binding = files["c/vap/web.yaml"][1]
+    binding = files["c/vap/pspc.yaml"][1]
     assert binding["spec"]["validationActions"] == vap
-    assert files["c/gatekeeper/constraints/web.yaml"][0]["spec"]["enforcementAction"] == gatekeeper
-    policy = files["c/kyverno/web.yaml"][0]
+    assert files["c/gatekeeper/constraints/pspc.yaml"][0]["spec"]["enforcementAction"] == gatekeeper
+    policy = files["c/kyverno/pspc.yaml"][0]
     assert policy["spec"]["rules"][0]["validate"]["failureAction"] == kyverno
     assert "validationFailureAction" not in policy["spec"]  # deprecated by Kyverno 1.13
     labels = files["c/psa/namespaces.yaml"][0]["metadata"]["labels"]
     prefix = "pod-security.kubernetes.io/"
     assert [k[len(prefix):] for k in labels if not k.endswith("-version")] == psa
     assert set(labels[prefix + m] for m in psa) == {"restricted"}  # the level enforce would have
-    template = files["c/gatekeeper/templates/web.yaml"][0]
+    template = files["c/gatekeeper/templates/pspc.yaml"][0]
     assert template["spec"]["targets"][0]["code"][0]["source"]["generateVAP"] is False
 
 
@@ -201,22 +201,22 @@ def test_each_version_gets_the_apis_it_serves(tmp_path):
                    '"gatekeeper"]\n[profiles.beta]\nkubernetes = "1.28"\nenforce = ["vap"]\n'
                    '[profiles.new]\nkubernetes = "1.30"\nenforce = ["vap", "gatekeeper", '
                    '"kyverno"]\n', policy)
-    assert files["beta/vap/web.yaml"][0]["apiVersion"] == "admissionregistration.k8s.io/v1beta1"
-    assert files["new/vap/web.yaml"][1]["apiVersion"] == "admissionregistration.k8s.io/v1"
+    assert files["beta/vap/pspc.yaml"][0]["apiVersion"] == "admissionregistration.k8s.io/v1beta1"
+    assert files["new/vap/pspc.yaml"][1]["apiVersion"] == "admissionregistration.k8s.io/v1"
     labels = files["old/psa/namespaces.yaml"][0]["metadata"]["labels"]
     assert {v for k, v in labels.items() if k.endswith("-version")} == {"v1.24"}
     assert "appArmorProfile" not in files["old/helm/web.values.yaml"][0]["securityContext"]
     assert "appArmorProfile" in files["new/helm/web.values.yaml"][0]["securityContext"]
     # gatekeeper beside vap/ does not generate duplicates; on 1.24 there is no VAP to generate
     for name in ("old", "new"):
-        source = files[f"{name}/gatekeeper/templates/web.yaml"][0]["spec"]["targets"][0]
+        source = files[f"{name}/gatekeeper/templates/pspc.yaml"][0]["spec"]["targets"][0]
         assert source["code"][0]["source"]["generateVAP"] is False
-    constraint = files["new/gatekeeper/constraints/web.yaml"][0]["metadata"]["annotations"]
+    constraint = files["new/gatekeeper/constraints/pspc.yaml"][0]["metadata"]["annotations"]
     assert constraint["argocd.argoproj.io/sync-wave"] == "1"
     assert files["new/gatekeeper/kustomization.yaml"][0]["resources"] == ["templates",
                                                                           "constraints"]
     # 1.28+: Kyverno 1.13+, where the failure action belongs to the rule
-    assert files["new/kyverno/web.yaml"][0]["spec"]["rules"][0]["validate"]["failureAction"] \
+    assert files["new/kyverno/pspc.yaml"][0]["spec"]["rules"][0]["validate"]["failureAction"] \
         == "Enforce"
 
 

@@ -1,61 +1,29 @@
-"""Validating engines over a set of policies, as a cluster applies them, and the oracle
-that says what they should answer under the equivalence contract
-(docs/equivalence.md#checking-the-contract).
+"""The oracle that says what the validating engines should answer under the equivalence
+contract (docs/equivalence.md#checking-the-contract).
 
-Gatekeeper, ValidatingAdmissionPolicy and Kyverno apply every policy whose bindings cover
-the pod's namespace, and admit a pod only if all of them do; conftest applies every
-policy to every manifest. The contract is per policy: a validating engine admits exactly
-the pods that policy's PSP admits without changing them.
+The validating outputs apply PodSecurityPolicy's selection rule: a pod is admitted when a
+policy usable by the requester or the pod's service account (the RBAC that pspc writes for
+the sources, and the superuser group) admits it unchanged, with the intents beyond PSP met.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pspc import vocabulary as voc
-from pspc.admission import AllowAll, Identity
+from pspc.admission import AllowAll, Identity, RBACAuthorizer
 from pspc.admission.pipeline import Pipeline
 from pspc.admission.pod import iter_containers, json_clone
-from pspc.engines import Verdict
+from pspc.admission.rbac import service_account_identity
 from pspc.model import ir
 from pspc.pss import evaluate_pod
 from pspc.pss.levels import standard_version
 from pspc.targets.psp import manifest
+from pspc.targets.rbac import manifests as rbac_manifests
 from pspc.validation.interpret import passes
 from pspc.validation.requirements import requirements
 from pspc.validation.standards import INTENT
 from pspc.workloads import PodRequest
 
 _ANYONE = Identity("pspc:contract", ("system:authenticated",))
-
-
-def applies(policy: ir.Policy, namespace: str, scoped: bool) -> bool:
-    if not scoped:
-        return True
-    scope = policy.namespaces()
-    return scope is None or namespace in scope
-
-
-class PolicySetEngine:
-    """One validating engine kind (rego, gatekeeper, cel) over all policies."""
-
-    def __init__(self, name: str, policies: list[ir.Policy],
-                 make: Callable[[ir.Policy], object], scoped: bool) -> None:
-        self.name = name
-        self.scoped = scoped
-        self.policies = policies
-        self.engines = {p.name: make(p) for p in policies}
-
-    def applicable(self, namespace: str) -> list[ir.Policy]:
-        return [p for p in self.policies if applies(p, namespace, self.scoped)]
-
-    def evaluate(self, request: PodRequest) -> Verdict:
-        applicable = self.applicable(request.namespace)
-        verdicts = [self.engines[p.name].evaluate(request) for p in applicable]
-        failed = [v for v in verdicts if not v.allowed]
-        return Verdict(not failed, ", ".join(p.name for p in applicable) or None,
-                       "; ".join(v.message for v in failed if v.message) or None,
-                       tuple(violation for v in failed for violation in v.violations))
 
 
 _APPARMOR_FIELD = {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}
@@ -86,13 +54,19 @@ def with_apparmor_annotations(pod: dict) -> dict:
 
 class ContractOracle:
     """Each policy's PSP alone, usable by anyone: does it admit the pod unchanged? And
-    does the pod meet the policy's intents that no PSP can express (ir.BEYOND_PSP)?
+    does the pod meet the policy's intents that no PSP can express (ir.BEYOND_PSP)? The
+    expected verdict: some policy usable for the request does both.
 
     A policy that conforms to a Pod Security Standards level admits instead what PSA at that
     level and version admits (pspc.pss), among the pods that meet the intents it states
-    beyond its stdlib base (docs/equivalence.md#levels)."""
+    beyond its stdlib base (docs/equivalence.md#levels).
 
-    def __init__(self, policies: list[ir.Policy]) -> None:
+    `requester` sends requests for Pods (a workload's pods are sent by its controller)."""
+
+    def __init__(self, policies: list[ir.Policy], requester: Identity = _ANYONE) -> None:
+        self.policies = list(policies)
+        self.requester = requester
+        self.authorizer = RBACAuthorizer([doc for p in policies for doc in rbac_manifests(p)])
         self.pipelines = {p.name: Pipeline([manifest(p)], AllowAll()) for p in policies}
         self.beyond = {p.name: [c for c in requirements(p) if c.intent in ir.BEYOND_PSP
                                 or p.pod_security_standard is not None]
@@ -104,23 +78,38 @@ class ContractOracle:
         self._request: PodRequest | None = None
         self._answers: dict[str, bool] = {}
 
-    def admits_unchanged(self, policy: ir.Policy, request: PodRequest) -> bool:
+    def admits_unchanged(self, policy: ir.Policy, request: PodRequest,
+                         beyond: bool = True) -> bool:
+        """Whether the policy's PSP admits the pod unchanged and, unless `beyond` is
+        false, the pod meets the policy's intents beyond PSP."""
         if request is not self._request:
             self._request, self._answers = request, {}
         answer = self._answers.get(policy.name)
         if answer is None and policy.name in self.levels:
             level, version = self.levels[policy.name]
-            answer = self._answers[policy.name] = not evaluate_pod(
-                request.pod, level, version) and all(
+            answer = self._answers[policy.name] = (not evaluate_pod(
+                request.pod, level, version), all(
                 passes(check, request.pod) for check in self.beyond[policy.name]
-                if check.intent != INTENT)
+                if check.intent != INTENT))
         if answer is None:
             result = self.pipelines[policy.name].review("CREATE", with_apparmor_annotations(
                 request.pod), user=_ANYONE, namespace=request.namespace)
-            answer = self._answers[policy.name] = result.allowed and not result.mutated and all(
-                passes(check, request.pod) for check in self.beyond[policy.name])
-        return answer
+            answer = self._answers[policy.name] = (result.allowed and not result.mutated, all(
+                passes(check, request.pod) for check in self.beyond[policy.name]))
+        return answer[0] and (answer[1] or not beyond)
 
-    def expected(self, engine: PolicySetEngine, request: PodRequest) -> bool:
-        return all(self.admits_unchanged(p, request)
-                   for p in engine.applicable(request.namespace))
+    def usable(self, request: PodRequest) -> list[ir.Policy]:
+        """The policies the requester or the pod's service account may use in the pod's
+        namespace (docs/psp-admission.md#usable-policies)."""
+        user = self.requester if request.requester is None else Identity(
+            request.requester, request.requester_groups)
+        identities = [user]
+        account = (request.pod.get("spec") or {}).get("serviceAccountName")
+        if account:
+            identities.insert(0, service_account_identity(request.namespace, account))
+        return [p for p in self.policies if any(
+            self.authorizer.can_use(identity, p.name, request.namespace)
+            for identity in identities)]
+
+    def expected(self, request: PodRequest) -> bool:
+        return any(self.admits_unchanged(p, request) for p in self.usable(request))

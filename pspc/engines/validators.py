@@ -2,20 +2,25 @@
 conftest module and the Gatekeeper module) and CEL in cel-expr-python (the CEL team's C++
 runtime) or cel-python.
 
-They evaluate one policy each, as a validating admission engine would: a pod is admitted
-when no check fails. Each policy's module or expressions are compiled once, when the engine
-is built, not per pod. The evaluators are optional (the `engines` extra): they are imported
-only when an engine is built.
+`SelectionRegoEngine` and `SelectionCelEngine` run what pspc writes: PodSecurityPolicy's
+selection rule over all policies (pspc.validation.selection), given the request's identity.
+`RegoEngine` and `CelEngine` run one policy's piece of it (its library module, its checks):
+a pod passes when no check fails. Modules and expressions are compiled once, when the
+engine is built, not per pod. The evaluators are optional (the `engines` extra): they are
+imported only when an engine is built.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
+from pspc.analysis import Analysis
 from pspc.engines import Verdict
 from pspc.model import ir
-from pspc.validation.render import cel_validations, cel_variables, package_name, rego_module
+from pspc.validation.render import cel_validations, cel_variables, rego_module
+from pspc.validation.selection import rego_identifiers
 from pspc.workloads import PodRequest
 
 ENGINES_EXTRA = "pip install 'pspc[engines]'"
@@ -39,8 +44,16 @@ class RegoInput:
             self._current = key
 
 
+def library_package(policy: ir.Policy, flavour: str) -> str:
+    """The package of the policy's library module, as the selection of a build with this
+    policy alone names it."""
+    prefix = "lib.pspc" if flavour == "gatekeeper" else "pspc.policies"
+    return f"{prefix}.{rego_identifiers([policy])[policy.name]}"
+
+
 class RegoEngine:
-    """The generated Rego (`conftest` or `gatekeeper` flavour) in regorus."""
+    """One policy's library module (`conftest` or `gatekeeper` flavour) in regorus: the
+    reasons the policy rejects a pod (none: it admits it)."""
 
     def __init__(self, policy: ir.Policy, flavour: str, shared: RegoInput | None = None) -> None:
         self.name = "rego" if flavour == "conftest" else "gatekeeper"
@@ -48,12 +61,11 @@ class RegoEngine:
         self.policy = policy
         self.input = shared or RegoInput()
         self.engine = self.input.engine
-        module = rego_module(policy, flavour)
-        self.engine.add_policy(f"{package_name(policy)}.{flavour}.rego", module)
-        base = "pspc" if flavour == "conftest" else "pspc.gatekeeper"
-        rule = "deny" if flavour == "conftest" else "violation"
-        self.query = f"data.{base}.{package_name(policy)}.{rule}"
-        self.has_rule = re.search(rf"^{rule}\b", module, re.MULTILINE) is not None
+        package = library_package(policy, flavour)
+        module = rego_module(policy, flavour, package=package)
+        self.engine.add_policy(f"{package}.{flavour}.rego", module)
+        self.query = f"data.{package}.reasons"
+        self.has_rule = re.search(r"^reasons\b", module, re.MULTILINE) is not None
 
     def messages(self, obj: dict) -> list[str]:
         if not self.has_rule:  # a policy without checks: nothing to deny
@@ -101,28 +113,45 @@ class CelEngine:
 class _CelPy:
     """cel-python: a pure-Python interpreter, slow but dependency-free."""
 
-    def __init__(self, policy: ir.Policy) -> None:
+    def __init__(self, policy: ir.Policy | None, variables: list[dict] | None = None,
+                 validations: list[tuple[str, str]] | None = None) -> None:
         import celpy
 
         self._celpy = celpy
         env = celpy.Environment()
         functions = {"join": _join}
+        if policy is not None:
+            variables = cel_variables(policy)
+            validations = [(v.expression, v.message_expression) for v in cel_validations(policy)]
         self.variables = [(v["name"], env.program(env.compile(v["expression"]), functions))
-                          for v in cel_variables(policy)]
-        self.validations = [(env.program(env.compile(v.expression), functions),
-                             env.program(env.compile(v.message_expression), functions))
-                            for v in cel_validations(policy)]
+                          for v in variables or ()]
+        self.validations = [(env.program(env.compile(expression), functions),
+                             env.program(env.compile(message), functions))
+                            for expression, message in validations or ()]
 
-    def messages(self, obj: dict) -> list[str]:
+    def messages(self, obj: dict, context: dict | None = None) -> list[str]:
         types = self._celpy.celtypes
         variables = types.MapType({})
         activation: dict = {"object": self._celpy.json_to_cel(obj), "variables": variables}
+        for key, value in (context or {}).items():
+            activation[key] = self._celpy.json_to_cel(value)
         for name, program in self.variables:  # in order: later ones read earlier ones
-            variables[types.StringType(name)] = program.evaluate(activation)
+            try:
+                variables[types.StringType(name)] = program.evaluate(activation)
+            except Exception:  # an erring variable is left unset, as a lazy one that errs
+                continue
         found = []
         for allowed, message in self.validations:
-            if not bool(allowed.evaluate(activation)):
-                found.append(str(message.evaluate(activation)))
+            try:
+                passed = allowed.evaluate(activation)
+            except Exception:
+                passed = False
+            if isinstance(passed, Exception) or not isinstance(passed, types.BoolType) \
+                    or not bool(passed):
+                try:
+                    found.append(str(message.evaluate(activation)))
+                except Exception:
+                    found.append("error evaluating the validation's message")
         return found
 
 
@@ -146,30 +175,35 @@ class _CelExpr:
     or non-boolean check fails, as Kubernetes fails a validation that errs.
     """
 
-    def __init__(self, policy: ir.Policy) -> None:
+    def __init__(self, policy: ir.Policy | None, variables: list[dict] | None = None,
+                 validations: list[tuple[str, str]] | None = None) -> None:
         from cel_expr_python import cel
         from cel_expr_python.ext import ext_strings
 
         self._error = cel.Type.ERROR
-        self.env = cel.NewEnv(variables={"object": cel.Type.DYN,
+        self.env = cel.NewEnv(variables={"object": cel.Type.DYN, "oldObject": cel.Type.DYN,
+                                         "request": cel.Type.DYN,
                                          "variables": cel.Type.Map(cel.Type.STRING, cel.Type.DYN)},
                               extensions=[ext_strings.ExtStrings()])
         compile_ = self.env.compile
+        if policy is not None:
+            variables = cel_variables(policy)
+            validations = [(v.expression, v.message_expression) for v in cel_validations(policy)]
         self.levels = []
-        for level in _levels(cel_variables(policy)):
+        for level in _levels(list(variables or ())):
             batch = compile_("{" + ", ".join(f"{json.dumps(v['name'])}: {v['expression']}"
                                              for v in level) + "}")
             self.levels.append((batch, [(v["name"], compile_(v["expression"])) for v in level]))
-        validations = cel_validations(policy)
-        self.checks = [(compile_(v.expression), compile_(v.message_expression))
-                       for v in validations]
+        validations = list(validations or ())
+        self.checks = [(compile_(expression), compile_(message))
+                       for expression, message in validations]
         self.batch = compile_("[" + ", ".join(
-            f'(({v.expression}) == true) ? "" : ({v.message_expression})'
-            for v in validations) + "]") if validations else None
+            f'(({expression}) == true) ? "" : ({message})'
+            for expression, message in validations) + "]") if validations else None
 
-    def messages(self, obj: dict) -> list[str]:
+    def messages(self, obj: dict, context: dict | None = None) -> list[str]:
         variables: dict = {}
-        data = {"object": obj, "variables": variables}
+        data = {"object": obj, "variables": variables, **(context or {})}
         for batch, one_by_one in self.levels:
             result = batch.eval(data=data)
             if result.type() != self._error:
@@ -210,3 +244,96 @@ def _levels(variables: list[dict]) -> list[list[dict]]:
         done |= {v["name"] for v in level}
         pending = [v for v in pending if v not in level]
     return levels
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who sends the request, as admission sees it (`request.userInfo`)."""
+
+    username: str
+    groups: tuple[str, ...]
+
+
+def _requester(request: PodRequest, default: Requester) -> Requester:
+    if request.requester is not None:
+        return Requester(request.requester, tuple(request.requester_groups))
+    return default
+
+
+class SelectionRegoEngine:
+    """What pspc writes for Gatekeeper (`gatekeeper`: the template's Rego, with the
+    admission review's userInfo) or conftest (`conftest`: rego/, given the manifest, and
+    for a Pod the requester as `data.pspc_requester`), over all policies, in regorus."""
+
+    def __init__(self, analysis: Analysis, flavour: str, requester: Requester,
+                 operation: str = "CREATE") -> None:
+        import regorus
+
+        self.name = "rego" if flavour == "conftest" else "gatekeeper"
+        self.flavour = flavour
+        self.requester = requester
+        self.operation = operation
+        self.engine = regorus.Engine()
+        selection = analysis.rego_selection(flavour)
+        for package, module in selection.libraries.items():
+            self.engine.add_policy(f"{package}.rego", module)
+        self.engine.add_policy("pspc.rego", selection.main)
+        self.query = "data.pspc." + ("violation" if flavour == "gatekeeper" else "deny")
+        self._data: Requester | None = None
+
+    def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:
+        requester = _requester(request, self.requester)
+        if self.flavour == "gatekeeper":
+            review = {"object": request.pod, "namespace": request.namespace,
+                      "operation": self.operation,
+                      "userInfo": {"username": requester.username,
+                                   "groups": list(requester.groups)}}
+            if old is not None:
+                review["oldObject"] = old
+            document = {"review": review}
+        else:
+            document = json.loads(json.dumps(request.workload or request.pod))
+            document.setdefault("metadata", {})["namespace"] = request.namespace
+            if request.workload is None and requester != self._data:
+                self.engine.clear_data()
+                self.engine.add_data_json(json.dumps({"pspc_requester": {
+                    "username": requester.username, "groups": list(requester.groups)}}))
+                self._data = requester
+        self.engine.set_input_json(json.dumps(document))
+        values = json.loads(self.engine.eval_rule_as_json(self.query))
+        return sorted(v if isinstance(v, str) else v["msg"] for v in values)
+
+    def evaluate(self, request: PodRequest) -> Verdict:
+        found = self.messages(request)
+        return Verdict(not found, None, "; ".join(found) or None,
+                       tuple((self.name, m) for m in found))
+
+
+class SelectionCelEngine:
+    """What pspc writes for ValidatingAdmissionPolicy, Gatekeeper's K8sNativeValidation and
+    Kyverno (the same CEL): the selection over all policies, with `request.userInfo`,
+    `request.namespace`, `request.operation` and `oldObject`."""
+
+    name = "cel"
+
+    def __init__(self, analysis: Analysis, requester: Requester, operation: str = "CREATE",
+                 runtime: str | None = None) -> None:
+        self.requester = requester
+        self.operation = operation
+        self.runtime = runtime or cel_runtime()
+        selection = analysis.cel_selection()
+        backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
+        self.backend = backend(None, list(selection.variables),
+                               [(selection.expression, selection.message_expression)])
+
+    def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:
+        requester = _requester(request, self.requester)
+        context = {"oldObject": old, "request": {
+            "namespace": request.namespace, "operation": self.operation,
+            "userInfo": {"username": requester.username, "groups": list(requester.groups)}}}
+        return self.backend.messages(request.pod, context)
+
+    def evaluate(self, request: PodRequest) -> Verdict:
+        found = self.messages(request)
+        return Verdict(not found, None, "; ".join(found) or None,
+                       tuple(("cel", m) for m in found))

@@ -174,3 +174,20 @@ def lint_policies(policies: tuple[ir.Policy, ...], diags: Diagnostics) -> None:
                 report = diags.error if code.startswith("E") else diags.warning
                 report(code, message, span, help=help_text, notes=notes)
         _binding_warnings(policy, diags)
+
+
+def lint_usable_namespaces(program: ir.Program, diags: Diagnostics) -> None:
+    """W306: a declared namespace where no policy is usable (no cluster-wide binding and
+    none in it): PodSecurityPolicy, and the validating outputs with it, reject every pod
+    there but those of system:masters."""
+    if any(b.namespace is None for p in program.policies for b in p.bindings):
+        return
+    bound = {b.namespace for p in program.policies for b in p.bindings}
+    for declared in program.namespaces:
+        if declared.name not in bound:
+            diags.warning("W306", f"no policy is usable in namespace `{declared.name}`: "
+                          "PodSecurityPolicy and the validating outputs reject every pod "
+                          "there, except those that members of system:masters create",
+                          declared.spans.get("name", declared.span),
+                          help=f"bind a policy in it, e.g. `bind restricted to service "
+                          f"accounts in namespace {declared.name}`")

@@ -47,6 +47,13 @@ def stdlib_sources() -> dict[str, str]:
     return {f.path: f.text for f in _stdlib()[0]}
 
 
+@cache
+def stdlib_program() -> ir.Program:
+    """The stdlib's own policies, resolved (the reference of each Pod Security Standards
+    level: pspc.pss.loosened)."""
+    return compile_files(list(_stdlib()[0]), Diagnostics())
+
+
 class _Resolver:
     def __init__(self, local: dict[str, ast.PolicyDecl], diags: Diagnostics) -> None:
         self.local = local

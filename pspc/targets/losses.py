@@ -1,7 +1,8 @@
 """The build's diagnostics of what its targets carry differently, read from the targets'
 coverage declarations (pspc.coverage), so that `pspc check` and `pspc build` say the same.
 
-W301/W302: the validating targets are stricter or broader than PSP, never weaker.
+W301: the validating targets are stricter than PSP (they cannot fill in its defaults), never
+weaker. (They apply PSP's selection rule exactly: pspc.validation.selection.)
 W303/E303: the PSP target is weaker than the policy (an intent beyond PSP): a warning when
 an admission-time target of the same build enforces it (gatekeeper, vap, kyverno, or psa
 where its labels cover the intent), an error (fail closed) when the build has no such target.
@@ -20,7 +21,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pspc import profiles
-from pspc.coverage import BINDINGS, NOT_EXPRESSIBLE
 from pspc.diagnostics import Span
 from pspc.model import ir
 from pspc.targets import target
@@ -35,7 +35,6 @@ _STATEMENTS = {"selinux_types": "allow selinux types",
                "require_explicit_non_root": "require explicit non-root",
                "pod_security_standard": "conform to pod security standard"}
 LEVEL = "pod_security_standard"
-_EVERYONE = ("system:authenticated", "system:serviceaccounts")
 
 
 def _prefix(build: Build) -> str:
@@ -72,18 +71,6 @@ def report_losses(build: Build) -> None:
                 "the PodSecurityPolicy defaults (" + ", ".join(defaults) + "); they reject "
                 "pods that leave it unset", span, help="set these fields in the workloads "
                 "(see report.md), or rely on the PSP/PSA outputs", notes=notes)
-        scoped = [t for t in validating if any(
-            c.intent == BINDINGS and c.status != NOT_EXPRESSIBLE for c in coverage[t])]
-        personal = [b for b in policy.bindings if b.namespace is None and not (
-            b.subject.kind == "Group" and b.subject.name in _EVERYONE)]
-        if scoped and personal:
-            who = ", ".join(sorted({f"{b.subject.kind} {b.subject.name}" for b in personal}))
-            build.diagnostics.warning(
-                "W302", f"{prefix}policy `{policy.name}` is bound cluster-wide to {who}: "
-                f"{', '.join(scoped)} cannot tell who creates a pod, so they apply it to every "
-                "pod in every namespace, together with the other policies", span,
-                help="bind it in the namespaces where it should apply, e.g. "
-                "`in namespace kube-system`", notes=notes)
 
 
 def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> None:

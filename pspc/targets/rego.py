@@ -1,5 +1,8 @@
-"""The conftest target: a Rego v1 module per policy (`deny contains msg if ...`), which
-checks Pods and the pod templates of workloads in CI, before anything reaches a cluster."""
+"""The conftest target: a Rego v1 module `pspc` (`deny contains msg if ...`) applying
+PodSecurityPolicy's selection rule (pspc.validation.selection) to Pods and the pod templates
+of workloads in CI, before anything reaches a cluster, and one library module per policy
+(`rego/policies/<policy>.rego`, package `pspc.policies.<policy>`). Run it with
+`conftest test --policy rego --namespace pspc MANIFESTS`."""
 
 from __future__ import annotations
 
@@ -8,16 +11,24 @@ from typing import TYPE_CHECKING
 
 from pspc import vocabulary as voc
 from pspc.targets import OutputFile, Target
+from pspc.targets.vap import sources
 from pspc.validation.coverage import validating_coverage
+from pspc.validation.selection import rego_identifiers
 
 if TYPE_CHECKING:
     from pspc.compiler import Build
 
 
 def build(build: Build) -> list[OutputFile]:
-    return [OutputFile(f"rego/{voc.file_stem(p.name)}.rego", p.source, (),
-                       build.analysis.rego(p, "conftest"))
-            for p in build.program.policies]
+    policies = build.program.policies
+    if not policies:
+        return []
+    selection = build.analysis.rego_selection("conftest")
+    idents = rego_identifiers(policies)
+    return [OutputFile("rego/pspc.rego", sources(build), (), selection.main)] + [
+        OutputFile(f"rego/policies/{voc.file_stem(p.name)}.rego", p.source, (),
+                   selection.libraries[f"pspc.policies.{idents[p.name]}"])
+        for p in policies]
 
 
 TARGET = Target("rego", build, coverage=partial(validating_coverage, target="rego"))

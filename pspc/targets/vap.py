@@ -1,6 +1,8 @@
 """The ValidatingAdmissionPolicy target (admissionregistration.k8s.io/v1, Kubernetes 1.30+;
-v1beta1 for a 1.28-1.29 profile): the policy's checks in CEL, and a binding that mirrors the
-policy's namespaces, with the profile's validationActions."""
+v1beta1 for a 1.28-1.29 profile): one policy `pspc` that applies PodSecurityPolicy's
+selection rule to every pod — admitted when a policy usable by the requester or the pod's
+service account admits it (pspc.validation.selection) — and its binding, with the
+profile's validationActions."""
 
 from __future__ import annotations
 
@@ -8,8 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc import profiles
-from pspc.model import ir
-from pspc.targets import MANAGED_BY, Target, namespace_selector, per_policy
+from pspc.targets import MANAGED_BY, OutputFile, Target
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -17,45 +18,47 @@ if TYPE_CHECKING:
     from pspc.compiler import Build
 
 API = "admissionregistration.k8s.io/v1"
+NAME = "pspc"
+PATH = "vap/pspc.yaml"
 
 
-def object_name(policy: ir.Policy) -> str:
-    return f"pspc-{policy.name}"
-
-
-def policy_object(analysis: Analysis, policy: ir.Policy, api: str = API) -> dict:
-    cel = analysis.cel(policy)
+def policy_object(analysis: Analysis, api: str = API) -> dict:
+    selection = analysis.cel_selection()
     return {
         "apiVersion": api,
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": object_name(policy), "labels": dict(MANAGED_BY)},
+        "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": [{
                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                 "resources": ["pods"]}]},
-            "variables": list(cel.variables),
-            "validations": [{"expression": v.expression, "messageExpression": v.message_expression,
-                             "reason": "Forbidden"} for v in cel.validations],
+            "variables": list(selection.variables),
+            "validations": [{"expression": selection.expression,
+                             "messageExpression": selection.message_expression,
+                             "reason": "Forbidden"}],
         },
     }
 
 
-def binding_object(policy: ir.Policy, api: str = API,
-                   actions: tuple[str, ...] = ("Deny",)) -> dict:
-    spec: dict = {"policyName": object_name(policy), "validationActions": list(actions)}
-    if (scope := policy.namespaces()) is not None:
-        spec["matchResources"] = {"namespaceSelector": namespace_selector(scope)}
+def binding_object(api: str = API, actions: tuple[str, ...] = ("Deny",)) -> dict:
     return {"apiVersion": api, "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": object_name(policy), "labels": dict(MANAGED_BY)},
-            "spec": spec}
+            "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
+            "spec": {"policyName": NAME, "validationActions": list(actions)}}
 
 
-def documents(build: Build, policy: ir.Policy) -> tuple[dict, ...]:
+def sources(build: Build) -> str:
+    return ", ".join(sorted({p.source for p in build.program.policies}))
+
+
+def build(build: Build) -> list[OutputFile]:
+    if not build.program.policies:
+        return []
     api = profiles.vap_api(build.profile)
-    return (policy_object(build.analysis, policy, api),
-            binding_object(policy, api, tuple(profiles.validation_actions(build.profile))))
+    actions = tuple(profiles.validation_actions(build.profile))
+    return [OutputFile(PATH, sources(build), (policy_object(build.analysis, api),
+                                              binding_object(api, actions)))]
 
 
-TARGET = Target("vap", per_policy("vap", documents), manifests=True,
+TARGET = Target("vap", build, manifests=True,
                 coverage=partial(validating_coverage, target="vap"))

@@ -3,7 +3,8 @@
 They all render the same requirements (pspc.validation.requirements), so they share this
 declaration; each target module names it as its `coverage`. A requirement that asks for a
 field PodSecurityPolicy would fill in is `partial` (the target rejects the pod and says
-which field to set); who may use a policy is `partial` or `not expressible`, by target.
+which field to set); who may use a policy is exact at admission and `partial` for conftest,
+which sees no request.
 """
 
 from __future__ import annotations
@@ -58,15 +59,15 @@ def _intents(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
 
 def _bindings(policy: ir.Policy, target: str) -> Coverage:
     if target == "rego":
-        return unsupported(BINDINGS, "conftest checks manifests in CI, before any request: "
-                           "it applies the policy to every manifest it is given")
-    scope = policy.namespaces()
-    where = "every namespace" if scope is None else (
-        "namespaces " + ", ".join(scope) if scope else "no namespace (the policy is unbound)")
-    return Coverage(BINDINGS, PARTIAL, f"applies to all pods in {where}; it cannot tell which "
-                    "user or service account creates a pod, and where several policies apply "
-                    "a pod must satisfy all of them (PodSecurityPolicy admits a pod any usable "
-                    "policy allows)")
+        return Coverage(BINDINGS, PARTIAL, "PodSecurityPolicy's selection rule, but conftest "
+                        "sees no request: a workload's pods are judged as created by its "
+                        "controller's service account, a Pod as created by the user given as "
+                        "data.pspc_requester, or else by nobody (its service account alone); "
+                        "the namespace is the manifest's, else default")
+    return Coverage(BINDINGS, EXACT, "PodSecurityPolicy's selection rule: the pod is admitted "
+                    "when a policy that the requester (request.userInfo) or the pod's service "
+                    "account may use in its namespace admits it, as the RBAC of rbac/ grants "
+                    "(members of system:masters may use every policy)")
 
 
 def enforced_by(analysis: Analysis, policy: ir.Policy,

@@ -7,6 +7,7 @@ the pod, its containers or its volumes) and worded is decided here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -46,8 +47,10 @@ def _iteration(check: Requirement) -> tuple[list[str], tuple[str, ...], str]:
 
 
 def rego_module(policy: ir.Policy, flavour: str,
-                checks: tuple[Requirement, ...] | None = None) -> str:
-    """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper).
+                checks: tuple[Requirement, ...] | None = None, package: str | None = None) -> str:
+    """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper); or,
+    given a `package`, a library of the selection module (pspc.validation.selection) whose
+    rule `reasons` holds why the policy rejects the pod.
 
     `checks` are the policy's requirements when the caller has them (pspc.analysis)."""
     writer = RegoWriter("pspc")
@@ -57,14 +60,17 @@ def rego_module(policy: ir.Policy, flavour: str,
         violated = violation(writer, f"_ok_{index}", check.ok, scope)
         message = (f'concat("", ["{policy.name}: {_SUBJECT[check.scope]} ", {name}, '
                    f'" {check.requirement}"])')
-        head = ("deny contains msg if {" if flavour == "conftest"
+        head = ("reasons contains msg if {" if package is not None
+                else "deny contains msg if {" if flavour == "conftest"
                 else 'violation contains {"msg": msg} if {')
         body = ["obj := _pod" if flavour == "conftest" else "obj := input.review.object",
                 'spec := object.get(obj, "spec", {})', *lines, violated, f"msg := {message}"]
         rules.append(f"# {check.id}\n{head}\n" + "\n".join(f"\t{line}" for line in body)
                      + "\n}")
-    parts = [f"package {'pspc' if flavour == 'conftest' else 'pspc.gatekeeper'}."
-             f"{package_name(policy)}", "import rego.v1"]
+    if package is None:
+        package = (f"{'pspc' if flavour == 'conftest' else 'pspc.gatekeeper'}."
+                   f"{package_name(policy)}")
+    parts = [f"package {package}", "import rego.v1"]
     if flavour == "conftest":
         parts.append("# The pod of a Pod, or the pod template of a workload.\n"
                      '_pod := input if input.kind == "Pod"\n' + "\n".join(
@@ -91,7 +97,8 @@ def _offenders(index: int) -> str:
     return f"offenders{index}"
 
 
-def _cel_check(policy: ir.Policy, index: int, check: Requirement) -> CelValidation:
+def _cel_check(policy: ir.Policy, index: int, check: Requirement,
+               offenders: Callable[[int], str] = _offenders) -> CelValidation:
     """The check as (allowed expression, message naming the offending elements). A check
     over containers or volumes reads the variable listing its offenders (cel_variables),
     so its predicate is written once."""
@@ -101,7 +108,7 @@ def _cel_check(policy: ir.Policy, index: int, check: Requirement) -> CelValidati
         name = cel.value(e.Val(e.path(OBJ, "metadata", "name"), e.Lit("")))
         return CelValidation(check.id, check.intent, cel.condition(check.ok),
                              f"{lead} + {name} + {tail}")
-    offenders = f"variables.{_offenders(index)}"
+    offenders = f"variables.{offenders(index)}"
     return CelValidation(check.id, check.intent, f"size({offenders}) == 0",
                          f'{lead} + {offenders}.join(", ") + {tail}')
 
@@ -113,15 +120,15 @@ class CelRendering(NamedTuple):
     validations: tuple[CelValidation, ...]
 
 
-def cel_rendering(policy: ir.Policy,
-                  checks: tuple[Requirement, ...] | None = None) -> CelRendering:
+def cel_rendering(policy: ir.Policy, checks: tuple[Requirement, ...] | None = None,
+                  offenders: Callable[[int], str] = _offenders) -> CelRendering:
     """Both parts of the CEL, made together: VAP, Gatekeeper and Kyverno share them.
 
     The variables are the containers and, for each check over containers or volumes, the
-    names of those that fail it (in evaluation order)."""
+    names of those that fail it (in evaluation order), named `offenders(index)`."""
     checks = tuple(requirements(policy)) if checks is None else checks
-    return CelRendering(tuple(_cel_variables(checks)),
-                        tuple(_cel_check(policy, index, check)
+    return CelRendering(tuple(_cel_variables(checks, offenders)),
+                        tuple(_cel_check(policy, index, check, offenders)
                               for index, check in enumerate(checks, 1)))
 
 
@@ -133,7 +140,8 @@ def cel_variables(policy: ir.Policy) -> list[dict]:
     return list(cel_rendering(policy).variables)
 
 
-def _cel_variables(checks: tuple[Requirement, ...]) -> list[dict]:
+def _cel_variables(checks: tuple[Requirement, ...],
+                   offenders: Callable[[int], str] = _offenders) -> list[dict]:
     variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
     for index, check in enumerate(checks, 1):
         if check.scope == "pod":
@@ -142,6 +150,6 @@ def _cel_variables(checks: tuple[Requirement, ...]) -> list[dict]:
             items, var = cel.value(e.Containers(SPEC)), C.name
         else:
             items, var = cel.value(e.Items(e.path(SPEC, "volumes"))), V.name
-        variables.append({"name": _offenders(index), "expression": (
+        variables.append({"name": offenders(index), "expression": (
             f"{items}.filter({var}, !({cel.condition(check.ok)})).map({var}, {var}.name)")})
     return variables

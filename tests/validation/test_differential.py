@@ -1,8 +1,11 @@
-"""The equivalence contract, through the real engines: for a policy and a pod, the
-generated Rego (conftest and Gatekeeper flavours, in regorus) and CEL (in each installed
-runtime: cel-expr-python, cel-python) admit the pod exactly when that policy's
-PodSecurityPolicy admits it without changing it; and the two CEL runtimes give the same
-messages.
+"""The equivalence contract, through the real engines, policy by policy: for a policy and a
+pod, the policy's piece of the generated Rego (its conftest and Gatekeeper library modules,
+in regorus) and CEL (its checks, in each installed runtime: cel-expr-python, cel-python)
+admit the pod exactly when that policy's PodSecurityPolicy admits it without changing it;
+the two CEL runtimes give the same messages; and the whole outputs (the selection over all
+policies, pspc.validation.selection) of a build with that policy alone, bound to everyone,
+admit what it admits. tests/validation/test_selection.py checks the selection among several
+policies.
 
 Corpus: the seeds' pods, the per-intent pods (tests/corpus/intents, each against its own
 intent policy and the stdlib and example policies), and the distinct Kubernetes PSA
@@ -183,6 +186,36 @@ def test_psa_fixture_sample_in_cel(shared, policy):
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
 def test_psa_fixtures_in_cel(shared, policy):
     assert HARNESS.mismatches(policy, _psa_fixtures(), FAST_CEL) == []
+
+
+@pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs the selection's CEL")
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_the_selection_of_a_policy_bound_to_everyone_admits_what_it_admits(policy):
+    from dataclasses import replace
+
+    from pspc.analysis import Analysis
+    from pspc.engines.validators import Requester, SelectionCelEngine, SelectionRegoEngine
+    from pspc.model import ir
+
+    bound = replace(policy, bindings=(
+        ir.Binding(ir.Subject("Group", "system:authenticated"), None),
+        ir.Binding(ir.Subject("Group", "system:serviceaccounts"), None)))
+    analysis = Analysis(ir.Program((bound,), {}))
+    jane = Requester("jane", ("system:authenticated",))
+    engines = [SelectionCelEngine(analysis, jane, runtime=FAST_CEL[0]),
+               SelectionRegoEngine(analysis, "gatekeeper", jane),
+               SelectionRegoEngine(analysis, "conftest", jane)]
+    oracle = ContractOracle([bound])
+    found = []
+    for name, pod in SEED_PODS + INTENT_PODS:
+        request = pod_request(pod, "default")
+        expected = oracle.admits_unchanged(bound, request)
+        assert oracle.expected(request) == expected
+        for engine in engines:
+            verdict = engine.evaluate(request)
+            if verdict.allowed != expected:
+                found.append(f"{engine.name} × {name}: {verdict.message}")
+    assert found == []
 
 
 def test_the_corpus_exercises_both_verdicts():

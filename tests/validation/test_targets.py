@@ -76,39 +76,53 @@ def test_cel_guards_every_field_read():
                                 'object.metadata.annotations["a/b"] : "")')
 
 
-def test_gatekeeper_names_and_scope():
+def test_gatekeeper_is_one_template_with_a_library_per_policy():
     policy = compile_one("policy 100-psp.v2 extends restricted {}\n"
                          "bind 100-psp.v2 to service accounts in namespace web", "100-psp.v2")
-    template = gatekeeper.template(analysis_of(policy), policy)
-    constraint = gatekeeper.constraint(policy)
-    assert template["spec"]["crd"]["spec"]["names"]["kind"] == "Pspc100PspV2"
-    assert template["metadata"]["name"] == "pspc100pspv2" == constraint["kind"].lower()
-    engines = [c["engine"] for c in template["spec"]["targets"][0]["code"]]
-    assert engines == ["K8sNativeValidation"] and "violation contains" in \
-        template["spec"]["targets"][0]["rego"]
-    assert constraint["spec"]["match"]["namespaceSelector"] == {"matchExpressions": [
-        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["web"]}]}
+    template = gatekeeper.template(analysis_of(policy))
+    constraint = gatekeeper.constraint()
+    assert template["spec"]["crd"]["spec"]["names"]["kind"] == "Pspc" == constraint["kind"]
+    assert template["metadata"]["name"] == "pspc"
+    target = template["spec"]["targets"][0]
+    assert [c["engine"] for c in target["code"]] == ["K8sNativeValidation"]
+    assert "violation contains" in target["rego"]
+    assert "import data.lib.pspc.p_100_psp_v2" in target["rego"]
+    (library,) = target["libs"]
+    assert library.startswith("package lib.pspc.p_100_psp_v2\n")
+    assert 'usable contains "100-psp.v2" if {\n\t_namespace == "web"\n\t' \
+        '"system:serviceaccounts:web" in _groups\n}' in target["rego"]
+    assert constraint["spec"]["match"] == {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}
 
 
-def test_an_unbound_policy_applies_nowhere_and_a_cluster_wide_one_everywhere():
+def test_usability_follows_the_bindings():
     unbound = compile_one("policy p extends restricted {}")
-    selector = {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
-                                      "operator": "DoesNotExist"}]}
-    assert vap.binding_object(unbound)["spec"]["matchResources"]["namespaceSelector"] == selector
     everywhere = compile_one("policy p extends restricted {}\nbind p to group devs")
-    assert "matchResources" not in vap.binding_object(everywhere)["spec"]
-    assert "namespaceSelector" not in gatekeeper.constraint(everywhere)["spec"]["match"]
-    rule = kyverno.cluster_policy(analysis_of(everywhere), everywhere)["spec"]["rules"][0]
-    assert rule["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
+    some = compile_one("policy p extends restricted {}\n"
+                       "bind p to user jane, service account a/b in namespaces dev, staging")
+    usable = [next(v["expression"] for v in vap.policy_object(analysis_of(p))["spec"][
+        "variables"] if v["name"] == "usable_p") for p in (unbound, everywhere, some)]
+    assert usable == [
+        "variables.superuser", 'variables.superuser || "devs" in variables.groups',
+        'variables.superuser || (request.namespace in ["dev", "staging"] && '
+        'variables.names.exists(n, n in ["jane", "system:serviceaccount:a:b"]))']
+    assert "matchResources" not in vap.binding_object()["spec"]
+    policy = kyverno.cluster_policy(analysis_of(everywhere))
+    assert policy["spec"]["rules"][0]["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
+    assert policy["metadata"]["annotations"] == {
+        "pod-policies.kyverno.io/autogen-controllers": "none"}
 
 
-def test_kyverno_has_one_rule_with_an_expression_per_check():
-    policy = compile_one("policy p extends restricted {}\nbind p to group devs")
-    (rule,) = kyverno.cluster_policy(analysis_of(policy), policy)["spec"]["rules"]
+def test_kyverno_has_one_rule_with_one_expression_over_all_policies():
+    one = compile_one("policy p extends restricted {}\nbind p to group devs")
+    other = compile_one("policy q-1 extends baseline {}\nbind q-1 to group devs", "q-1")
+    (rule,) = kyverno.cluster_policy(analysis_of(one, other))["spec"]["rules"]
     assert rule["name"] == "pod-security"
-    assert len(rule["validate"]["cel"]["expressions"]) == len(requirements.requirements(policy))
+    (expression,) = rule["validate"]["cel"]["expressions"]
+    assert "(variables.usable_q_1 && variables.admitted_by_q_1)" in expression["expression"]
     names = [v["name"] for v in rule["validate"]["cel"]["variables"]]
-    assert names[0] == "containers" and all(n.startswith("offenders") for n in names[1:])
+    assert names[0] == "containers" and names[-1] == "usable"
+    assert {"usable_p", "admitted_by_p", "rejection_p", "usable_q_1"} <= set(names)
+    assert any(n.startswith("offenders_q_1_") for n in names)
 
 
 def test_report_marks_defaults_partial_and_bindings():
@@ -118,9 +132,8 @@ def test_report_marks_defaults_partial_and_bindings():
     assert by_intent["fs_group"].status == PARTIAL and "fsGroup 1000" in \
         by_intent["fs_group"].reason
     assert by_intent["pod_security_standard"].status == "exact"
-    assert by_intent["bindings"].status == PARTIAL
-    assert {g.intent: g for g in validating_gaps(policy, "rego")}["bindings"].status == \
-        NOT_EXPRESSIBLE
+    assert by_intent["bindings"].status == "exact"
+    assert {g.intent: g for g in validating_gaps(policy, "rego")}["bindings"].status == PARTIAL
     entries = report.entries(analysis_of(policy))
     assert set(entries[0]["targets"]) == {"psp", "rego", "gatekeeper", "vap", "kyverno", "psa"}
     assert entries[0]["psa"]["level"] == "restricted"
@@ -149,7 +162,7 @@ def test_build_warns_about_gaps():
     text = ("policy p extends restricted {\n  run as user 1000\n}\n"
             "bind p to service account kube-system/replicaset-controller")
     diags = build_of(text, ("psp", "gatekeeper")).diagnostics
-    assert [d.code for d in diags.items] == ["W303", "W301", "W302"]
+    assert [d.code for d in diags.items] == ["W303", "W301"]
     assert "`conform to pod security standard`; gatekeeper does" in diags.items[0].message
     assert "gatekeeper cannot fill in" in diags.items[1].message
     # The stdlib restricted policy conforms to a level: PSP alone approximates it (W304).
@@ -188,13 +201,17 @@ def _golden(kind: str) -> list[dict]:
 
 
 def test_every_generated_rego_module_compiles_in_regorus():
-    modules = sorted(OUTPUTS.rglob("rego/*.rego"))
-    assert modules
-    for path in modules:
+    for output in sorted(OUTPUTS.iterdir()):
+        modules = sorted(output.rglob("*.rego"))  # rego/, or PROFILE/rego/ with profiles
+        assert modules
         engine = regorus.Engine()
-        engine.add_policy(path.name, path.read_text())
+        for path in modules:
+            engine.add_policy(str(path), path.read_text())
     for template in (d for d in _golden("gatekeeper") if d["kind"] == "ConstraintTemplate"):
-        regorus.Engine().add_policy("t.rego", template["spec"]["targets"][0]["rego"])
+        engine = regorus.Engine()
+        for n, library in enumerate(template["spec"]["targets"][0]["libs"]):
+            engine.add_policy(f"lib{n}.rego", library)
+        engine.add_policy("t.rego", template["spec"]["targets"][0]["rego"])
 
 
 def test_every_generated_cel_expression_compiles_in_cel_python():
@@ -256,3 +273,26 @@ def test_conftest_reads_null_lists_as_empty():
     engine.set_input_json(json.dumps(pod))
     denied = json.loads(engine.eval_query_as_json("data.pspc.p.deny"))
     assert denied["result"][0]["expressions"][0]["value"] == []
+
+
+def test_policies_whose_names_map_to_one_identifier_stay_apart():
+    """`a-b` and `a.b` are distinct policy names but the same CEL/Rego identifier."""
+    from pspc.engines.validators import Requester, SelectionCelEngine, SelectionRegoEngine
+    from pspc.workloads import PodRequest
+
+    build = build_of("policy a-b extends privileged {}\nbind a-b to user jane\n"
+                     "policy a.b extends restricted {}\nbind a.b to user joe\n")
+    names = [v["name"] for v in build.analysis.cel_selection().variables]
+    assert {"usable_a_b", "usable_a_b_2"} <= set(names)
+    assert set(build.analysis.rego_selection("gatekeeper").libraries) == {
+        "lib.pspc.a_b", "lib.pspc.a_b_2"}
+    privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": {
+        "serviceAccountName": "default",
+        "containers": [{"name": "c", "securityContext": {"privileged": True}}]}}
+    engines = [SelectionCelEngine(build.analysis, Requester("", ())),
+               SelectionRegoEngine(build.analysis, "gatekeeper", Requester("", ())),
+               SelectionRegoEngine(build.analysis, "conftest", Requester("", ()))]
+    for engine in engines:
+        assert engine.evaluate(PodRequest(privileged, "ns", "jane", ())).allowed
+        verdict = engine.evaluate(PodRequest(privileged, "ns", "joe", ()))
+        assert not verdict.allowed and "(usable: a.b)" in verdict.message
