@@ -31,6 +31,8 @@ pspc.pss.levels.DEFAULT_VERSION (v1.30).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.pss import controls
@@ -297,5 +299,26 @@ def policy_requirements(policy: ir.Policy, stated: list[Requirement],
     version = standard_version(policy, profile_version)
     psp_only = set(policy.psp_only)
     own = [r for r in stated if not set(_READS.get(r.intent, (r.intent,))) <= psp_only]
-    return standard_requirements(standard.level, version) + own
+    filled = psp_defaults(policy)
+    level = [replace(r, default=filled[r.id]) if r.id in filled else r
+             for r in standard_requirements(standard.level, version)]
+    return level + own
+
+
+def psp_defaults(policy: ir.Policy) -> dict[str, str]:
+    """The level's requirements that a pod may leave to the policy's PodSecurityPolicy,
+    which fills the field in (docs/psp-admission.md#defaulting), by requirement id: what it
+    fills. The validating outputs reject such a pod (they cannot change it) and say which
+    field to set; W301 and the migration plan list them, as for any PSP default."""
+    found: dict[str, str] = {}
+    if not policy.allow_privilege_escalation or policy.default_allow_privilege_escalation is False:
+        found["pss.allowPrivilegeEscalation"] = "allowPrivilegeEscalation false"
+    if "ALL" in policy.required_drop_capabilities:
+        found["pss.capabilities_restricted"] = "capabilities.drop ALL"
+    if policy.run_as_user is not None and policy.run_as_user.rule == ir.Rule.MUST_RUN_AS_NON_ROOT:
+        found["pss.runAsNonRoot.container"] = "runAsNonRoot true"
+    if policy.seccomp_default is not None and policy.seccomp_default != "unconfined":
+        for check in ("pss.seccompProfile_restricted", "pss.seccompProfile_restricted.container"):
+            found[check] = f"seccomp profile {policy.seccomp_default}"
+    return found
 
