@@ -128,8 +128,9 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     """Compile the .pspc files in PATHS (default: .) into OUTPUT.
 
     Per policy, OUTPUT gets psp/ and rbac/ (PodSecurityPolicy and the RBAC that makes it
-    take effect), gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy),
-    kyverno/ and helm/, plus psa/namespaces.yaml (Pod Security Admission labels),
+    take effect) and helm/; for all policies together, PodSecurityPolicy's selection rule
+    in gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy) and kyverno/; and
+    psa/namespaces.yaml (Pod Security Admission labels),
     migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
     enforces, intent by intent) and a kustomization.yaml per deployable unit. With a
     pspc.toml, each of its cluster profiles gets OUTPUT/PROFILE/ with the targets of that

@@ -93,6 +93,9 @@ class RBACAuthorizer:
         self._roles: dict[tuple[str, str], tuple[_Rule, ...]] = {}
         self._cluster_bindings: list[tuple[list[dict], str]] = []
         self._role_bindings: dict[str, list[tuple[list[dict], str, str]]] = {}
+        # The RBAC is fixed once read, and a cluster's requests repeat their identities
+        # (controllers, service accounts): each question is answered once.
+        self._answers: dict[tuple, bool] = {}
         for obj in _flatten(objects):
             kind = obj.get("kind")
             metadata = obj.get("metadata") or {}
@@ -120,6 +123,15 @@ class RBACAuthorizer:
         namespace: str,
     ) -> bool:
         """Whether `identity` may perform `verb` on the named resource in `namespace`."""
+        key = (identity, verb, api_group, resource, name, namespace)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = self._allows(identity, verb, api_group, resource,
+                                                       name, namespace)
+        return answer
+
+    def _allows(self, identity: Identity, verb: str, api_group: str, resource: str,
+                name: str, namespace: str) -> bool:
         if SUPERUSER_GROUP in identity.groups:
             return True
         for subjects, role_name in self._cluster_bindings:
