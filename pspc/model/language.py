@@ -333,6 +333,19 @@ def _note(key: str) -> str:
 _ADDS, _REMOVES = 1, 2  # phases
 _VOLUMES = ("volumes",)
 
+def _profile_intents(kind: str, allow: type, default: type, unset: str) -> tuple[Intent, ...]:
+    """`allow KIND profiles _` and `default KIND profile _` (seccomp, apparmor): the same
+    two rows for both kinds, stored in the PSP's annotations. `unset`: how an IR value of
+    None is stated (no seccomp profile is allowed; any AppArmor profile is)."""
+    notes = {"seccomp": (voc.SECCOMP_ALLOWED, voc.SECCOMP_DEFAULT),
+             "apparmor": (voc.APPARMOR_ALLOWED, voc.APPARMOR_DEFAULT)}[kind]
+    return (Intent(allow, f"allow {kind} profiles _", (f"{kind}_allowed",),
+                   (_note(notes[0]),), apply.profiles(kind), _listing,
+                   _stated_profiles(unset=unset)),
+            Intent(default, f"default {kind} profile _", (f"{kind}_default",),
+                   (_note(notes[1]),), apply.default_profile(kind), _one_word, _stated_word))
+
+
 INTENTS: tuple[Intent, ...] = (
     Intent(ast.Description, "description _", ("description",), (_note(voc.DESCRIPTION),),
            apply.description, _description, _stated_description),
@@ -421,18 +434,8 @@ INTENTS: tuple[Intent, ...] = (
     Intent(ast.DefaultRuntimeClass, "default runtime class _", ("runtime_class",),
            ("runtimeClass.defaultRuntimeClassName",), apply.default_runtime_class, _one_word,
            _stated_default_runtime_class, phase=_ADDS),
-    Intent(ast.AllowSeccomp, "allow seccomp profiles _", ("seccomp_allowed",),
-           (_note(voc.SECCOMP_ALLOWED),), apply.profiles("seccomp"), _listing,
-           _stated_profiles(unset="none")),
-    Intent(ast.DefaultSeccomp, "default seccomp profile _", ("seccomp_default",),
-           (_note(voc.SECCOMP_DEFAULT),), apply.default_profile("seccomp"), _one_word,
-           _stated_word),
-    Intent(ast.AllowApparmor, "allow apparmor profiles _", ("apparmor_allowed",),
-           (_note(voc.APPARMOR_ALLOWED),), apply.profiles("apparmor"), _listing,
-           _stated_profiles(unset="any")),
-    Intent(ast.DefaultApparmor, "default apparmor profile _", ("apparmor_default",),
-           (_note(voc.APPARMOR_DEFAULT),), apply.default_profile("apparmor"), _one_word,
-           _stated_word),
+    *_profile_intents("seccomp", ast.AllowSeccomp, ast.DefaultSeccomp, unset="none"),
+    *_profile_intents("apparmor", ast.AllowApparmor, ast.DefaultApparmor, unset="any"),
     Intent(ast.Annotation, "annotation _ _", ("annotations",), ("metadata.annotations",),
            apply.annotation, _annotation, _stated_annotations, key=_annotation_keys),
     Intent(ast.Label, "label _ _", ("labels",), ("metadata.labels",),

@@ -38,6 +38,7 @@ from pspc.model import ir
 from pspc.pss import controls
 from pspc.pss.controls import Rules
 from pspc.pss.levels import Version, checks_for, parse_version, rules_for, standard_version
+from pspc.validation import expr as e
 from pspc.validation.expr import (
     FALSE,
     TRUE,
@@ -49,9 +50,7 @@ from pspc.validation.expr import (
     Items,
     Keys,
     Lit,
-    OnlyKeys,
     Path,
-    StartsWith,
     Val,
     Var,
     and_,
@@ -138,9 +137,9 @@ class _Standard:
     def appArmorProfile(self) -> list[Requirement]:  # noqa: N802
         key = Var("key")
         value = Val(ANNOTATIONS / Concat((key,)), Lit(""))
-        annotation_ok = or_(not_(StartsWith(key, Lit(controls.APPARMOR_CONTAINER_PREFIX))),
+        annotation_ok = or_(not_(e.StartsWith(key, Lit(controls.APPARMOR_CONTAINER_PREFIX))),
                             In(value, Lit(["", "runtime/default"])),
-                            StartsWith(value, Lit("localhost/")))
+                            e.StartsWith(value, Lit("localhost/")))
         text = "must not set an AppArmor profile other than RuntimeDefault or Localhost"
         return [self.make("appArmorProfile", "pod", and_(
                     _typed(PSC / "appArmorProfile"), All(key, Keys(ANNOTATIONS), annotation_ok)),
@@ -183,7 +182,7 @@ class _Standard:
         def ok(key: Path) -> Expr:
             value = Val(key, Lit(""))
             return or_(not_(Has(key)), In(value, Lit(sorted(voc.RUNTIME_DEFAULT_PROFILES))),
-                       StartsWith(value, Lit(voc.LOCALHOST_PREFIX)))
+                       e.StartsWith(value, Lit(voc.LOCALHOST_PREFIX)))
 
         text = "must not annotate a seccomp profile other than runtime/default or localhost/*"
         container_key = ANNOTATIONS / Concat((Lit(controls.SECCOMP_CONTAINER_PREFIX),
@@ -221,7 +220,7 @@ class _Standard:
 
     def restrictedVolumes(self) -> list[Requirement]:  # noqa: N802
         kinds = sorted(controls.RESTRICTED_VOLUME_SOURCES)
-        ok = or_(*(Has(path(V, kind)) for kind in kinds), OnlyKeys(V, ("name",)))
+        ok = or_(*(Has(path(V, kind)) for kind in kinds), e.OnlyKeys(V, ("name",)))
         return [self.make("restrictedVolumes", "volume", ok,
                           "must be of a restricted volume type (" + ", ".join(kinds) + ")")]
 
