@@ -348,6 +348,10 @@ _groups := {g | some g in object.get(_requester, "groups", [])} | {
 	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}"""
 
 
+def _name(policy: ir.Policy) -> str:
+    return policy.name
+
+
 def rego_selection(policies: list[ir.Policy], flavour: str,
                    checks: Callable[[ir.Policy], tuple[Requirement, ...]]) -> RegoSelection:
     """The `gatekeeper` (rule `violation`, package `pspc`, libraries `lib.pspc.<policy>`) or
@@ -373,17 +377,22 @@ def rego_selection(policies: list[ir.Policy], flavour: str,
         name = json.dumps(policy.name)
         parts.append(f"# {policy.name}: who may use it (rbac/{policy.name}.yaml), and its "
                      "verdict\n" + "\n\n".join(_rego_usable(policy)))
-        parts.append(f"admitted_by contains {name} if {{\n\t{name} in usable\n"
-                     f"\tcount({ident}.reasons) == 0\n}}\n\n"
-                     f"rejections contains msg if {{\n\t{name} in usable\n"
+        parts.append(f"rejections contains msg if {{\n\t{name} in usable\n"
                      f"\tsome msg in {ident}.reasons\n}}")
+    # `else` stops at the first usable policy that admits the pod: the others' checks are
+    # not evaluated (a set of admitting policies would evaluate every one)
+    chain = "} else := ".join(
+        f"{json.dumps(p.name)} if {{\n\t{json.dumps(p.name)} in usable\n"
+        f"\tcount({idents[p.name]}.reasons) == 0\n" for p in sorted(policies, key=_name))
+    parts.append("# the first usable policy, by name, that admits the pod\n"
+                 f"admitted := {chain}}}")
     parts.append(
         f"{head}\n\tis_object(_pod)\n\tnot _unchanged\n\tcount(usable) == 0\n"
         f'\tmsg := concat("", ["{NONE_USABLE}", object.get(_requester, "username", ""),\n'
         '\t\t" or service account ", _namespace, "/", _service_account, " in namespace ", '
         "_namespace])\n}\n\n"
         f"{head}\n\tis_object(_pod)\n\tnot _unchanged\n\tcount(usable) > 0\n"
-        "\tcount(admitted_by) == 0\n"
+        "\tnot admitted\n"
         f'\tmsg := concat("", ["{NONE_ADMITS} (usable: ", concat(", ", sort(usable)), "): ",\n'
         '\t\tconcat("; ", sort(rejections))])\n}')
     return RegoSelection("\n\n".join(parts) + "\n", libraries)

@@ -72,14 +72,15 @@ usable contains "psp-restricted" if {
 	"system:serviceaccounts" in _groups
 }
 
-admitted_by contains "psp-restricted" if {
-	"psp-restricted" in usable
-	count(psp_restricted.reasons) == 0
-}
-
 rejections contains msg if {
 	"psp-restricted" in usable
 	some msg in psp_restricted.reasons
+}
+
+# the first usable policy, by name, that admits the pod
+admitted := "psp-restricted" if {
+	"psp-restricted" in usable
+	count(psp_restricted.reasons) == 0
 }
 
 deny contains msg if {
@@ -94,7 +95,7 @@ deny contains msg if {
 	is_object(_pod)
 	not _unchanged
 	count(usable) > 0
-	count(admitted_by) == 0
+	not admitted
 	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
 		concat("; ", sort(rejections))])
 }

@@ -70,11 +70,6 @@ usable contains name if {
 # 100-psp: who may use it (rbac/100-psp.yaml), and its verdict
 usable contains "100-psp" if "system:authenticated" in _groups
 
-admitted_by contains "100-psp" if {
-	"100-psp" in usable
-	count(p_100_psp.reasons) == 0
-}
-
 rejections contains msg if {
 	"100-psp" in usable
 	some msg in p_100_psp.reasons
@@ -83,14 +78,18 @@ rejections contains msg if {
 # 200-psp: who may use it (rbac/200-psp.yaml), and its verdict
 usable contains "200-psp" if "system:serviceaccount:kube-system:replicaset-controller" in _names
 
-admitted_by contains "200-psp" if {
-	"200-psp" in usable
-	count(p_200_psp.reasons) == 0
-}
-
 rejections contains msg if {
 	"200-psp" in usable
 	some msg in p_200_psp.reasons
+}
+
+# the first usable policy, by name, that admits the pod
+admitted := "100-psp" if {
+	"100-psp" in usable
+	count(p_100_psp.reasons) == 0
+} else := "200-psp" if {
+	"200-psp" in usable
+	count(p_200_psp.reasons) == 0
 }
 
 deny contains msg if {
@@ -105,7 +104,7 @@ deny contains msg if {
 	is_object(_pod)
 	not _unchanged
 	count(usable) > 0
-	count(admitted_by) == 0
+	not admitted
 	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
 		concat("; ", sort(rejections))])
 }

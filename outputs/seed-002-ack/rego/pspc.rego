@@ -73,11 +73,6 @@ usable contains "privileged-restricted" if {
 	"system:serviceaccount:ack-restrictive:ack-dev" in _names
 }
 
-admitted_by contains "privileged-restricted" if {
-	"privileged-restricted" in usable
-	count(privileged_restricted.reasons) == 0
-}
-
 rejections contains msg if {
 	"privileged-restricted" in usable
 	some msg in privileged_restricted.reasons
@@ -89,14 +84,18 @@ usable contains "privileged-root-volumes-restricted" if {
 	"system:serviceaccount:ack-all-restrictive:ack-tester" in _names
 }
 
-admitted_by contains "privileged-root-volumes-restricted" if {
-	"privileged-root-volumes-restricted" in usable
-	count(privileged_root_volumes_restricted.reasons) == 0
-}
-
 rejections contains msg if {
 	"privileged-root-volumes-restricted" in usable
 	some msg in privileged_root_volumes_restricted.reasons
+}
+
+# the first usable policy, by name, that admits the pod
+admitted := "privileged-restricted" if {
+	"privileged-restricted" in usable
+	count(privileged_restricted.reasons) == 0
+} else := "privileged-root-volumes-restricted" if {
+	"privileged-root-volumes-restricted" in usable
+	count(privileged_root_volumes_restricted.reasons) == 0
 }
 
 deny contains msg if {
@@ -111,7 +110,7 @@ deny contains msg if {
 	is_object(_pod)
 	not _unchanged
 	count(usable) > 0
-	count(admitted_by) == 0
+	not admitted
 	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
 		concat("; ", sort(rejections))])
 }

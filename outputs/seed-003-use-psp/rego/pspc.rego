@@ -72,14 +72,15 @@ usable contains "restricted" if {
 	"user1" in _names
 }
 
-admitted_by contains "restricted" if {
-	"restricted" in usable
-	count(restricted.reasons) == 0
-}
-
 rejections contains msg if {
 	"restricted" in usable
 	some msg in restricted.reasons
+}
+
+# the first usable policy, by name, that admits the pod
+admitted := "restricted" if {
+	"restricted" in usable
+	count(restricted.reasons) == 0
 }
 
 deny contains msg if {
@@ -94,7 +95,7 @@ deny contains msg if {
 	is_object(_pod)
 	not _unchanged
 	count(usable) > 0
-	count(admitted_by) == 0
+	not admitted
 	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
 		concat("; ", sort(rejections))])
 }

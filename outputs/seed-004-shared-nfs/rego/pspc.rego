@@ -70,11 +70,6 @@ usable contains name if {
 # restricted: who may use it (rbac/restricted.yaml), and its verdict
 
 
-admitted_by contains "restricted" if {
-	"restricted" in usable
-	count(restricted.reasons) == 0
-}
-
 rejections contains msg if {
 	"restricted" in usable
 	some msg in restricted.reasons
@@ -88,14 +83,18 @@ usable contains "shared-nfs" if {
 	"system:serviceaccounts:research" in _groups
 }
 
-admitted_by contains "shared-nfs" if {
-	"shared-nfs" in usable
-	count(shared_nfs.reasons) == 0
-}
-
 rejections contains msg if {
 	"shared-nfs" in usable
 	some msg in shared_nfs.reasons
+}
+
+# the first usable policy, by name, that admits the pod
+admitted := "restricted" if {
+	"restricted" in usable
+	count(restricted.reasons) == 0
+} else := "shared-nfs" if {
+	"shared-nfs" in usable
+	count(shared_nfs.reasons) == 0
 }
 
 deny contains msg if {
@@ -110,7 +109,7 @@ deny contains msg if {
 	is_object(_pod)
 	not _unchanged
 	count(usable) > 0
-	count(admitted_by) == 0
+	not admitted
 	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
 		concat("; ", sort(rejections))])
 }

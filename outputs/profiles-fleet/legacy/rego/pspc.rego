@@ -73,11 +73,6 @@ usable contains "shared-nfs" if {
 	"system:serviceaccounts:research" in _groups
 }
 
-admitted_by contains "shared-nfs" if {
-	"shared-nfs" in usable
-	count(shared_nfs.reasons) == 0
-}
-
 rejections contains msg if {
 	"shared-nfs" in usable
 	some msg in shared_nfs.reasons
@@ -89,14 +84,18 @@ usable contains "web" if {
 	"system:serviceaccounts:shop" in _groups
 }
 
-admitted_by contains "web" if {
-	"web" in usable
-	count(web.reasons) == 0
-}
-
 rejections contains msg if {
 	"web" in usable
 	some msg in web.reasons
+}
+
+# the first usable policy, by name, that admits the pod
+admitted := "shared-nfs" if {
+	"shared-nfs" in usable
+	count(shared_nfs.reasons) == 0
+} else := "web" if {
+	"web" in usable
+	count(web.reasons) == 0
 }
 
 deny contains msg if {
@@ -111,7 +110,7 @@ deny contains msg if {
 	is_object(_pod)
 	not _unchanged
 	count(usable) > 0
-	count(admitted_by) == 0
+	not admitted
 	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
 		concat("; ", sort(rejections))])
 }
