@@ -299,3 +299,37 @@ def test_an_update_that_changes_nothing_checked_is_admitted():
         image = json.loads(json.dumps(changed))
         image["spec"]["containers"][0]["image"] = "nginx:latest"
         assert engine.messages(PodRequest(image, "shop", "mallory", ()), old=web) != []
+
+
+def test_the_trial_cluster_with_profile_prod_admits_as_psp_does(tmp_path):
+    """Issue 11's check as written: with profile `prod` (Kubernetes 1.33, VAP and PSA), the
+    outputs that profile's folder holds admit kube-proxy, node-exporter and the restricted
+    web pods exactly as PSP admitted them (a profile's analysis is at its version)."""
+    from pspc.compiler import Options
+
+    config = tmp_path / "pspc.toml"
+    config.write_text('[profiles.prod]\nkubernetes = "1.33"\nenforce = ["vap", "psa"]\n'
+                      'mode = "warn"\n')
+    build = compile([str(TRIAL / "trial")], Options(config=str(config)))
+    assert not build.diagnostics.has_errors
+    (prod,) = build.profiles
+    view = build.for_profile(prod)
+    assert view.analysis.profile_version == "v1.33"
+    workloads = [d for d in yaml.safe_load_all((TRIAL / "workloads.yaml").read_text()) if d]
+    requests = [pod_request(w, "default") for w in workloads]
+    policies = list(build.program.policies)
+    rbac = [d for p in policies for d in rbac_manifests(p)] + list(BOOTSTRAP_RBAC)
+    psp = PspEngine([manifest(p) for p in policies], rbac, PspOptions())
+    nobody = Requester("", ())
+    for engine in (SelectionCelEngine(view.analysis, nobody, runtime="cel-expr-python"),
+                   SelectionRegoEngine(view.analysis, "gatekeeper", nobody)):
+        for request in requests:
+            expected = psp.evaluate(request)
+            assert not expected.mutated
+            assert engine.evaluate(request).allowed == expected.allowed, (engine, request)
+    # the folder holds the VAP at the API version 1.33 serves, in warn mode
+    files = {path: text for path, text in view.outputs().items()
+             if path.startswith("prod/vap/")}
+    policy, binding = yaml.safe_load_all(files["prod/vap/pspc.yaml"])
+    assert policy["apiVersion"] == "admissionregistration.k8s.io/v1"
+    assert binding["spec"]["validationActions"] == ["Warn", "Audit"]
