@@ -30,3 +30,18 @@ def in_repo(monkeypatch):
     """Run with the repository as working directory, as the documented commands do."""
     monkeypatch.chdir(REPO)
     return REPO
+
+
+def run(*args: str):
+    """`pspc ARGS` in this process (click's runner), as the CLI tests call it."""
+    from click.testing import CliRunner
+
+    from pspc.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below `root`, by its POSIX path relative to `root`, with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import OUTPUTS, example_dirs
+from conftest import OUTPUTS, example_dirs, tree
 
 from pspc.cli import main
-
-
-def _tree(root) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
@@ -22,7 +17,7 @@ def test_build_reproduces_golden_outputs(in_repo, tmp_path, example):
     out = tmp_path / example.name
     result = CliRunner().invoke(main, ["build", f"examples/{example.name}", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert _tree(out) == _tree(OUTPUTS / example.name)
+    assert tree(out) == tree(OUTPUTS / example.name)
 
 
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)

@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLES, OUTPUTS
+from conftest import EXAMPLES, OUTPUTS, run
 from k8s_schemas import validate_at, validate_v124
 
 from pspc import config as pspc_config
-from pspc.cli import main
 from pspc.compiler import Options, compile
 from pspc.diagnostics import Diagnostics
 
@@ -27,10 +25,6 @@ bind web to service accounts in namespace shop
 """
 FLEET = EXAMPLES / "profiles-fleet"
 FLEET_OUT = OUTPUTS / "profiles-fleet"
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def repo(tmp_path: Path, toml: str | None, policy: str = POLICY) -> Path:

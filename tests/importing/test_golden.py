@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import REPO, tree
 
 from pspc.importing.command import import_command
 
@@ -21,18 +21,13 @@ CASES = {**{p.stem: (p, []) for p in sorted(FIXTURES.glob("*.yaml"))},
             for name in WILDCARD}}
 
 
-def _tree(root) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_import_reproduces_golden_sources(in_repo, tmp_path, name):
     fixture, flags = CASES[name]
     result = CliRunner().invoke(import_command, [str(fixture.relative_to(REPO)), *flags,
                                                  "-o", str(tmp_path / name)])
     assert result.exit_code == 0, result.output
-    assert _tree(tmp_path / name) == _tree(GOLDEN / name)
+    assert tree(tmp_path / name) == tree(GOLDEN / name)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -62,11 +57,11 @@ def test_check_reports_a_stale_import_without_writing(tmp_path):
     assert runner.invoke(import_command, [str(fixture), "-o", str(out)]).exit_code == 0
     source = out / "psp-restricted.pspc"
     source.write_text(source.read_text().replace("runtime/default", "docker/default"))
-    before = _tree(out)
+    before = tree(out)
     result = runner.invoke(import_command, [str(fixture), "-o", str(out), "--check"])
     assert result.exit_code == 1
     assert "-  default seccomp profile docker/default\n+  default seccomp profile " \
         "runtime/default\n" in result.output
-    assert _tree(out) == before
+    assert tree(out) == before
     assert runner.invoke(import_command, [str(fixture), "-o", str(out)]).exit_code == 0
     assert "default seccomp profile runtime/default" in source.read_text()
