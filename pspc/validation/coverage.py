@@ -54,6 +54,26 @@ def _intents(analysis: Analysis, policy: ir.Policy) -> list[Coverage]:
         if intent in policy.origins:
             found.append(unsupported(intent, "metadata of the PodSecurityPolicy object: "
                                      "nothing to require of pods"))
+    return found + _unchecked(policy, {c.intent for c in found})
+
+
+def _unchecked(policy: ir.Policy, covered: set[str]) -> list[Coverage]:
+    """A row for each stated intent that yields no check, so that the report names every
+    intent: one that restricts nothing (`selinux any`), or, in a policy that states a Pod
+    Security Standards level, one that only shapes its PodSecurityPolicy (ir.Policy.psp_only:
+    the level's controls are enforced instead)."""
+    standard = policy.pod_security_standard
+    found = []
+    for field in ir.INTENT_FIELDS:
+        if field not in policy.origins or field in covered:
+            continue
+        if standard is not None and field in policy.psp_only:
+            found.append(Coverage(field, PARTIAL, "shapes only the PodSecurityPolicy, which "
+                                  f"approximates Pod Security Standards {standard.level}: the "
+                                  "validating targets enforce the level's controls instead"))
+        else:
+            found.append(Coverage(field, EXACT, "admits every pod, as PodSecurityPolicy "
+                                  "does: nothing to check"))
     return found
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import OUTPUTS
+from conftest import OUTPUTS, REPO
 
 from pspc.analysis import Analysis
 from pspc.cli import main
@@ -298,3 +298,19 @@ def test_policies_whose_names_map_to_one_identifier_stay_apart():
         assert engine.evaluate(PodRequest(privileged, "ns", "jane", ())).allowed
         verdict = engine.evaluate(PodRequest(privileged, "ns", "joe", ()))
         assert not verdict.allowed and "(usable: a.b)" in verdict.message
+
+
+@pytest.mark.parametrize("path", ["tests/corpus/policies", *(
+    str(p.relative_to(REPO)) for p in sorted((REPO / "examples").iterdir()))])
+def test_every_stated_intent_has_a_row_for_every_target(path, in_repo):
+    """Nothing is dropped silently: an intent that yields no check (`selinux any`), or that
+    only shapes the PSP of a policy stating a level, still has its row, with the reason."""
+    from pspc.compiler import compile
+
+    build = compile([path], Options(targets=()))
+    for entry, policy in zip(report.entries(build.analysis), build.program.policies,
+                             strict=True):
+        stated = [f for f in ir.INTENT_FIELDS if f in policy.origins]
+        for target in ("psp", "rego", "gatekeeper", "vap", "kyverno"):
+            rows = {row["intent"] for row in entry["targets"][target]}
+            assert [f for f in stated if f not in rows] == [], (policy.name, target)
