@@ -56,6 +56,12 @@ def per_policy(folder: str, documents: Callable[[Build, ir.Policy], tuple[dict, 
     return build
 
 
+def sources(build: Build) -> str:
+    """The source files of every policy: the header of a file made from all of them (the
+    cluster-wide validating outputs)."""
+    return ", ".join(sorted({p.source for p in build.program.policies}))
+
+
 # Every target, in the order their files are listed.
 TARGETS = ("psp", "rbac", "rego", "gatekeeper", "vap", "kyverno", "psa", "helm", "report",
            "migration")

@@ -13,8 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc import profiles
-from pspc.targets import MANAGED_BY, OutputFile, Target
-from pspc.targets.vap import sources
+from pspc.targets import MANAGED_BY, OutputFile, Target, sources
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:

@@ -10,8 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc import vocabulary as voc
-from pspc.targets import OutputFile, Target
-from pspc.targets.vap import sources
+from pspc.targets import OutputFile, Target, sources
 from pspc.validation.coverage import validating_coverage
 from pspc.validation.selection import rego_identifiers
 

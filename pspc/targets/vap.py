@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc import profiles
-from pspc.targets import MANAGED_BY, OutputFile, Target
+from pspc.targets import MANAGED_BY, OutputFile, Target, sources
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ def binding_object(api: str = API, actions: tuple[str, ...] = ("Deny",)) -> dict
     return {"apiVersion": api, "kind": "ValidatingAdmissionPolicyBinding",
             "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
             "spec": {"policyName": NAME, "validationActions": list(actions)}}
-
-
-def sources(build: Build) -> str:
-    return ", ".join(sorted({p.source for p in build.program.policies}))
 
 
 def build(build: Build) -> list[OutputFile]:
