@@ -6,16 +6,26 @@ the pod, its containers or its volumes) and worded is decided here.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from pspc.diagnostics import Span
 from pspc.model import ir
 from pspc.validation import cel
 from pspc.validation import expr as e
 from pspc.validation.rego import CONTAINERS_FUNCTION, RegoWriter, violation
-from pspc.validation.requirements import OBJ, SPEC, C, Requirement, V, requirements
+from pspc.validation.requirements import (
+    PSC,
+    SPEC,
+    C,
+    Requirement,
+    V,
+    _profile_of,
+    _seccomp_profiles,
+    requirements,
+)
+from pspc.validation.standards import _user_namespace, _windows
 
 CONTROLLER_TEMPLATES = {
     "Deployment": "input.spec.template",
@@ -85,71 +95,134 @@ def rego_module(policy: ir.Policy, flavour: str,
     return "\n\n".join(parts) + "\n"
 
 
-@dataclass(frozen=True)
-class CelValidation:
-    id: str
-    intent: str
+# -- CEL --------------------------------------------------------------------------------------
+
+_POD_SECCOMP, _ = _seccomp_profiles()
+# Pod-level derivations that several checks (of one policy or of several) read: each is
+# defined once, as a variable named for what it holds (pspc.validation.cel.CelWriter).
+HOISTED: dict[e.Expr, str] = {
+    _profile_of(PSC / "seccompProfile"): "podSeccompFieldProfile",
+    _POD_SECCOMP: "podSeccompProfile",
+    _profile_of(PSC / "appArmorProfile"): "podAppArmorFieldProfile",
+    _windows(): "windowsPod",
+    _user_namespace(): "userNamespace",
+}
+_HOISTED_NOTES = {
+    "windowsPod": "a Windows pod (spec.os.name), exempt from some Pod Security Standards "
+                  "controls",
+    "userNamespace": "the pod runs in its own user namespace (hostUsers: false), which "
+                     "relaxes some Pod Security Standards controls",
+    "podSeccompFieldProfile": "the pod's seccompProfile field, as its annotation value",
+    "podSeccompProfile": "the pod's seccomp profile: its annotation, else its field "
+                         "(docs/psp-admission.md#seccomp)",
+    "podAppArmorFieldProfile": "the pod's appArmorProfile field, as its annotation value",
+}
+
+
+def source_text(sources: dict[str, str], span: Span) -> str:
+    """The source lines of a statement, on one line: whitespace collapsed, a trailing `#`
+    comment dropped."""
+    lines = sources.get(span.file, "").splitlines()[span.line - 1:span.end_line]
+    return " ".join(" ".join(_COMMENT.sub("", line) for line in lines).split())
+
+
+_COMMENT = re.compile(r"\s*#[^\"]*$")
+
+
+def origin_comment(policy: ir.Policy, intent: str, sources: dict[str, str]) -> str:
+    """`// FILE:LINE STATEMENT`: the statement that asks for `intent`, or, for an intent
+    the policy leaves at its default, the policy's own line."""
+    origin = policy.origins.get(intent)
+    if origin is None:
+        span = policy.span
+        return f"// {span.file}:{span.line} policy {policy.name}, by default: {intent}"
+    text = source_text(sources, origin.span) or intent
+    return f"// {origin.span.file}:{origin.span.line} {text}"
+
+
+# How pspc.validation.standards ends the wording of a level's requirement.
+_LEVEL_NOTE = re.compile(r" \(Pod Security Standards ([^:()]+): ([^()]+)\)$")
+
+
+def _wording(check: Requirement) -> str:
+    """What a check requires, for a CEL message: a level's requirement names its control
+    only, the level and version being said once (rejection_prefix)."""
+    return _LEVEL_NOTE.sub(r" (\2)", check.requirement)
+
+
+def rejection_prefix(policy: ir.Policy, checks: tuple[Requirement, ...]) -> str:
+    """What leads the policy's messages: its name, and the level it states, if any."""
+    for check in checks:
+        found = _LEVEL_NOTE.search(check.requirement)
+        if found:
+            return f"{policy.name} (Pod Security Standards {found.group(1)}): "
+    return f"{policy.name}: "
+
+
+def _cel_failures(check: Requirement, cel_writer: cel.CelWriter) -> str:
+    """The messages of `check` for a pod (none when it passes): one per failing container
+    or volume, naming it, or one for the pod."""
+    violated = cel_writer.condition(e.not_(check.ok))
+    tail = json.dumps(f" {_wording(check)}")
+    if check.scope == "container":
+        return (f"{cel_writer.value(e.Containers(SPEC))}.filter({C.name}, {violated})"
+                f'.map({C.name}, "container " + {C.name}.name + {tail})')
+    if check.scope == "volume":
+        return (f"{cel_writer.value(e.Items(e.path(SPEC, 'volumes')))}"
+                f'.filter({V.name}, {violated}).map({V.name}, "volume " + {V.name}.name + {tail})')
+    return f"({cel_writer.condition(check.ok)} ? [] : [{json.dumps('pod ' + _wording(check))}])"
+
+
+def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
+                   cel_writer: cel.CelWriter, sources: dict[str, str]) -> str:
+    """The policy's checks in CEL: the messages of those the pod fails (empty: the policy
+    admits it), one per failed check. Each check is written once, one per line, under a `//`
+    comment citing the source line that asks for it (checks of one statement share it); a
+    flat list, as a chain of `+` would nest as deep as the checks are many."""
+    lines, cited = [], None
+    for check in checks:
+        comment = origin_comment(policy, check.intent, sources)
+        if comment != cited:
+            lines.append(f"  {comment}")
+            cited = comment
+        lines.append(f"  {_cel_failures(check, cel_writer)},")
+    if not lines:
+        return "[]"
+    lines[-1] = lines[-1].removesuffix(",")
+    return "[\n" + "\n".join(lines) + '\n].map(check, check.join("; ")).filter(m, m != "")'
+
+
+def cel_definitions(cel_writer: cel.CelWriter) -> list[dict]:
+    """The variables every policy's CEL reads: the containers, and the hoisted derivations
+    the writer has used (each after those it reads)."""
+    variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel_writer.containers()}]
+    defined: set[str] = set()
+    while len(defined) < len(cel_writer.used):  # a definition may use further ones
+        for name, node in list(cel_writer.used.items()):
+            if name not in defined:
+                defined.add(name)
+                cel_writer.definition(node)
+    for node, name in HOISTED.items():
+        if name in cel_writer.used:
+            variables.append({"name": name, "expression": (
+                f"// {_HOISTED_NOTES[name]}\n{cel_writer.definition(node)}")})
+    return variables
+
+
+class CelValidation(NamedTuple):
     expression: str
     message_expression: str
 
 
-def _offenders(index: int) -> str:
-    return f"offenders{index}"
-
-
-def _cel_check(policy: ir.Policy, index: int, check: Requirement,
-               offenders: Callable[[int], str] = _offenders) -> CelValidation:
-    """The check as (allowed expression, message naming the offending elements). A check
-    over containers or volumes reads the variable listing its offenders (cel_variables),
-    so its predicate is written once."""
-    lead = cel.value(e.Lit(f"{policy.name}: {check.scope} "))
-    tail = cel.value(e.Lit(f" {check.requirement}"))
-    if check.scope == "pod":
-        name = cel.value(e.Val(e.path(OBJ, "metadata", "name"), e.Lit("")))
-        return CelValidation(check.id, check.intent, cel.condition(check.ok),
-                             f"{lead} + {name} + {tail}")
-    offenders = f"variables.{offenders(index)}"
-    return CelValidation(check.id, check.intent, f"size({offenders}) == 0",
-                         f'{lead} + {offenders}.join(", ") + {tail}')
-
-
-class CelRendering(NamedTuple):
-    """A policy in CEL: the variables its validations read, and the validations."""
-
-    variables: tuple[dict, ...]
-    validations: tuple[CelValidation, ...]
-
-
-def cel_rendering(policy: ir.Policy, checks: tuple[Requirement, ...] | None = None,
-                  offenders: Callable[[int], str] = _offenders) -> CelRendering:
-    """Both parts of the CEL, made together: VAP, Gatekeeper and Kyverno share them.
-
-    The variables are the containers and, for each check over containers or volumes, the
-    names of those that fail it (in evaluation order), named `offenders(index)`."""
+def cel_program(policy: ir.Policy, optionals: bool = False,
+                checks: tuple[Requirement, ...] | None = None,
+                sources: dict[str, str] | None = None
+                ) -> tuple[list[dict], list[CelValidation]]:
+    """One policy's CEL alone (for its engine, pspc.engines.validators.CelEngine): the
+    variables, the last of them `violations`, and the validation that it is empty."""
+    cel_writer = cel.CelWriter(optionals, HOISTED)
     checks = tuple(requirements(policy)) if checks is None else checks
-    return CelRendering(tuple(_cel_variables(checks, offenders)),
-                        tuple(_cel_check(policy, index, check, offenders)
-                              for index, check in enumerate(checks, 1)))
-
-
-def cel_validations(policy: ir.Policy) -> list[CelValidation]:
-    return list(cel_rendering(policy).validations)
-
-
-def cel_variables(policy: ir.Policy) -> list[dict]:
-    return list(cel_rendering(policy).variables)
-
-
-def _cel_variables(checks: tuple[Requirement, ...],
-                   offenders: Callable[[int], str] = _offenders) -> list[dict]:
-    variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel.containers_expression()}]
-    for index, check in enumerate(checks, 1):
-        if check.scope == "pod":
-            continue
-        if check.scope == "container":
-            items, var = cel.value(e.Containers(SPEC)), C.name
-        else:
-            items, var = cel.value(e.Items(e.path(SPEC, "volumes"))), V.name
-        variables.append({"name": offenders(index), "expression": (
-            f"{items}.filter({var}, !({cel.condition(check.ok)})).map({var}, {var}.name)")})
-    return variables
+    violations = cel_violations(policy, checks, cel_writer, sources or {})
+    variables = [*cel_definitions(cel_writer), {"name": "violations", "expression": violations}]
+    message = f'{json.dumps(rejection_prefix(policy, checks))} + variables.violations.join("; ")'
+    return variables, [CelValidation("size(variables.violations) == 0", message)]
