@@ -25,7 +25,7 @@ from pspc.validation.requirements import (
     _seccomp_profiles,
     requirements,
 )
-from pspc.validation.standards import _user_namespace, _windows
+from pspc.validation.standards import INTENT, _user_namespace, _windows
 
 CONTROLLER_TEMPLATES = {
     "Deployment": "input.spec.template",
@@ -173,23 +173,57 @@ def _cel_failures(check: Requirement, cel_writer: cel.CelWriter) -> str:
     return f"({cel_writer.condition(check.ok)} ? [] : [{json.dumps('pod ' + _wording(check))}])"
 
 
+def _failure_list(lines: list[str]) -> str:
+    """Items (each a list of messages) and their comment lines as one flat list of the
+    failed checks' messages; flat, as a chain of `+` would nest as deep as the checks are
+    many."""
+    if not lines:
+        return "[]"
+    lines[-1] = lines[-1].removesuffix(",")
+    return "[\n" + "\n".join(lines) + '\n].map(check, check.join("; ")).filter(m, m != "")'
+
+
+def _level_label(checks: list[Requirement]) -> str:
+    """The level and version the checks of a level name (`restricted v1.30`)."""
+    found = _LEVEL_NOTE.search(checks[0].requirement)
+    return found.group(1) if found else "level"
+
+
+def level_variable(checks: list[Requirement]) -> str:
+    """The variable that holds a level's failed controls (`pss_restricted_v1_30_violations`)."""
+    return "pss_" + re.sub(r"[^a-z0-9]+", "_", _level_label(checks).lower()) + "_violations"
+
+
 def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
-                   cel_writer: cel.CelWriter, sources: dict[str, str]) -> str:
+                   cel_writer: cel.CelWriter, sources: dict[str, str],
+                   shared: dict[str, str]) -> str:
     """The policy's checks in CEL: the messages of those the pod fails (empty: the policy
     admits it), one per failed check. Each check is written once, one per line, under a `//`
-    comment citing the source line that asks for it (checks of one statement share it); a
-    flat list, as a chain of `+` would nest as deep as the checks are many."""
+    comment citing the source line that asks for it (checks of one statement share it).
+
+    The controls of a Pod Security Standards level are the same for every policy that
+    states the level at one version: they go to `shared` (variable name -> expression),
+    defined once, and the policy reads that variable."""
+    level = [c for c in checks if c.intent == INTENT]
     lines, cited = [], None
     for check in checks:
+        if check.intent == INTENT:
+            continue
         comment = origin_comment(policy, check.intent, sources)
         if comment != cited:
             lines.append(f"  {comment}")
             cited = comment
         lines.append(f"  {_cel_failures(check, cel_writer)},")
-    if not lines:
-        return "[]"
-    lines[-1] = lines[-1].removesuffix(",")
-    return "[\n" + "\n".join(lines) + '\n].map(check, check.join("; ")).filter(m, m != "")'
+    own = _failure_list(lines)
+    if not level:
+        return own
+    name = level_variable(level)
+    if name not in shared:
+        controls = [f"  {_cel_failures(c, cel_writer)}," for c in level]
+        shared[name] = (f"// the controls of Pod Security Standards {_level_label(level)} "
+                        f"that the pod fails\n{_failure_list(controls)}")
+    reads = f"variables.{name}" + ("" if own == "[]" else f" + {own}")
+    return f"{origin_comment(policy, INTENT, sources)}\n{reads}"
 
 
 def cel_definitions(cel_writer: cel.CelWriter) -> list[dict]:
@@ -222,7 +256,10 @@ def cel_program(policy: ir.Policy, optionals: bool = False,
     variables, the last of them `violations`, and the validation that it is empty."""
     cel_writer = cel.CelWriter(optionals, HOISTED)
     checks = tuple(requirements(policy)) if checks is None else checks
-    violations = cel_violations(policy, checks, cel_writer, sources or {})
-    variables = [*cel_definitions(cel_writer), {"name": "violations", "expression": violations}]
+    shared: dict[str, str] = {}
+    violations = cel_violations(policy, checks, cel_writer, sources or {}, shared)
+    variables = [*cel_definitions(cel_writer),
+                 *({"name": n, "expression": x} for n, x in shared.items()),
+                 {"name": "violations", "expression": violations}]
     message = f'{json.dumps(rejection_prefix(policy, checks))} + variables.violations.join("; ")'
     return variables, [CelValidation("size(variables.violations) == 0", message)]

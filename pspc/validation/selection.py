@@ -227,6 +227,7 @@ def cel_selection(policies: list[ir.Policy],
     idents = cel_identifiers(policies)
     cel_writer = CelWriter(optionals, HOISTED)
     per_policy: list[dict] = []
+    levels: dict[str, str] = {}  # the Pod Security Standards levels' controls, once each
     admitting, usable_names, rejections = [], [], []
     for policy in policies:
         ident = idents[policy.name]
@@ -235,7 +236,7 @@ def cel_selection(policies: list[ir.Policy],
             {"name": f"usable_{ident}",
              "expression": f"{_usable_comment(policy, sources)}\n{cel_usable(policy)}"},
             {"name": f"violations_{ident}", "expression": cel_violations(
-                policy, checks(policy), cel_writer, sources)},
+                policy, checks(policy), cel_writer, sources, levels)},
         ])
         admitting.append(f"({usable} && size({violations}) == 0)")
         usable_names.append(f'{usable} ? {json.dumps(policy.name)} : ""')
@@ -243,6 +244,7 @@ def cel_selection(policies: list[ir.Policy],
                           f'{violations}.join("; ") : ""')
     # flat lists (filtered), not chains of `+`, which nest as deep as the policies are many
     variables = [*(cel_definitions(cel_writer) if policies else []),
+                 *({"name": n, "expression": x} for n, x in levels.items()),
                  *_identity_variables(cel_writer), *per_policy,
                  {"name": "usable", "expression": _nonempty(usable_names, "name")}]
     expression = (f"variables.unchanged || [{', '.join(admitting)}].exists(admitted, admitted)"

@@ -20,6 +20,7 @@ from pspc.validation.selection import cel_identifiers
 # the variables of the selection that no policy names (pspc.validation.selection)
 FIXED = {"containers", "serviceAccount", "names", "groups", "superuser", "annotations",
          "oldAnnotations", "unchanged", "usable", *HOISTED.values()}
+LEVEL = re.compile(r"pss_(baseline|restricted)_v1_\d+_violations")
 CITATION = re.compile(r"^\s*// (\S+):(\d+) (.*)$")
 
 
@@ -48,42 +49,45 @@ def _policy_names(path) -> list[str]:
 
 def test_no_variable_is_named_by_a_counter():
     """Each name is fixed, or says what it holds for one policy: `usable_<policy>`,
-    `violations_<policy>` (the policy's identifier, pspc.validation.selection)."""
+    `violations_<policy>` (the policy's identifier, pspc.validation.selection), or for a
+    level at a version: `pss_restricted_v1_33_violations`."""
     checked = 0
     for path, document in _policy_documents():
         idents = cel_identifiers(SimpleNamespace(name=n) for n in _policy_names(path)).values()
         allowed = FIXED | {f"{kind}_{i}" for i in idents for kind in ("usable", "violations")}
         names = [v["name"] for v in _variables(document)]
-        assert set(names) <= allowed, (path, set(names) - allowed)
+        levels = {n for n in names if LEVEL.fullmatch(n)}
+        assert set(names) - levels <= allowed, (path, set(names) - allowed)
         assert not any(re.fullmatch(r"[a-z_]*\d+", n) for n in names if n in FIXED)
         checked += 1
     assert checked >= 8
 
 
 def test_every_policy_variable_cites_its_source_lines():
-    """`usable_*` cites the bindings, `violations_*` the statement behind each check; each
-    citation is a real line of the file it names, quoted."""
+    """`usable_*` cites the bindings, `violations_*` the statement behind each check (a
+    level's controls: the statement stating the level); each citation is a real line of
+    the file it names, quoted. The derived variables say what they hold."""
     citations = 0
     for _, document in _policy_documents():
         for variable in _variables(document):
             name, lines = variable["name"], variable["expression"].splitlines()
-            if name.startswith(("usable_", "violations_")) or name in HOISTED.values():
-                assert lines[0].lstrip().startswith("//") or lines[0] == "[", (name, lines[0])
-            if not name.startswith("violations_") or len(lines) == 1:
+            if name in HOISTED.values() or name.startswith("pss_"):
+                assert lines[0].startswith("// "), name
+            if not name.startswith(("usable_", "violations_")) or lines == ["[]"]:
                 continue
-            checks = [line for line in lines[1:-1] if not line.lstrip().startswith("//")]
-            assert lines[1].lstrip().startswith("//"), name  # the first check is cited
-            for line in lines[1:-1]:
+            first = lines[1] if lines[0] == "[" else lines[0]
+            assert CITATION.match(first) or first.startswith("// no binding"), (name, first)
+            for line in lines:
                 found = CITATION.match(line)
                 if found is None:
                     continue
                 citations += 1
                 file, number, text = found.group(1), int(found.group(2)), found.group(3)
-                source = (REPO / file).read_text().splitlines()[number - 1]
-                quoted = text.split(",", 1)[0] if text.startswith("policy ") else text
-                assert " ".join(source.split()).startswith(quoted.split(" by default")[0][:40]), (
-                    file, number, text)
-            assert checks
+                source = " ".join((REPO / file).read_text().splitlines()[number - 1].split())
+                if text.startswith("policy "):  # an intent left at the policy's default
+                    assert source.startswith(text.split(",")[0]), (file, number, text)
+                else:
+                    assert source.startswith(text[:40]), (file, number, text)
     assert citations > 50
 
 
