@@ -99,7 +99,8 @@ def rego_module(policy: ir.Policy, flavour: str,
 
 _POD_SECCOMP, _ = _seccomp_profiles()
 # Pod-level derivations that several checks (of one policy or of several) read: each is
-# defined once, as a variable named for what it holds (pspc.validation.cel.CelWriter).
+# defined once, as a variable named for what it holds (pspc.validation.cel.CelWriter); a
+# derivation comes after those it reads.
 HOISTED: dict[e.Expr, str] = {
     _profile_of(PSC / "seccompProfile"): "podSeccompFieldProfile",
     _POD_SECCOMP: "podSeccompProfile",
@@ -119,14 +120,14 @@ _HOISTED_NOTES = {
 }
 
 
+_COMMENT = re.compile(r"\s*#[^\"]*$")
+
+
 def source_text(sources: dict[str, str], span: Span) -> str:
     """The source lines of a statement, on one line: whitespace collapsed, a trailing `#`
     comment dropped."""
     lines = sources.get(span.file, "").splitlines()[span.line - 1:span.end_line]
     return " ".join(" ".join(_COMMENT.sub("", line) for line in lines).split())
-
-
-_COMMENT = re.compile(r"\s*#[^\"]*$")
 
 
 def origin_comment(policy: ir.Policy, intent: str, sources: dict[str, str]) -> str:
@@ -228,14 +229,11 @@ def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
 
 def cel_definitions(cel_writer: cel.CelWriter) -> list[dict]:
     """The variables every policy's CEL reads: the containers, and the hoisted derivations
-    the writer has used (each after those it reads)."""
+    the writer has used, in HOISTED's order (a derivation after those it reads)."""
     variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel_writer.containers()}]
-    defined: set[str] = set()
-    while len(defined) < len(cel_writer.used):  # a definition may use further ones
-        for name, node in list(cel_writer.used.items()):
-            if name not in defined:
-                defined.add(name)
-                cel_writer.definition(node)
+    for node, name in reversed(HOISTED.items()):  # a definition marks those it reads used
+        if name in cel_writer.used:
+            cel_writer.definition(node)
     for node, name in HOISTED.items():
         if name in cel_writer.used:
             variables.append({"name": name, "expression": (
@@ -244,6 +242,8 @@ def cel_definitions(cel_writer: cel.CelWriter) -> list[dict]:
 
 
 class CelValidation(NamedTuple):
+    """A validation: when the pod passes, and the message when it does not."""
+
     expression: str
     message_expression: str
 
