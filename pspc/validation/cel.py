@@ -81,7 +81,7 @@ class CelWriter:
 
     def _hoisted(self, node: e.Cond | e.Cmp) -> str | None:
         """The variable holding `node`, recorded as used; None when none does."""
-        if not self.hoisted:
+        if not self.hoisted or (isinstance(node, e.Cmp) and not _scalar_test(node)):
             return None
         try:
             name = self.hoisted.get(node)
@@ -160,7 +160,7 @@ class CelWriter:
             return self._has(node.path)
         if isinstance(node, e.Not):
             inner = self.condition(node.operand)
-            return f"!{inner}" if _term(inner) else f"!({inner})"
+            return f"!{inner}" if _term(node.operand) else f"!({inner})"
         if isinstance(node, e.And):
             return "(" + " && ".join(self.condition(o) for o in node.operands) + ")"
         if isinstance(node, e.Or):
@@ -181,19 +181,20 @@ class CelWriter:
         return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"
 
 
-def _term(text: str) -> bool:
-    """Whether `text` is one parenthesised, called or method-chained term, safe to negate
-    without parentheses."""
-    if re.fullmatch(r"[^()\s]+\.hasValue\(\)", text):
+def _term(node: e.Expr) -> bool:
+    """Whether `node` renders as one parenthesised, called or method-chained term, safe to
+    negate without parentheses: a conjunction or disjunction (parenthesised), a presence
+    test but `"key" in map` (a has(), a parenthesised chain of them, or `.hasValue()`)."""
+    if isinstance(node, (e.And, e.Or)):
         return True
-    if not text.startswith(("(", "has(")):
-        return False
-    depth = 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and index < len(text) - 1 and char == ")":
-            return False
-    return True
+    return isinstance(node, e.Has) and (len(node.path.keys) > 1 or _field(node.path.keys[0]))
+
+
+def _scalar_test(node: e.Cmp) -> bool:
+    """A field compared with a string or boolean: the only comparisons pspc hoists (cheap
+    to tell before hashing the node)."""
+    return (isinstance(node.left, e.Val) and isinstance(node.right, e.Lit)
+            and isinstance(node.right.value, str | bool))
 
 
 def value(node: e.Expr) -> str:

@@ -123,14 +123,19 @@ _HOISTED_NOTES = {
 _COMMENT = re.compile(r"\s*#[^\"]*$")
 
 
-def source_text(sources: dict[str, str], span: Span) -> str:
-    """The source lines of a statement, on one line: whitespace collapsed, a trailing `#`
-    comment dropped."""
-    lines = sources.get(span.file, "").splitlines()[span.line - 1:span.end_line]
+def source_lines(sources: dict[str, str]) -> dict[str, list[str]]:
+    """Each source text as its lines, split once for all the citations of a build."""
+    return {name: text.splitlines() for name, text in sources.items()}
+
+
+def source_text(sources: dict[str, list[str]], span: Span) -> str:
+    """The source lines of a statement (`sources`: pspc.validation.render.source_lines),
+    on one line: whitespace collapsed, a trailing `#` comment dropped."""
+    lines = sources.get(span.file, [])[span.line - 1:span.end_line]
     return " ".join(" ".join(_COMMENT.sub("", line) for line in lines).split())
 
 
-def origin_comment(policy: ir.Policy, intent: str, sources: dict[str, str]) -> str:
+def origin_comment(policy: ir.Policy, intent: str, sources: dict[str, list[str]]) -> str:
     """`// FILE:LINE STATEMENT`: the statement that asks for `intent`, or, for an intent
     the policy leaves at its default, the policy's own line."""
     origin = policy.origins.get(intent)
@@ -196,7 +201,7 @@ def level_variable(checks: list[Requirement]) -> str:
 
 
 def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
-                   cel_writer: cel.CelWriter, sources: dict[str, str],
+                   cel_writer: cel.CelWriter, sources: dict[str, list[str]],
                    shared: dict[str, str]) -> str:
     """The policy's checks in CEL: the messages of those the pod fails (empty: the policy
     admits it), one per failed check. Each check is written once, one per line, under a `//`
@@ -257,7 +262,7 @@ def cel_program(policy: ir.Policy, optionals: bool = False,
     cel_writer = cel.CelWriter(optionals, HOISTED)
     checks = tuple(requirements(policy)) if checks is None else checks
     shared: dict[str, str] = {}
-    violations = cel_violations(policy, checks, cel_writer, sources or {}, shared)
+    violations = cel_violations(policy, checks, cel_writer, source_lines(sources or {}), shared)
     variables = [*cel_definitions(cel_writer),
                  *({"name": n, "expression": x} for n, x in shared.items()),
                  {"name": "violations", "expression": violations}]

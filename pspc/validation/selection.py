@@ -41,6 +41,7 @@ from pspc.validation.render import (
     cel_violations,
     rego_module,
     rejection_prefix,
+    source_lines,
     source_text,
 )
 from pspc.validation.requirements import Requirement
@@ -209,7 +210,7 @@ def _nonempty(items: list[str], var: str) -> str:
     return f'[{", ".join(items)}].filter({var}, {var} != "")'
 
 
-def _usable_comment(policy: ir.Policy, sources: dict[str, str]) -> str:
+def _usable_comment(policy: ir.Policy, sources: dict[str, list[str]]) -> str:
     """A `//` line per binding (its source), or one saying none binds the policy."""
     lines = [f"// {b.span.file}:{b.span.line} {source_text(sources, b.span)}".rstrip()
              for b in policy.bindings if b.span is not None]
@@ -223,7 +224,7 @@ def cel_selection(policies: list[ir.Policy],
                   ) -> CelSelection:
     """`checks(policy)` are the policy's requirements (pspc.analysis); `optionals` picks the
     CEL syntax (pspc.validation.cel), `sources` the texts the `//` comments quote."""
-    sources = sources or {}
+    lines = source_lines(sources or {})
     idents = cel_identifiers(policies)
     cel_writer = CelWriter(optionals, HOISTED)
     per_policy: list[dict] = []
@@ -234,9 +235,9 @@ def cel_selection(policies: list[ir.Policy],
         usable, violations = f"variables.usable_{ident}", f"variables.violations_{ident}"
         per_policy.extend([
             {"name": f"usable_{ident}",
-             "expression": f"{_usable_comment(policy, sources)}\n{cel_usable(policy)}"},
+             "expression": f"{_usable_comment(policy, lines)}\n{cel_usable(policy)}"},
             {"name": f"violations_{ident}", "expression": cel_violations(
-                policy, checks(policy), cel_writer, sources, levels)},
+                policy, checks(policy), cel_writer, lines, levels)},
         ])
         admitting.append(f"({usable} && size({violations}) == 0)")
         usable_names.append(f'{usable} ? {json.dumps(policy.name)} : ""')
