@@ -43,7 +43,7 @@ def annotations(analysis: Analysis, place: str) -> dict[str, str]:
         AUTOGEN: "none",
         "policies.kyverno.io/title": "PodSecurityPolicy-equivalent pod security (pspc)",
         "policies.kyverno.io/category": "Pod Security",
-        "policies.kyverno.io/severity": "high",
+        "policies.kyverno.io/severity": "medium",  # as the repository's pod security policies
         "policies.kyverno.io/subject": "Pod",
         "policies.kyverno.io/minversion": _MIN_VERSION[place],
         "policies.kyverno.io/description": (
