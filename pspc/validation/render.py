@@ -136,14 +136,20 @@ def source_text(sources: dict[str, list[str]], span: Span) -> str:
 
 
 def origin_comment(policy: ir.Policy, intent: str, sources: dict[str, list[str]]) -> str:
-    """`// FILE:LINE STATEMENT`: the statement that asks for `intent`, or, for an intent
-    the policy leaves at its default, the policy's own line."""
+    """`// FILE:LINE STATEMENT`: the statement that asks for `intent` (stated by the policy
+    or a policy it extends), else the policy's own line (defaults_comment)."""
     origin = policy.origins.get(intent)
     if origin is None:
-        span = policy.span
-        return f"// {span.file}:{span.line} policy {policy.name}, by default: {intent}"
+        return defaults_comment(policy, [intent])
     text = source_text(sources, origin.span) or intent
     return f"// {origin.span.file}:{origin.span.line} {text}"
+
+
+def defaults_comment(policy: ir.Policy, intents: list[str]) -> str:
+    """`// FILE:LINE policy NAME, by default: ...`: intents no statement sets, whose closed
+    default (PodSecurityPolicy's) the policy keeps, cited at the policy's own line."""
+    return (f"// {policy.span.file}:{policy.span.line} policy {policy.name}, by default: "
+            + ", ".join(dict.fromkeys(intents)))
 
 
 # How pspc.validation.standards ends the wording of a level's requirement.
@@ -205,21 +211,25 @@ def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
                    shared: dict[str, str]) -> str:
     """The policy's checks in CEL: the messages of those the pod fails (empty: the policy
     admits it), one per failed check. Each check is written once, one per line, under a `//`
-    comment citing the source line that asks for it (checks of one statement share it).
+    comment citing the source line that asks for it (checks of one statement share it);
+    the checks of intents left at their defaults come last, under one comment.
 
     The controls of a Pod Security Standards level are the same for every policy that
     states the level at one version: they go to `shared` (variable name -> expression),
     defined once, and the policy reads that variable."""
     level = [c for c in checks if c.intent == INTENT]
+    stated = [c for c in checks if c.intent != INTENT and c.intent in policy.origins]
+    defaults = [c for c in checks if c.intent != INTENT and c.intent not in policy.origins]
     lines, cited = [], None
-    for check in checks:
-        if check.intent == INTENT:
-            continue
+    for check in stated:
         comment = origin_comment(policy, check.intent, sources)
         if comment != cited:
             lines.append(f"  {comment}")
             cited = comment
         lines.append(f"  {_cel_failures(check, cel_writer)},")
+    if defaults:
+        lines.append(f"  {defaults_comment(policy, [c.intent for c in defaults])}")
+        lines.extend(f"  {_cel_failures(c, cel_writer)}," for c in defaults)
     own = _failure_list(lines)
     if not level:
         return own
