@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import EXAMPLES, REPO
 
 from pspc.output import writer
@@ -113,3 +114,19 @@ def test_outputs_do_not_depend_on_file_order_or_locale(tmp_path):
                         if v is not None and k != writer.MANIFEST and "kustomization" not in k})
         shutil.rmtree(out)
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("text", [
+    "// a comment\nobject.spec.?x.orValue(1) == 1", "a\n\nb\n", "  leading\nx", "x\n  indented\n",
+    "trailing space \nx", "tab\there\nx", "x\n\n", "\nx", "é ü\nx", "x\r\ny", "- a\n- b",
+    "a: b\n# c"])
+def test_strings_of_several_lines_are_block_literals_read_back_exactly(text):
+    """PyYAML's C emitter writes a block literal where one holds the string exactly, and a
+    quoted scalar where none can (a line ending in a space, a tab, a carriage return)."""
+    from pspc.output.render import render
+    from pspc.targets import OutputFile
+
+    data = render(OutputFile("x.yaml", "t.pspc", ({"expression": text},))).decode()
+    assert yaml.safe_load(data) == {"expression": text}
+    literal = not any(bad in text for bad in ("\t", "\r", " \n"))
+    assert data.split("\n")[1].startswith("expression: |") == literal
