@@ -389,10 +389,6 @@ _ok_21(obj, spec, v) if {
 }
 
 _ok_21(obj, spec, v) if {
-	count(object.remove(v, ["name"])) == 0
-}
-
-_ok_21(obj, spec, v) if {
 	object.get(v, "persistentVolumeClaim", null) != null
 }
 
@@ -402,6 +398,10 @@ _ok_21(obj, spec, v) if {
 
 _ok_21(obj, spec, v) if {
 	object.get(v, "secret", null) != null
+}
+
+_ok_21(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
 }
 
 _pspc_7(obj, spec) := "unconfined" if {

@@ -114,7 +114,7 @@ reasons contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
-	not _ok_11(obj, spec, c)
+	count(_list(object.get(c, ["securityContext", "capabilities", "add"], []))) > 0
 	msg := concat("", ["100-psp: container ", object.get(c, "name", ""), " must add only allowed capabilities (none)"])
 }
 
@@ -196,10 +196,6 @@ _ok_6(obj, spec, v) if {
 }
 
 _ok_6(obj, spec, v) if {
-	count(object.remove(v, ["name"])) == 0
-}
-
-_ok_6(obj, spec, v) if {
 	object.get(v, "persistentVolumeClaim", null) != null
 }
 
@@ -209,6 +205,10 @@ _ok_6(obj, spec, v) if {
 
 _ok_6(obj, spec, v) if {
 	object.get(v, "secret", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
 }
 
 _pspc_3(obj, spec, c) if {
@@ -246,10 +246,6 @@ _pspc_4(obj, spec, gid) if {
 _ok_9(obj, spec) if {
 	count(_list(object.get(spec, ["securityContext", "supplementalGroups"], []))) > 0
 	every gid in _list(object.get(spec, ["securityContext", "supplementalGroups"], [])) { _pspc_4(obj, spec, gid) }
-}
-
-_ok_11(obj, spec, c) if {
-	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in [] }
 }
 
 _ok_13(obj, spec) if {

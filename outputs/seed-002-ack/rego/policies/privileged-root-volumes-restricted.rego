@@ -140,10 +140,6 @@ _ok_6(obj, spec, v) if {
 }
 
 _ok_6(obj, spec, v) if {
-	count(object.remove(v, ["name"])) == 0
-}
-
-_ok_6(obj, spec, v) if {
 	object.get(v, "persistentVolumeClaim", null) != null
 }
 
@@ -153,6 +149,10 @@ _ok_6(obj, spec, v) if {
 
 _ok_6(obj, spec, v) if {
 	object.get(v, "secret", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
 }
 
 _pspc_3(obj, spec, c) if {

@@ -89,7 +89,7 @@ reasons contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
-	not _ok_8(obj, spec, c)
+	count(_list(object.get(c, ["securityContext", "capabilities", "add"], []))) > 0
 	msg := concat("", ["restricted: container ", object.get(c, "name", ""), " must add only allowed capabilities (none)"])
 }
 
@@ -175,15 +175,15 @@ _ok_6(obj, spec, v) if {
 }
 
 _ok_6(obj, spec, v) if {
-	count(object.remove(v, ["name"])) == 0
-}
-
-_ok_6(obj, spec, v) if {
 	object.get(v, "persistentVolumeClaim", null) != null
 }
 
 _ok_6(obj, spec, v) if {
 	object.get(v, "secret", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
 }
 
 _ok_6(obj, spec, v) if {
@@ -211,10 +211,6 @@ _ok_7(obj, spec, c) if {
 	_pspc_5(obj, spec, c)
 	object.get(c, ["securityContext", "runAsNonRoot"], object.get(spec, ["securityContext", "runAsNonRoot"], true)) != false
 	object.get(c, ["securityContext", "runAsUser"], object.get(spec, ["securityContext", "runAsUser"], 1)) != 0
-}
-
-_ok_8(obj, spec, c) if {
-	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in [] }
 }
 
 _ok_10(obj, spec) if {

@@ -114,17 +114,17 @@ reasons contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
-	not _ok_11(obj, spec, c)
+	count(_list(object.get(c, ["securityContext", "capabilities", "add"], []))) > 0
 	msg := concat("", ["restricted: container ", object.get(c, "name", ""), " must add only allowed capabilities (none)"])
 }
 
-# requiredDropCapabilities.ALL
+# requiredDropCapabilities
 reasons contains msg if {
 	obj := _pod
 	spec := object.get(obj, "spec", {})
 	some c in _pod_containers
 	not "ALL" in _list(object.get(c, ["securityContext", "capabilities", "drop"], []))
-	msg := concat("", ["restricted: container ", object.get(c, "name", ""), " must drop capability ALL"])
+	msg := concat("", ["restricted: container ", object.get(c, "name", ""), " must drop capabilities ALL"])
 }
 
 # procMount
@@ -191,15 +191,15 @@ _ok_6(obj, spec, v) if {
 }
 
 _ok_6(obj, spec, v) if {
-	count(object.remove(v, ["name"])) == 0
-}
-
-_ok_6(obj, spec, v) if {
 	object.get(v, "projected", null) != null
 }
 
 _ok_6(obj, spec, v) if {
 	object.get(v, "secret", null) != null
+}
+
+_ok_6(obj, spec, v) if {
+	count(object.remove(v, ["name"])) == 0
 }
 
 _ok_7(obj, spec, c) if {
@@ -210,10 +210,6 @@ _ok_7(obj, spec, c) if {
 _ok_9(obj, spec) if {
 	count(_list(object.get(spec, ["securityContext", "supplementalGroups"], []))) > 0
 	every gid in _list(object.get(spec, ["securityContext", "supplementalGroups"], [])) { gid == 32767 }
-}
-
-_ok_11(obj, spec, c) if {
-	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in [] }
 }
 
 _ok_14(obj, spec) if {
