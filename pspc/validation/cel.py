@@ -41,7 +41,17 @@ def value(node: e.Expr) -> str:
         return f"variables.{CONTAINERS_VARIABLE}"
     if isinstance(node, e.Cond):
         return f"({condition(node.test)} ? {value(node.then)} : {value(node.otherwise)})"
+    if isinstance(node, e.Param | e.Named):
+        return parametric(node)
     return condition(node)
+
+
+def parametric(node: e.Param | e.Named) -> str:
+    """The nodes of a check family that partial evaluation removes (the Gatekeeper template
+    keeps them): a parameter, which is always present, and a named value, inlined."""
+    if isinstance(node, e.Param):
+        return f"{_name(node.of)}.{node.name}"
+    return value(node.value)
 
 
 def containers_expression() -> str:
@@ -71,6 +81,8 @@ def _guarded(path: e.Path, default: str) -> str:
 
 
 def condition(node: e.Expr) -> str:
+    if isinstance(node, e.Named):
+        return condition(node.value)
     if isinstance(node, e.Lit):
         return "true" if node.value else "false"
     if isinstance(node, e.Cmp):

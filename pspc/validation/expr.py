@@ -236,6 +236,18 @@ def ne(left: Expr, right: object) -> Expr:
     return Cmp("!=", left, right if _is_expr(right) else Lit(right))
 
 
+def rename(node: object, old: Var, new: Var) -> object:
+    """`node` with the variable `old` replaced by `new` (the Gatekeeper template's CEL reads
+    a family's parameters as `p.runAsUser`)."""
+    if node == old:
+        return new
+    if isinstance(node, tuple):
+        return tuple(rename(item, old, new) for item in node)
+    if isinstance(node, Lit) or not hasattr(node, "__dataclass_fields__"):
+        return node
+    return type(node)(*(rename(getattr(node, f), old, new) for f in node.__dataclass_fields__))
+
+
 def param(name: str, of: Var = PARAMS) -> Param:
     return Param(name, of)
 

@@ -220,9 +220,12 @@ def _host_paths_checks() -> tuple[Expr, Expr]:
 
 HOST_PATHS = _family("allowedHostPaths", "allowed_host_paths", "volume",
                      _host_paths_checks()[0], "must use a host path under an allowed prefix")
+# Shares its parameter with HOST_PATHS: where no prefix is read-only, it fails only for a
+# host path under no prefix, which HOST_PATHS rejects anyway.
 HOST_PATHS_READ_ONLY = _family(
-    "allowedHostPathsReadOnly", "allowed_host_paths", "volume", _host_paths_checks()[1],
-    "must be mounted read-only (its host path is allowed read-only)")
+    "allowedHostPaths", "allowed_host_paths", "volume", _host_paths_checks()[1],
+    "must be mounted read-only (its host path is allowed read-only)",
+    name="allowedHostPathsReadOnly")
 
 
 def _host_paths(p: ir.Policy) -> list[Requirement]:
@@ -506,9 +509,12 @@ def _sysctl_match(name: Expr, names: Expr, prefixes: Expr) -> Expr:
 def _sysctls_check() -> Expr:
     sysctl = Var("sysctl")
     name = Val(path(sysctl, "name"), Lit(""))
-    ok = and_(not_(_sysctl_match(name, param("forbidden"), param("forbiddenPrefixes"))),
-              or_(In(name, Lit(list(voc.SAFE_SYSCTLS))),
-                  _sysctl_match(name, param("allowed"), param("allowedPrefixes"))))
+    forbidden = Named("forbidden_sysctl", _sysctl_match(
+        name, param("forbidden"), param("forbiddenPrefixes")))
+    allowed = Named("allowed_sysctl", or_(
+        In(name, Lit(list(voc.SAFE_SYSCTLS))),
+        _sysctl_match(name, param("allowed"), param("allowedPrefixes"))))
+    ok = and_(not_(forbidden), allowed)
     return All(sysctl, Items(PSC / "sysctls"), ok)
 
 
@@ -563,9 +569,12 @@ def _profile_of(field: Path) -> Expr:
     (docs/psp-admission.md#seccomp, docs/psp-admission.md#apparmor)."""
     kind = Val(field / "type", Lit(""))
     localhost = Concat((Lit("localhost/"), Val(field / "localhostProfile", Lit(""))))
-    return Cond(eq(kind, "RuntimeDefault"), Lit(voc.RUNTIME_DEFAULT),
-                Cond(and_(eq(kind, "Localhost"), Has(field / "localhostProfile")), localhost,
-                     Cond(eq(kind, "Unconfined"), Lit("unconfined"), Lit(""))))
+    who = "pod" if field.base == SPEC else "container"
+    what = "seccomp" if field.keys[-1] == "seccompProfile" else "apparmor"
+    return Named(f"{who}_{what}_field_profile", Cond(
+        eq(kind, "RuntimeDefault"), Lit(voc.RUNTIME_DEFAULT),
+        Cond(and_(eq(kind, "Localhost"), Has(field / "localhostProfile")), localhost,
+             Cond(eq(kind, "Unconfined"), Lit("unconfined"), Lit("")))))
 
 
 def _container_key(prefix: str) -> Path:
@@ -627,9 +636,11 @@ def _apparmor_profile() -> Expr:
 
 
 APPARMOR = _family("apparmor", "apparmor_allowed", "container",
-                   or_(and_(eq(param("any"), True), ne(_apparmor_profile(), "")),
-                       In(_apparmor_profile(), param("profiles"))),
+                   In(_apparmor_profile(), param("profiles")),
                    "must set an allowed AppArmor profile")
+ANY_APPARMOR = _family("anyApparmor", "apparmor_allowed", "container",
+                       ne(_apparmor_profile(), ""), "must set an AppArmor profile",
+                       name="apparmor")
 
 
 def _apparmor(p: ir.Policy) -> list[Requirement]:
@@ -637,9 +648,24 @@ def _apparmor(p: ir.Policy) -> list[Requirement]:
     if allowed is None and default is None:
         return []
     names = ", ".join(allowed) if allowed is not None else "any"
-    return [require(APPARMOR, {"any": allowed is None, "profiles": list(allowed or ())},
-                    f"must set an allowed AppArmor profile ({names})",
+    family, params = (ANY_APPARMOR, {}) if allowed is None else (
+        APPARMOR, {"profiles": list(allowed)})
+    return [require(family, params, f"must set an allowed AppArmor profile ({names})",
                     default=f"AppArmor profile {default}" if default else None)]
+
+
+def requirement_families() -> tuple[Family, ...]:
+    """The families of PodSecurityPolicy's intents (and pspc's beyond them), in PSP's
+    validation order."""
+    return (PRIVILEGED, *HOST_NAMESPACES.values(), HOST_PORTS, VOLUMES, HOST_PATHS,
+            HOST_PATHS_READ_ONLY, FLEX_VOLUMES, CSI_DRIVERS, RUN_AS_USER, RUN_AS_NON_ROOT,
+            *RUN_AS_GROUP.values(), *FS_GROUP.values(), *SUPPLEMENTAL_GROUPS.values(),
+            READ_ONLY_ROOT_FILESYSTEM, NO_PRIVILEGE_ESCALATION, EXPLICIT_PRIVILEGE_ESCALATION,
+            ALLOWED_CAPABILITIES, DEFAULT_ADD_CAPABILITIES, REQUIRED_DROP_CAPABILITIES, SELINUX,
+            SELINUX_CONTAINER, SELINUX_TYPES, SELINUX_TYPES_CONTAINER, EXPLICIT_NON_ROOT,
+            EXPLICIT_NON_ROOT_POD, PROC_MOUNT, SYSCTLS, *RUNTIME_CLASS.values(), SECCOMP,
+            SECCOMP_CONTAINER, NO_SECCOMP, NO_SECCOMP_CONTAINER, APPARMOR,
+            ANY_APPARMOR)
 
 
 BUILDERS = (

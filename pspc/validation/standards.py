@@ -71,6 +71,7 @@ from pspc.validation.requirements import (
     Requirement,
     V,
     require,
+    requirement_families,
 )
 
 INTENT = "pod_security_standard"
@@ -336,3 +337,9 @@ def psp_defaults(policy: ir.Policy) -> dict[str, str]:
             found[check] = f"seccomp profile {policy.seccomp_default}"
     return found
 
+
+
+def families() -> tuple[Family, ...]:
+    """Every check family, PodSecurityPolicy's intents' and the levels' controls': what the
+    Gatekeeper template and the conftest module render, whatever the policies."""
+    return (*requirement_families(), *(f for found in CONTROLS.values() for f in found))

@@ -77,7 +77,8 @@ class Outputs:
         self.policy = policy
         self.engines = {"conftest": RegoEngine(policy, "conftest"),
                         "gatekeeper": RegoEngine(policy, "gatekeeper"),
-                        "cel": CelEngine(policy, "cel-expr-python")}
+                        "cel": CelEngine(policy, "cel-expr-python"),
+                        "gatekeeper-cel": CelEngine(policy, "cel-expr-python", gatekeeper=True)}
 
     def verdicts(self, pod: dict) -> dict[str, bool]:
         return {name: not engine.messages(pod) for name, engine in self.engines.items()}
@@ -254,4 +255,4 @@ def test_generated_pods_get_the_psa_verdict_from_every_output(pod, level, versio
     """`extends LEVEL` (the build's version) or the level pinned to another version."""
     expected = not evaluate_pod(pod, level, version or DEFAULT_VERSION)
     assert outputs(level, version).verdicts(pod) == dict.fromkeys(
-        ("conftest", "gatekeeper", "cel"), expected)
+        ("conftest", "gatekeeper", "cel", "gatekeeper-cel"), expected)
