@@ -115,8 +115,8 @@ class LibraryWriter:
         return call
 
     def _get(self, path: e.Path, default: str, name: str) -> str:
-        keys = [self.value(k, name) if isinstance(k, e.Concat) else json.dumps(k)
-                for k in path.keys]
+        keys = [json.dumps(k) if isinstance(k, str) else self.value(
+            k.parts[0] if len(k.parts) == 1 else k, name) for k in path.keys]
         where = keys[0] if len(keys) == 1 else "[" + ", ".join(keys) + "]"
         return f"object.get({self.value(path.base, name)}, {where}, {default})"
 

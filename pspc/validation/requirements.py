@@ -135,9 +135,9 @@ def _host_ports_check() -> Expr:
     ranges = param("ranges")
     allowed = or_(
         and_(Cmp(">", host_port, Lit(0)), in_ranges(host_port, ranges)),
-        and_(eq(host_port, 0), or_(not_(host_network), eq(container_port, 0),
-                                   in_ranges(container_port, ranges))))
-    return All(port, Items(path(C, "ports")), allowed)
+        and_(eq(host_port, 0), Named("container_port_allowed", or_(
+            not_(host_network), eq(container_port, 0), in_ranges(container_port, ranges)))))
+    return All(port, Items(path(C, "ports")), Named("host_port_allowed", allowed))
 
 
 HOST_PORTS = _family("hostPorts", "host_ports", "container", _host_ports_check(),
@@ -169,7 +169,8 @@ def _projected_token(v: Var) -> Expr:
              eq(Val(path(item, "fieldRef", "apiVersion"), Lit("v1")), "v1"),
              eq(Val(path(item, "fieldRef", "fieldPath"), Lit("")), "metadata.namespace"))))
     return and_(Has(path(v, "projected")), All(source, Items(path(v, "projected", "sources")),
-                                               or_(token, root_ca, namespace)))
+                                               Named("token_volume_source",
+                                                     or_(token, root_ca, namespace))))
 
 
 def _volumes_check() -> Expr:
@@ -210,9 +211,9 @@ def _host_paths_checks() -> tuple[Expr, Expr]:
                   Any(prefix, param("prefixes"), _under(host_path, prefix)))
     mount, container = Var("mount"), Var("ctr")
     mounted_read_only = All(container, Containers(SPEC), All(
-        mount, Items(path(container, "volumeMounts")),
-        or_(ne(Val(path(mount, "name"), Lit("")), Val(path(V, "name"), Lit(""))),
-            eq(Val(path(mount, "readOnly"), FALSE), True))))
+        mount, Items(path(container, "volumeMounts")), Named("mount_read_only_or_other", or_(
+            ne(Val(path(mount, "name"), Lit("")), Val(path(V, "name"), Lit(""))),
+            eq(Val(path(mount, "readOnly"), FALSE), True)))))
     writable = Any(prefix, param("prefixes"),
                    and_(eq(param("readOnly", prefix), False), _under(host_path, prefix)))
     return allowed, or_(not_(Has(path(V, "hostPath"))), writable, mounted_read_only)
@@ -299,7 +300,8 @@ def _group_families(key: str, intent: str, scope: str, value: Expr,
 
 RUN_AS_GROUP = _group_families("runAsGroup", "run_as_group", "container",
                                _effective("runAsGroup", -1),
-                               or_(Has(SC / "runAsGroup"), Has(PSC / "runAsGroup")))
+                               Named("run_as_group_set",
+                                     or_(Has(SC / "runAsGroup"), Has(PSC / "runAsGroup"))))
 FS_GROUP = _group_families("fsGroup", "fs_group", "pod", Val(PSC / "fsGroup", Lit(-1)),
                            Has(PSC / "fsGroup"))
 

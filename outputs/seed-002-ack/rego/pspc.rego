@@ -590,30 +590,30 @@ reasons contains _reason(policy, params, _subject("container", c), "must not set
 }
 
 host_ports_ok(c, params) if {
-	every port in _list(object.get(c, "ports", [])) { host_ports_ok_port_either(params, port) }
+	every port in _list(object.get(c, "ports", [])) { host_port_allowed(params, port) }
 }
 
-host_ports_ok_port_either(params, port) if {
+host_port_allowed(params, port) if {
 	object.get(port, "hostPort", 0) > 0
 	some range in params.ranges
 	object.get(port, "hostPort", 0) >= range.min
 	object.get(port, "hostPort", 0) <= range.max
 }
 
-host_ports_ok_port_either(params, port) if {
+host_port_allowed(params, port) if {
 	object.get(port, "hostPort", 0) == 0
-	host_ports_ok_port_either_either(params, port)
+	container_port_allowed(params, port)
 }
 
-host_ports_ok_port_either_either(params, port) if {
+container_port_allowed(params, port) if {
 	object.get(_spec, "hostNetwork", false) != true
 }
 
-host_ports_ok_port_either_either(params, port) if {
+container_port_allowed(params, port) if {
 	object.get(port, "containerPort", 0) == 0
 }
 
-host_ports_ok_port_either_either(params, port) if {
+container_port_allowed(params, port) if {
 	some range in params.ranges
 	object.get(port, "containerPort", 0) >= range.min
 	object.get(port, "containerPort", 0) <= range.max
@@ -621,7 +621,7 @@ host_ports_ok_port_either_either(params, port) if {
 
 volumes_ok(params, v) if {
 	some source in params.sources
-	object.get(v, concat("", [source]), null) != null
+	object.get(v, source, null) != null
 }
 
 volumes_ok(params, v) if {
@@ -632,26 +632,26 @@ volumes_ok(params, v) if {
 volumes_ok(params, v) if {
 	params.serviceAccountToken == true
 	object.get(v, "projected", null) != null
-	every src in _list(object.get(v, ["projected", "sources"], [])) { volumes_ok_src_either(src) }
+	every src in _list(object.get(v, ["projected", "sources"], [])) { token_volume_source(src) }
 }
 
-volumes_ok_src_either(src) if {
+token_volume_source(src) if {
 	object.get(src, "serviceAccountToken", null) != null
 	object.get(src, ["serviceAccountToken", "path"], "") == "token"
 	object.get(src, ["serviceAccountToken", "audience"], "") == ""
 }
 
-volumes_ok_src_either(src) if {
+token_volume_source(src) if {
 	object.get(src, "configMap", null) != null
 	object.get(src, ["configMap", "name"], "") == "kube-root-ca.crt"
 }
 
-volumes_ok_src_either(src) if {
+token_volume_source(src) if {
 	object.get(src, "downwardAPI", null) != null
-	every item in _list(object.get(src, ["downwardAPI", "items"], [])) { volumes_ok_src_either_item(item) }
+	every item in _list(object.get(src, ["downwardAPI", "items"], [])) { token_volume_source_item(item) }
 }
 
-volumes_ok_src_either_item(item) if {
+token_volume_source_item(item) if {
 	object.get(item, "path", "") == "namespace"
 	object.get(item, ["fieldRef", "apiVersion"], "v1") == "v1"
 	object.get(item, ["fieldRef", "fieldPath"], "") == "metadata.namespace"
@@ -685,7 +685,7 @@ allowed_host_paths_read_only_ok(params, v) if {
 }
 
 allowed_host_paths_read_only_ok(params, v) if {
-	every ctr in _containers { every mount in _list(object.get(ctr, "volumeMounts", [])) { allowed_host_paths_read_only_ok_ctr_mount_either(mount, v) } }
+	every ctr in _containers { every mount in _list(object.get(ctr, "volumeMounts", [])) { mount_read_only_or_other(mount, v) } }
 }
 
 allowed_host_paths_read_only_ok_either(prefix, v) if {
@@ -696,11 +696,11 @@ allowed_host_paths_read_only_ok_either(prefix, v) if {
 	startswith(object.get(v, ["hostPath", "path"], ""), concat("", [prefix.path, "/"]))
 }
 
-allowed_host_paths_read_only_ok_ctr_mount_either(mount, v) if {
+mount_read_only_or_other(mount, v) if {
 	object.get(mount, "name", "") != object.get(v, "name", "")
 }
 
-allowed_host_paths_read_only_ok_ctr_mount_either(mount, v) if {
+mount_read_only_or_other(mount, v) if {
 	object.get(mount, "readOnly", false) == true
 }
 
@@ -755,7 +755,7 @@ run_as_group_ok(c, params) if {
 }
 
 run_as_group_may_run_as_ok(c, params) if {
-	not run_as_group_may_run_as_ok_holds(c)
+	not run_as_group_set(c)
 }
 
 run_as_group_may_run_as_ok(c, params) if {
@@ -764,11 +764,11 @@ run_as_group_may_run_as_ok(c, params) if {
 	object.get(c, ["securityContext", "runAsGroup"], object.get(_spec, ["securityContext", "runAsGroup"], -1)) <= range.max
 }
 
-run_as_group_may_run_as_ok_holds(c) if {
+run_as_group_set(c) if {
 	object.get(c, ["securityContext", "runAsGroup"], null) != null
 }
 
-run_as_group_may_run_as_ok_holds(c) if {
+run_as_group_set(c) if {
 	object.get(_spec, ["securityContext", "runAsGroup"], null) != null
 }
 
@@ -1007,11 +1007,11 @@ pss_app_armor_profile_pod_ok_key_either(key) if {
 }
 
 pss_app_armor_profile_pod_ok_key_either(key) if {
-	object.get(_pod, ["metadata", "annotations", concat("", [key])], "") in ["", "runtime/default"]
+	object.get(_pod, ["metadata", "annotations", key], "") in ["", "runtime/default"]
 }
 
 pss_app_armor_profile_pod_ok_key_either(key) if {
-	startswith(object.get(_pod, ["metadata", "annotations", concat("", [key])], ""), "localhost/")
+	startswith(object.get(_pod, ["metadata", "annotations", key], ""), "localhost/")
 }
 
 pss_app_armor_profile_container_ok(c) if {
