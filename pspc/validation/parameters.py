@@ -20,13 +20,13 @@ from pspc.validation.standards import INTENT
 _COMMENT = re.compile(r"\s+#.*$")
 
 
-def origin(policy: ir.Policy, intent: str, sources: dict[str, str]) -> str:
+def origin(policy: ir.Policy, intent: str, lines: dict[str, list[str]]) -> str:
     """`file:line statement` for the intent, or for an intent the policy leaves at its closed
-    default, `file:line policy NAME (default)`."""
+    default, `file:line policy NAME (default)`; `lines` are the source files' lines."""
     found = policy.origins.get(intent)
     span = found.span if found is not None else policy.span
-    lines = sources.get(span.file, "").splitlines()[span.line - 1:span.end_line]
-    text = " ".join(_COMMENT.sub("", line).strip() for line in lines).strip()
+    statement = lines.get(span.file, [])[span.line - 1:span.end_line]
+    text = " ".join(_COMMENT.sub("", line).strip() for line in statement).strip()
     if found is None:
         text = f"policy {policy.name} (default)"
     return f"{span.file}:{span.line} {text}".rstrip()
@@ -51,19 +51,19 @@ def grants(policy: ir.Policy) -> list[dict]:
 
 
 def policy_parameters(policy: ir.Policy, checks: tuple[Requirement, ...],
-                      sources: dict[str, str], profile_version: str | None = None) -> dict:
-    """The policy as the check library reads it."""
+                      lines: dict[str, list[str]], profile_version: str | None = None) -> dict:
+    """The policy as the check library reads it; `lines` are the source files' lines."""
     entry: dict = {"name": policy.name, "grants": grants(policy)}
     standard = policy.pod_security_standard
     if standard is not None:
         entry["podSecurityStandard"] = {
             "level": standard.level, "version": standard_version(policy, profile_version),
-            "origin": origin(policy, INTENT, sources)}
+            "origin": origin(policy, INTENT, lines)}
     for check in checks:
         family = check.family
         values = dict(check.params)
         if check.intent != INTENT:
-            values["origin"] = origin(policy, check.intent, sources)
+            values["origin"] = origin(policy, check.intent, lines)
         entry.setdefault(family.key, values)
     return entry
 
@@ -72,5 +72,6 @@ def parameters(policies: list[ir.Policy], checks, sources: dict[str, str],
                profile_version: str | None = None) -> dict:
     """Every policy, by name, as the library's `policies` parameter; `checks(policy)` are
     its requirements (pspc.analysis)."""
-    return {"policies": [policy_parameters(p, checks(p), sources, profile_version)
+    lines = {name: text.splitlines() for name, text in sources.items()}
+    return {"policies": [policy_parameters(p, checks(p), lines, profile_version)
                          for p in sorted(policies, key=lambda p: p.name)]}
