@@ -278,10 +278,12 @@ class SelectionRegoEngine:
         self.operation = operation
         self.engine = regorus.Engine()
         self.engine.add_policy("pspc.rego", analysis.rego_selection(flavour).main)
-        self.parameters = analysis.parameters()
+        parameters = analysis.parameters()
         if flavour == "conftest":
             self.engine.add_policy("main.rego", CONFTEST_MAIN)
-            self.engine.add_policy("policies.rego", rego_parameters(self.parameters))
+            self.engine.add_policy("policies.rego", rego_parameters(parameters))
+        # serialised once: the constraint's parameters go into every review's input
+        self._parameters = json.dumps(parameters)
         self.query = "data.pspc.violation" if flavour == "gatekeeper" else "data.main.deny"
         self._data: Requester | None = None
 
@@ -294,7 +296,7 @@ class SelectionRegoEngine:
                                    "groups": list(requester.groups)}}
             if old is not None:
                 review["oldObject"] = old
-            document = {"review": review, "parameters": self.parameters}
+            document = f'{{"review": {json.dumps(review)}, "parameters": {self._parameters}}}'
         else:
             document = json.loads(json.dumps(request.workload or request.pod))
             document.setdefault("metadata", {})["namespace"] = request.namespace
@@ -303,7 +305,8 @@ class SelectionRegoEngine:
                 self.engine.add_data_json(json.dumps({"pspc_requester": {
                     "username": requester.username, "groups": list(requester.groups)}}))
                 self._data = requester
-        self.engine.set_input_json(json.dumps(document))
+            document = json.dumps(document)
+        self.engine.set_input_json(document)
         values = json.loads(self.engine.eval_rule_as_json(self.query))
         return sorted(v if isinstance(v, str) else v["msg"] for v in values)
 
