@@ -19,61 +19,44 @@ from dataclasses import dataclass
 from pspc.analysis import Analysis
 from pspc.engines import Verdict
 from pspc.model import ir
-from pspc.validation.render import cel_program, rego_module
-from pspc.validation.selection import rego_identifiers
+from pspc.validation.library_cel import cel_library
+from pspc.validation.parameters import policy_parameters
+from pspc.validation.render import cel_program
+from pspc.validation.requirements import requirements
+from pspc.validation.selection import CONFTEST_MAIN, rego_parameters, rego_selection
+from pspc.validation.standards import families
 from pspc.workloads import PodRequest
 
 ENGINES_EXTRA = "pip install 'pspc[engines]'"
+# every pod's service account is in this group: a policy granted to it is usable for any pod
+EVERY_POD_GROUP = "system:serviceaccounts"
 CEL_RUNTIMES = ("cel-expr-python", "cel-python")
 
 
-class RegoInput:
-    """One regorus engine for the modules of several policies, so that a pod is serialised
-    and handed to regorus once, not once per policy. Packages differ by policy name, so the
-    policies must have distinct names (those of one program do)."""
+class RegoEngine:
+    """One policy through the check library (`conftest` or `gatekeeper` flavour) in regorus,
+    the policy usable by any pod's service account: the reasons it rejects a pod (none: it
+    admits it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: ir.Policy, flavour: str) -> None:
         import regorus
 
-        self.engine = regorus.Engine()
-        self._current: object = None
-
-    def set(self, document: dict, key: object) -> None:
-        if key is not self._current:
-            self.engine.set_input_json(json.dumps(document))
-            self._current = key
-
-
-def library_package(policy: ir.Policy, flavour: str) -> str:
-    """The package of the policy's library module, as the selection of a build with this
-    policy alone names it."""
-    prefix = "lib.pspc" if flavour == "gatekeeper" else "pspc.policies"
-    return f"{prefix}.{rego_identifiers([policy])[policy.name]}"
-
-
-class RegoEngine:
-    """One policy's library module (`conftest` or `gatekeeper` flavour) in regorus: the
-    reasons the policy rejects a pod (none: it admits it)."""
-
-    def __init__(self, policy: ir.Policy, flavour: str, shared: RegoInput | None = None) -> None:
         self.name = "rego" if flavour == "conftest" else "gatekeeper"
         self.flavour = flavour
         self.policy = policy
-        self.input = shared or RegoInput()
-        self.engine = self.input.engine
-        package = library_package(policy, flavour)
-        module = rego_module(policy, flavour, package=package)
-        self.engine.add_policy(f"{package}.{flavour}.rego", module)
-        self.query = f"data.{package}.reasons"
-        self.has_rule = re.search(r"^reasons\b", module, re.MULTILINE) is not None
+        entry = policy_parameters(policy, tuple(requirements(policy)), {})
+        self.parameters = {"policies": [{**entry, "grants": [{"groups": [EVERY_POD_GROUP]}]}]}
+        self.engine = regorus.Engine()
+        self.engine.add_policy("pspc.rego", rego_selection(flavour, families()).main)
+        if flavour == "conftest":
+            self.engine.add_policy("policies.rego", rego_parameters(self.parameters))
 
     def messages(self, obj: dict) -> list[str]:
-        if not self.has_rule:  # a policy without checks: nothing to deny
-            return []
-        document = obj if self.flavour == "conftest" else {"review": {"object": obj}}
-        self.input.set(document, obj)
-        values = json.loads(self.engine.eval_rule_as_json(self.query))
-        return sorted(v if isinstance(v, str) else v["msg"] for v in values)
+        document = obj if self.flavour == "conftest" else {
+            "review": {"object": obj, "namespace": "default"}, "parameters": self.parameters}
+        self.engine.set_input_json(json.dumps(document))
+        values = json.loads(self.engine.eval_rule_as_json("data.pspc.reasons"))
+        return sorted(message for _, message in values)
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request.pod)
@@ -105,23 +88,40 @@ def optional_syntax(runtime: str, optionals: bool | None) -> bool:
 class CelEngine:
     """The generated CEL validations, with Kubernetes' `join` for lists, in `runtime`
     (one of CEL_RUNTIMES; by default cel-expr-python when installed, else cel-python), in
-    optional syntax or with has() guards (`optionals`; by default what the runtime parses)."""
-
-    name = "cel"
+    optional syntax or with has() guards (`optionals`; by default what the runtime parses).
+    With `gatekeeper`, the Gatekeeper template's CEL given this policy alone, usable by any
+    pod's service account, as its parameters."""
 
     def __init__(self, policy: ir.Policy, runtime: str | None = None,
-                 optionals: bool | None = None) -> None:
+                 optionals: bool | None = None, gatekeeper: bool = False) -> None:
+        self.name = "gatekeeper-cel" if gatekeeper else "cel"
         self.policy = policy
         self.runtime = runtime or cel_runtime()
-        variables, validations = cel_program(policy, optional_syntax(self.runtime, optionals))
         backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
-        self.messages = backend(variables, [(v.expression, v.message_expression)
-                                            for v in validations]).messages
+        if not gatekeeper:
+            variables, validations = cel_program(policy, optional_syntax(self.runtime,
+                                                                         optionals))
+            self.messages = backend(variables, [(v.expression, v.message_expression)
+                                                for v in validations]).messages
+            return
+        library = cel_library(families())
+        self._library = backend(list(library.variables),
+                                [(library.expression, library.message_expression)])
+        entry = policy_parameters(policy, tuple(requirements(policy)), {})
+        self._given = {"params": {"policies": [
+            {**entry, "grants": [{"groups": [EVERY_POD_GROUP]}]}]}}
+
+    def messages(self, pod: dict) -> list[str]:
+        """The Gatekeeper template's messages (the other engines bind theirs instead)."""
+        request = {"namespace": "default", "operation": "CREATE",
+                   "userInfo": {"username": "", "groups": []}}
+        return self._library.messages(pod, {"oldObject": None, "request": request},
+                                      self._given)
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request.pod)
         return Verdict(not found, self.policy.name, "; ".join(found) or None,
-                       tuple(("cel", m) for m in found))
+                       tuple((self.name, m) for m in found))
 
 
 class _CelPy:
@@ -139,9 +139,11 @@ class _CelPy:
                              env.program(env.compile(message), functions))
                             for expression, message in validations]
 
-    def messages(self, obj: dict, context: dict | None = None) -> list[str]:
+    def messages(self, obj: dict, context: dict | None = None,
+                 given: dict | None = None) -> list[str]:
         types = self._celpy.celtypes
-        variables = types.MapType({})
+        variables = types.MapType({types.StringType(k): self._celpy.json_to_cel(v)
+                                   for k, v in (given or {}).items()})
         activation: dict = {"object": self._celpy.json_to_cel(obj), "variables": variables}
         for key, value in (context or {}).items():
             activation[key] = self._celpy.json_to_cel(value)
@@ -208,8 +210,9 @@ class _CelExpr:
             f'(({expression}) == true) ? "" : ({message})'
             for expression, message in validations) + "]") if validations else None
 
-    def messages(self, obj: dict, context: dict | None = None) -> list[str]:
-        variables: dict = {}
+    def messages(self, obj: dict, context: dict | None = None,
+                 given: dict | None = None) -> list[str]:
+        variables: dict = dict(given or {})
         data = {"object": obj, "variables": variables, **(context or {})}
         for batch, one_by_one in self.levels:
             result = batch.eval(data=data)
@@ -281,11 +284,14 @@ class SelectionRegoEngine:
         self.requester = requester
         self.operation = operation
         self.engine = regorus.Engine()
-        selection = analysis.rego_selection(flavour)
-        for package, module in selection.libraries.items():
-            self.engine.add_policy(f"{package}.rego", module)
-        self.engine.add_policy("pspc.rego", selection.main)
-        self.query = "data.pspc." + ("violation" if flavour == "gatekeeper" else "deny")
+        self.engine.add_policy("pspc.rego", analysis.rego_selection(flavour).main)
+        parameters = analysis.parameters()
+        if flavour == "conftest":
+            self.engine.add_policy("main.rego", CONFTEST_MAIN)
+            self.engine.add_policy("policies.rego", rego_parameters(parameters))
+        # serialised once: the constraint's parameters go into every review's input
+        self._parameters = json.dumps(parameters)
+        self.query = "data.pspc.violation" if flavour == "gatekeeper" else "data.main.deny"
         self._data: Requester | None = None
 
     def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:
@@ -297,7 +303,7 @@ class SelectionRegoEngine:
                                    "groups": list(requester.groups)}}
             if old is not None:
                 review["oldObject"] = old
-            document = {"review": review}
+            document = f'{{"review": {json.dumps(review)}, "parameters": {self._parameters}}}'
         else:
             document = json.loads(json.dumps(request.workload or request.pod))
             document.setdefault("metadata", {})["namespace"] = request.namespace
@@ -306,7 +312,8 @@ class SelectionRegoEngine:
                 self.engine.add_data_json(json.dumps({"pspc_requester": {
                     "username": requester.username, "groups": list(requester.groups)}}))
                 self._data = requester
-        self.engine.set_input_json(json.dumps(document))
+            document = json.dumps(document)
+        self.engine.set_input_json(document)
         values = json.loads(self.engine.eval_rule_as_json(self.query))
         return sorted(v if isinstance(v, str) else v["msg"] for v in values)
 
@@ -317,19 +324,22 @@ class SelectionRegoEngine:
 
 
 class SelectionCelEngine:
-    """What pspc writes for ValidatingAdmissionPolicy, Gatekeeper's K8sNativeValidation and
-    Kyverno (the same CEL): the selection over all policies, with `request.userInfo`,
+    """What pspc writes for ValidatingAdmissionPolicy and Kyverno (the same CEL), or with
+    `gatekeeper`, Gatekeeper's K8sNativeValidation (the Constraint's parameters as
+    `variables.params`): the selection over all policies, with `request.userInfo`,
     `request.namespace`, `request.operation` and `oldObject`; in optional syntax or with
-    has() guards (`optionals`; by default what the runtime parses)."""
-
-    name = "cel"
+    has() guards (`optionals`; by default what the runtime parses; Gatekeeper's has())."""
 
     def __init__(self, analysis: Analysis, requester: Requester, operation: str = "CREATE",
-                 runtime: str | None = None, optionals: bool | None = None) -> None:
+                 runtime: str | None = None, optionals: bool | None = None,
+                 gatekeeper: bool = False) -> None:
+        self.name = "gatekeeper-cel" if gatekeeper else "cel"
         self.requester = requester
         self.operation = operation
         self.runtime = runtime or cel_runtime()
-        selection = analysis.cel_selection(optional_syntax(self.runtime, optionals))
+        selection = (analysis.cel_library() if gatekeeper else
+                     analysis.cel_selection(optional_syntax(self.runtime, optionals)))
+        self.given = {"params": analysis.parameters()} if gatekeeper else None
         backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
         self.backend = backend(list(selection.variables),
                                [(selection.expression, selection.message_expression)])
@@ -339,9 +349,9 @@ class SelectionCelEngine:
         context = {"oldObject": old, "request": {
             "namespace": request.namespace, "operation": self.operation,
             "userInfo": {"username": requester.username, "groups": list(requester.groups)}}}
-        return self.backend.messages(request.pod, context)
+        return self.backend.messages(request.pod, context, self.given)
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request)
         return Verdict(not found, None, "; ".join(found) or None,
-                       tuple(("cel", m) for m in found))
+                       tuple((self.name, m) for m in found))

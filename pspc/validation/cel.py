@@ -71,6 +71,10 @@ class CelWriter:
             return self._read(node.path, e.Lit({}))
         if isinstance(node, e.Containers):
             return f"variables.{CONTAINERS_VARIABLE}"
+        if isinstance(node, e.Param):  # a check family's parameter, always present
+            return f"{_name(node.of)}.{node.name}"
+        if isinstance(node, e.Named):  # a named value: a Rego helper, inlined in CEL
+            return self.value(node.value)
         if isinstance(node, e.Cond):
             name = self._hoisted(node)
             if name is not None:
@@ -141,6 +145,8 @@ class CelWriter:
     # -- conditions -----------------------------------------------------------------------
 
     def condition(self, node: e.Expr) -> str:
+        if isinstance(node, e.Named):
+            return self.condition(node.value)
         if isinstance(node, e.Lit):
             return "true" if node.value else "false"
         if isinstance(node, e.Cmp):
@@ -205,3 +211,8 @@ def value(node: e.Expr) -> str:
 def condition(node: e.Expr) -> str:
     """`node` as a CEL condition, with has() guards."""
     return CelWriter().condition(node)
+
+
+def containers_expression() -> str:
+    """The definition of `variables.containers`, with has() guards."""
+    return CelWriter().containers()

@@ -1,7 +1,10 @@
-"""Assemble a policy's checks into Rego modules and CEL validations.
+"""Assemble a policy's checks into CEL (VAP, Kyverno), and name the pod templates of the
+workloads that conftest reads.
 
-Both renderings come from the same Requirement list; only the way a check is quantified (over
-the pod, its containers or its volumes) and worded is decided here.
+The checks are the policy's requirements: its check families partially evaluated with its
+values (pspc.validation.partial); only the way a check is quantified (over the pod, its
+containers or its volumes) and worded is decided here. The Rego and the Gatekeeper
+template's CEL render the families themselves (pspc.validation.selection, .library_cel).
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from pspc.diagnostics import Span
 from pspc.model import ir
 from pspc.validation import cel
 from pspc.validation import expr as e
-from pspc.validation.rego import CONTAINERS_FUNCTION, RegoWriter, violation
+from pspc.validation.partial import specialise
 from pspc.validation.requirements import (
+    _POD_SECCOMP,
     PSC,
     SPEC,
     C,
     Requirement,
     V,
     _profile_of,
-    _seccomp_profiles,
     requirements,
 )
 from pspc.validation.standards import INTENT, _user_namespace, _windows
@@ -36,78 +39,19 @@ CONTROLLER_TEMPLATES = {
     "Job": "input.spec.template",
     "CronJob": "input.spec.jobTemplate.spec.template",
 }
-_SUBJECT = {"pod": "pod", "container": "container", "volume": "volume"}
-
-
-def package_name(policy: ir.Policy) -> str:
-    """A Rego package segment for the policy name (DNS names may hold '-' and '.')."""
-    name = re.sub(r"[^a-z0-9_]", "_", policy.name)
-    return name if name[0].isalpha() else f"p_{name}"
-
-
-def _iteration(check: Requirement) -> tuple[list[str], tuple[str, ...], str]:
-    """Rego lines binding the checked element, the scope, and the element's name."""
-    if check.scope == "container":
-        return (["some c in _pod_containers"], ("obj", "spec", "c"),
-                'object.get(c, "name", "")')
-    if check.scope == "volume":
-        return (['some v in _list(object.get(spec, "volumes", []))'], ("obj", "spec", "v"),
-                'object.get(v, "name", "")')
-    return [], ("obj", "spec"), 'object.get(object.get(obj, "metadata", {}), "name", "")'
-
-
-def rego_module(policy: ir.Policy, flavour: str,
-                checks: tuple[Requirement, ...] | None = None, package: str | None = None) -> str:
-    """The policy as a Rego v1 module: `deny` (conftest) or `violation` (Gatekeeper); or,
-    given a `package`, a library of the selection module (pspc.validation.selection) whose
-    rule `reasons` holds why the policy rejects the pod.
-
-    `checks` are the policy's requirements when the caller has them (pspc.analysis)."""
-    writer = RegoWriter("pspc")
-    rules = []
-    for index, check in enumerate(requirements(policy) if checks is None else checks, 1):
-        lines, scope, name = _iteration(check)
-        violated = violation(writer, f"_ok_{index}", check.ok, scope)
-        message = (f'concat("", ["{policy.name}: {_SUBJECT[check.scope]} ", {name}, '
-                   f'" {check.requirement}"])')
-        head = ("reasons contains msg if {" if package is not None
-                else "deny contains msg if {" if flavour == "conftest"
-                else 'violation contains {"msg": msg} if {')
-        body = ["obj := _pod" if flavour == "conftest" else "obj := input.review.object",
-                'spec := object.get(obj, "spec", {})', *lines, violated, f"msg := {message}"]
-        rules.append(f"# {check.id}\n{head}\n" + "\n".join(f"\t{line}" for line in body)
-                     + "\n}")
-    if package is None:
-        package = (f"{'pspc' if flavour == 'conftest' else 'pspc.gatekeeper'}."
-                   f"{package_name(policy)}")
-    parts = [f"package {package}", "import rego.v1"]
-    if flavour == "conftest":
-        parts.append("# The pod of a Pod, or the pod template of a workload.\n"
-                     '_pod := input if input.kind == "Pod"\n' + "\n".join(
-                         f'_pod := {path} if input.kind == "{kind}"'
-                         for kind, path in CONTROLLER_TEMPLATES.items()))
-    parts.append(CONTAINERS_FUNCTION)
-    pod = "_pod" if flavour == "conftest" else "input.review.object"
-    parts.append("# a rule, so evaluated once per query rather than once per check\n"
-                 f'_pod_containers := _containers(object.get({pod}, "spec", {{}}))')
-    parts.extend(rules)
-    parts.extend(writer.helpers)
-    return "\n\n".join(parts) + "\n"
-
-
 # -- CEL --------------------------------------------------------------------------------------
 
-_POD_SECCOMP, _ = _seccomp_profiles()
 # Pod-level derivations that several checks (of one policy or of several) read: each is
 # defined once, as a variable named for what it holds (pspc.validation.cel.CelWriter); a
-# derivation comes after those it reads.
-HOISTED: dict[e.Expr, str] = {
-    _profile_of(PSC / "seccompProfile"): "podSeccompFieldProfile",
-    _POD_SECCOMP: "podSeccompProfile",
-    _profile_of(PSC / "appArmorProfile"): "podAppArmorFieldProfile",
-    _windows(): "windowsPod",
-    _user_namespace(): "userNamespace",
-}
+# derivation comes after those it reads. Keyed by their partially evaluated form, the form
+# the checks have here.
+HOISTED: dict[e.Expr, str] = {specialise(node, {}): name for node, name in (
+    (_profile_of(PSC / "seccompProfile"), "podSeccompFieldProfile"),
+    (_POD_SECCOMP, "podSeccompProfile"),
+    (_profile_of(PSC / "appArmorProfile"), "podAppArmorFieldProfile"),
+    (_windows(), "windowsPod"),
+    (_user_namespace(), "userNamespace"),
+)}
 _HOISTED_NOTES = {
     "windowsPod": "a Windows pod (spec.os.name), exempt from some Pod Security Standards "
                   "controls",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -34,17 +35,17 @@ from pspc import vocabulary as voc
 from pspc.model import ir
 from pspc.validation import expr as e
 from pspc.validation.cel import CelWriter
+from pspc.validation.rego import LibraryWriter
 from pspc.validation.render import (
     CONTROLLER_TEMPLATES,
     HOISTED,
     cel_definitions,
     cel_violations,
-    rego_module,
     rejection_prefix,
     source_lines,
     source_text,
 )
-from pspc.validation.requirements import Requirement
+from pspc.validation.requirements import Family, Requirement
 from pspc.workloads import CONTROLLER_GROUPS, WORKLOADS
 
 SUPERUSER_GROUP = "system:masters"
@@ -77,14 +78,6 @@ def identifiers(names: Iterable[str], form: Callable[[str], str]) -> dict[str, s
 def cel_identifiers(policies: Iterable[ir.Policy]) -> dict[str, str]:
     """The suffix of each policy's CEL variables (`admitted_by_<suffix>`)."""
     return identifiers((p.name for p in policies), lambda n: re.sub(r"[-.]", "_", n))
-
-
-def rego_identifiers(policies: Iterable[ir.Policy]) -> dict[str, str]:
-    """Each policy's Rego package segment (a letter first)."""
-    def form(name: str) -> str:
-        ident = re.sub(r"[-.]", "_", name)
-        return ident if ident[0].isalpha() else f"p_{ident}"
-    return identifiers((p.name for p in policies), form)
 
 
 @dataclass(frozen=True)
@@ -261,38 +254,6 @@ def cel_selection(policies: list[ir.Policy],
 
 # -- Rego (Gatekeeper, conftest) ------------------------------------------------------------
 
-@dataclass(frozen=True)
-class RegoSelection:
-    """The selection module and one library module per policy (package -> source)."""
-
-    main: str
-    libraries: dict[str, str]
-
-
-def _rego_set(values: Iterable[str]) -> str:
-    return "{" + ", ".join(json.dumps(v) for v in values) + "}"
-
-
-def _rego_usable(policy: ir.Policy) -> list[str]:
-    name = json.dumps(policy.name)
-    rules = []
-    for grant in grants(policy):
-        where = [] if grant.namespaces is None else (
-            [f"_namespace == {json.dumps(grant.namespaces[0])}"] if len(grant.namespaces) == 1
-            else [f"_namespace in {_rego_set(grant.namespaces)}"])
-        for values, of in ((grant.names, "_names"), (grant.groups, "_groups")):
-            if not values:
-                continue
-            test = (f"{json.dumps(values[0])} in {of}" if len(values) == 1
-                    else f"count({_rego_set(values)} & {of}) > 0")
-            if where:
-                body = "\n".join(f"\t{line}" for line in (*where, test))
-                rules.append(f"usable contains {name} if {{\n{body}\n}}")
-            else:
-                rules.append(f"usable contains {name} if {test}")
-    return rules
-
-
 _CHECKED_ANNOTATIONS_REGO = (
     "# the annotations the checks read: seccomp and AppArmor\n"
     "_checked_annotations(obj) := {k: v |\n"
@@ -302,8 +263,107 @@ _CHECKED_ANNOTATIONS_REGO = (
         + [f"_checked_annotation(k) if startswith(k, {json.dumps(p)})"
            for p in CHECKED_ANNOTATION_PREFIXES]))
 
-_GATEKEEPER_IDENTITIES = """\
+_SELECTION = f"""\
+# PodSecurityPolicy's selection rule: the pod is admitted when a policy that the requester
+# or the pod's service account may use admits it, that is, has no reason to reject it.
+admitted if {{
+	some policy in _usable_policies
+	not policy.name in _rejecting
+}}
+
+_rejecting contains name if some [name, _] in reasons
+
+usable contains policy.name if some policy in _usable_policies
+
+_usable_policies contains policy if {{
+	some policy in _policies
+	_may_use(policy)
+}}
+
+# who may use a policy (rbac/<policy>.yaml): members of {SUPERUSER_GROUP} any; else a grant
+# (cluster-wide, or in its namespaces) to one of the identities' user names or groups
+_may_use(_) if "{SUPERUSER_GROUP}" in object.get(_requester, "groups", [])
+
+_may_use(policy) if {{
+	some grant in policy.grants
+	_namespace in object.get(grant, "namespaces", [_namespace])
+	_grants_identity(grant)
+}}
+
+_grants_identity(grant) if {{
+	some user in object.get(grant, "users", [])
+	user in _names
+}}
+
+_grants_identity(grant) if {{
+	some group in object.get(grant, "groups", [])
+	group in _groups
+}}
+
+_service_account := name if {{
+	some key in ["serviceAccountName", "serviceAccount"]
+	name := object.get(_pod, ["spec", key], "")
+	name != ""
+}} else := "default"
+
+# the user names and groups of the two identities PSP asks: the requester, and the pod's
+# service account (without system:authenticated, as the PSP plugin asks it)
+_names := {{object.get(_requester, "username", ""),
+	concat("", ["system:serviceaccount:", _namespace, ":", _service_account])}}
+
+_groups := {{g | some g in object.get(_requester, "groups", [])}} | {{
+	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}}"""
+
+_READING = """\
+# why a policy rejects the pod, by policy name: what must change, and where the policy asks
+# for it (the statement, else the policy's Pod Security Standards level)
+_reason(policy, params, subject, text) := [policy.name, sprintf("%s: %s %s (%s)", [
+	policy.name, subject, text,
+	object.get(params, "origin", object.get(policy, ["podSecurityStandard", "origin"], "")),
+])]
+
+_pod_subject := concat(" ", ["pod", object.get(_pod, ["metadata", "name"], "")])
+
+_subject(kind, item) := concat(" ", [kind, object.get(item, "name", "")])
+
+_spec := object.get(_pod, "spec", {})
+
+_volumes := _list(object.get(_spec, "volumes", []))
+
+# init, regular and ephemeral containers, in the order PSP visits them
+_containers := array.concat(
+	array.concat(_list(object.get(_spec, "initContainers", [])),
+		_list(object.get(_spec, "containers", []))),
+	_list(object.get(_spec, "ephemeralContainers", [])))
+
+# a list field, or [] when it is absent or null (`ports:` with nothing after it)
+_list(value) := value if is_array(value)
+
+_list(value) := [] if not is_array(value)"""
+
+_VERDICT = """\
+{head}
+	is_object(_pod)
+	not _unchanged
+	count(usable) == 0
+	msg := concat("", ["{none_usable}", object.get(_requester, "username", ""),
+		" or service account ", _namespace, "/", _service_account, " in namespace ", _namespace])
+}}
+
+{head}
+	is_object(_pod)
+	not _unchanged
+	count(usable) > 0
+	not admitted
+	msg := concat("", ["{none_admits} (usable: ", concat(", ", sort(usable)), "): ",
+		concat("; ", sort([reason | some [_, reason] in reasons]))])
+}}"""
+
+_GATEKEEPER_ADAPTER = """\
+# Gatekeeper: the pod under review; the policies are the constraint's parameters
 _pod := input.review.object
+
+_policies := input.parameters.policies
 
 _namespace := ns if {
 	ns := object.get(input.review, "namespace", "")
@@ -324,16 +384,18 @@ _unchanged if {
 """ + _CHECKED_ANNOTATIONS_REGO
 
 
-def _conftest_identities() -> str:
+def _conftest_adapter() -> str:
     templates = "\n".join(f'_pod := {path} if input.kind == "{kind}"'
                           for kind, path in CONTROLLER_TEMPLATES.items())
     table = ",\n".join(f"\t{json.dumps(k)}: {json.dumps(v)}" for k, v in _controllers().items())
-
     return f"""\
-# The pod of a Pod, or the pod template of a workload.
+# conftest: the pod of a Pod, or the pod template of a workload; the policies are data
+# (rego/policies.rego)
 _pod := input if input.kind == "Pod"
 
 {templates}
+
+_policies := data.pspc.parameters.policies
 
 _namespace := ns if {{
 	ns := object.get(input, ["metadata", "namespace"], "")
@@ -353,74 +415,113 @@ _requester := {{"username": concat("", ["system:serviceaccount:kube-system:", co
 	controller := _controllers[input.kind]
 }} else := object.get(data, "pspc_requester", {{"username": "", "groups": []}})
 
-_unchanged := false"""
+_unchanged := false
+
+# a manifest of another kind that carries a pod template: pspc cannot read it, so it is
+# denied rather than passed unchecked (fail closed)
+deny contains msg if {{
+	not _pod
+	_carries_pod_template
+	msg := sprintf("%s %s: carries a pod template pspc cannot judge (it reads %s)",
+		[input.kind, object.get(input, ["metadata", "name"], ""), {json.dumps(_READ_KINDS)}])
+}}
+
+_carries_pod_template if object.get(input, "template", null) != null
+
+_carries_pod_template if object.get(input, ["spec", "template"], null) != null
+
+_carries_pod_template if object.get(input, ["spec", "jobTemplate"], null) != null"""
+
+
+_READ_KINDS = ", ".join(["List", "Pod", *CONTROLLER_TEMPLATES])
 
 
 def _controllers() -> dict[str, str]:
     return {kind: w.controller for kind, w in WORKLOADS.items() if kind in CONTROLLER_TEMPLATES}
 
 
-_SHARED_IDENTITIES = """\
-_service_account := name if {
-	some key in ["serviceAccountName", "serviceAccount"]
-	name := object.get(_pod, ["spec", key], "")
-	name != ""
-} else := "default"
-
-# the user names and groups of the two identities PSP asks: the requester, and the pod's
-# service account (without system:authenticated, as the PSP plugin asks it)
-_names := {object.get(_requester, "username", ""),
-	concat("", ["system:serviceaccount:", _namespace, ":", _service_account])}
-
-_groups := {g | some g in object.get(_requester, "groups", [])} | {
-	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}"""
+_SCOPES = {"pod": ([], "_pod_subject"),
+           "container": (["some c in _containers"], '_subject("container", c)'),
+           "volume": (["some v in _volumes"], '_subject("volume", v)')}
 
 
-def _name(policy: ir.Policy) -> str:
-    return policy.name
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.replace(".", "_")).lower()
 
 
-def rego_selection(policies: list[ir.Policy], flavour: str,
-                   checks: Callable[[ir.Policy], tuple[Requirement, ...]]) -> RegoSelection:
-    """The `gatekeeper` (rule `violation`, package `pspc`, libraries `lib.pspc.<policy>`) or
-    `conftest` (rule `deny`, package `pspc`, libraries `pspc.policies.<policy>`) flavour."""
-    idents = rego_identifiers(policies)
-    prefix = "lib.pspc" if flavour == "gatekeeper" else "pspc.policies"
-    libraries = {f"{prefix}.{idents[p.name]}": rego_module(
-        p, flavour, checks(p), package=f"{prefix}.{idents[p.name]}") for p in policies}
+def family_rule(writer: LibraryWriter, family: Family, name: str) -> str:
+    """The family's rule: for each usable policy whose parameters carry it, why it rejects
+    the pod (nothing: it admits it); `name` names its check."""
+    loop, subject = _SCOPES[family.scope]
+    failed = writer.failure(family.check, f"{name}_ok")
+    body = ["some policy in _usable_policies", f"params := policy.{family.key}", *loop, failed]
+    head = f"reasons contains _reason(policy, params, {subject}, {json.dumps(family.text)}) if"
+    return (f"# {family.id} ({family.intent})\n{head} {{\n"
+            + "\n".join(f"\t{line}" for line in body) + "\n}")
+
+
+def check_names(families: list[Family]) -> list[tuple[Family, str]]:
+    """Each family with the name of its check: its parameter's, with the scope where
+    families share the parameter, with the id where they share both."""
+    keys = Counter(f.key for f in families)
+    scoped = Counter((f.key, f.scope) for f in families)
+    return [(f, _snake(f.key) if keys[f.key] == 1 else f"{_snake(f.key)}_{f.scope}"
+             if scoped[f.key, f.scope] == 1 else _snake(f.id)) for f in families]
+
+
+@dataclass(frozen=True)
+class RegoSelection:
+    """The selection module (package `pspc`), the same for every set of policies."""
+
+    main: str
+
+
+def rego_library(families: Iterable[Family]) -> str:
+    """Every family's rule and the helpers they read: the part of the module that says what
+    the checks are, the same text in Gatekeeper's template and conftest's module."""
+    writer = LibraryWriter()
+    families = list(families)
+    rules = [family_rule(writer, family, name) for family, name in check_names(families)]
+    return "\n\n".join([*rules, writer.text()])
+
+
+def rego_selection(flavour: str, families: Iterable[Family]) -> RegoSelection:
+    """The `gatekeeper` (rule `violation`, policies from `input.parameters`) or `conftest`
+    (rule `deny`, policies from data.pspc.parameters) module: an input adapter, the
+    selection rule, and the check library."""
     head = ('violation contains {"msg": msg} if {' if flavour == "gatekeeper"
             else "deny contains msg if {")
-    parts = ["package pspc", "\n".join(["import rego.v1", *(
-        f"import data.{prefix}.{idents[p.name]}" for p in policies)])]
-    parts.append("# PodSecurityPolicy's selection rule: the pod is admitted when a policy that "
-                 "the requester\n# or the pod's service account may use admits it.")
-    parts.append(_GATEKEEPER_IDENTITIES if flavour == "gatekeeper" else _conftest_identities())
-    parts.append(_SHARED_IDENTITIES)
-    parts.append(f"# every policy: members of {SUPERUSER_GROUP} may use them all\n"
-                 f"_policies := {_rego_set(p.name for p in policies)}\n\n"
-                 f'usable contains name if {{\n\t"{SUPERUSER_GROUP}" in object.get(_requester, '
-                 '"groups", [])\n\tsome name in _policies\n}')
-    for policy in policies:
-        ident = idents[policy.name]
-        name = json.dumps(policy.name)
-        parts.append(f"# {policy.name}: who may use it (rbac/{policy.name}.yaml), and its "
-                     "verdict\n" + "\n\n".join(_rego_usable(policy)))
-        parts.append(f"rejections contains msg if {{\n\t{name} in usable\n"
-                     f"\tsome msg in {ident}.reasons\n}}")
-    # `else` stops at the first usable policy that admits the pod: the others' checks are
-    # not evaluated (a set of admitting policies would evaluate every one)
-    chain = "} else := ".join(
-        f"{json.dumps(p.name)} if {{\n\t{json.dumps(p.name)} in usable\n"
-        f"\tcount({idents[p.name]}.reasons) == 0\n" for p in sorted(policies, key=_name))
-    parts.append("# the first usable policy, by name, that admits the pod\n"
-                 f"admitted := {chain}}}")
-    parts.append(
-        f"{head}\n\tis_object(_pod)\n\tnot _unchanged\n\tcount(usable) == 0\n"
-        f'\tmsg := concat("", ["{NONE_USABLE}", object.get(_requester, "username", ""),\n'
-        '\t\t" or service account ", _namespace, "/", _service_account, " in namespace ", '
-        "_namespace])\n}\n\n"
-        f"{head}\n\tis_object(_pod)\n\tnot _unchanged\n\tcount(usable) > 0\n"
-        "\tnot admitted\n"
-        f'\tmsg := concat("", ["{NONE_ADMITS} (usable: ", concat(", ", sort(usable)), "): ",\n'
-        '\t\tconcat("; ", sort(rejections))])\n}')
-    return RegoSelection("\n\n".join(parts) + "\n", libraries)
+    adapter = _GATEKEEPER_ADAPTER if flavour == "gatekeeper" else _conftest_adapter()
+    verdict = _VERDICT.format(head=head, none_usable=NONE_USABLE, none_admits=NONE_ADMITS)
+    # each rule after the first that reads it
+    parts = ["package pspc", "import rego.v1", verdict, _SELECTION, rego_library(families),
+             _READING, adapter]
+    return RegoSelection("\n\n".join(parts) + "\n")
+
+
+# conftest's entry point (its default namespace, `main`): each document, and each item of a
+# `kind: List`, through the pspc module
+CONFTEST_MAIN = """\
+package main
+
+import rego.v1
+
+deny contains msg if {
+	input.kind != "List"
+	some msg in data.pspc.deny
+}
+
+deny contains msg if {
+	input.kind == "List"
+	some index, item in input.items
+	some reason in data.pspc.deny with input as item
+	msg := sprintf("items[%d] (%s %s): %s", [index, object.get(item, "kind", ""),
+		object.get(item, ["metadata", "name"], ""), reason])
+}
+"""
+
+
+def rego_parameters(parameters: dict) -> str:
+    """conftest's data: the policies, as the Gatekeeper Constraint carries them."""
+    policies = json.dumps(parameters["policies"], indent="\t")
+    return f"package pspc.parameters\n\nimport rego.v1\n\npolicies := {policies}\n"

@@ -158,6 +158,8 @@ class Outputs:
             "cel (has)": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
                                             optionals=False),
             "gatekeeper": SelectionRegoEngine(analysis, "gatekeeper", nobody),
+            "gatekeeper-cel": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
+                                                 gatekeeper=True),
             "conftest": SelectionRegoEngine(analysis, "conftest", nobody),
         }
         self._celpy: SelectionCelEngine | None = None
@@ -235,6 +237,9 @@ def test_the_trial_cluster_admits_as_psp_does():
     jane = Requester("jane", ("system:authenticated",))
     engines = [SelectionCelEngine(build.analysis, jane, runtime="cel-expr-python"),
                SelectionCelEngine(build.analysis, jane, runtime="cel-python"),
+               SelectionCelEngine(build.analysis, jane, runtime="cel-expr-python",
+                                  gatekeeper=True),
+               SelectionCelEngine(build.analysis, jane, runtime="cel-python", gatekeeper=True),
                SelectionRegoEngine(build.analysis, "gatekeeper", jane),
                SelectionRegoEngine(build.analysis, "conftest", jane)]
     # the DaemonSets and the Deployment are admitted, each by its own policy

@@ -79,7 +79,8 @@ class Outputs:
         self.engines = {"conftest": RegoEngine(policy, "conftest"),
                         "gatekeeper": RegoEngine(policy, "gatekeeper"),
                         "cel": CelEngine(policy, "cel-expr-python", optionals=True),
-                        "cel (has)": CelEngine(policy, "cel-expr-python", optionals=False)}
+                        "cel (has)": CelEngine(policy, "cel-expr-python", optionals=False),
+                        "gatekeeper-cel": CelEngine(policy, "cel-expr-python", gatekeeper=True)}
 
     def verdicts(self, pod: dict) -> dict[str, bool]:
         return {name: not engine.messages(pod) for name, engine in self.engines.items()}
@@ -256,4 +257,4 @@ def test_generated_pods_get_the_psa_verdict_from_every_output(pod, level, versio
     """`extends LEVEL` (the build's version) or the level pinned to another version."""
     expected = not evaluate_pod(pod, level, version or DEFAULT_VERSION)
     assert outputs(level, version).verdicts(pod) == dict.fromkeys(
-        ("conftest", "gatekeeper", "cel", "cel (has)"), expected)
+        ("conftest", "gatekeeper", "cel", "cel (has)", "gatekeeper-cel"), expected)
