@@ -20,8 +20,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pspc.coverage import BINDINGS, EXACT, PARTIAL, Coverage, unsupported
-from pspc.mutation.defaults import ANNOTATION, CONTAINER, Default, defaults
+from pspc.mutation.defaults import ANNOTATION, Default, defaults
 from pspc.profiles import APPARMOR_FIELD_SINCE
+from pspc.validation.expr import Path
+from pspc.validation.requirements import SPEC
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
@@ -52,12 +54,24 @@ def limits(target: str, default: Default) -> str | None:
     if target != "gatekeeper-mutation":
         return None
     if default.field == ANNOTATION:
-        return ("the AppArmor annotation's key holds the container's name, which an "
-                "AssignMetadata cannot compute (Kubernetes before 1.30 has no field)")
-    if default.scope == CONTAINER and default.unless:
-        return ("a Gatekeeper pathTest can only test the assigned path, so the container field "
-                "is set even where the pod sets it (PSP leaves it to the pod's)")
+        return ("not expressible: the AppArmor annotation's key holds the container's name, "
+                "which no AssignMetadata can compute (Kubernetes before 1.30 has no field)")
+    if default.unless:
+        return ("set even where " + " or ".join(_field_text(u) for u in default.unless)
+                + " is set: a Gatekeeper pathTest only tests the assigned path")
     return None
+
+
+_DROPPED_ADD = ("adds {caps} to each container's capabilities, also where the container "
+                "drops it (PSP adds a default capability only where it is not dropped)")
+
+
+def _field_text(where: Path) -> str:
+    keys = [k if isinstance(k, str) else "<container name>" for k in where.keys]
+    if keys and keys[0] == "annotations":
+        return "the annotation"
+    owner = "the pod's" if where.base == SPEC else "the container's"
+    return f"{owner} {'.'.join(keys)}"
 
 
 def apparmor_field(analysis: Analysis) -> bool:
@@ -78,13 +92,16 @@ def mutating_coverage(target: str) -> Callable[[Analysis, ir.Policy], list[Cover
             rows.append(Coverage(default.intent, PARTIAL, why) if why else Coverage(
                 default.intent, EXACT, f"fills in {default.text} where the pod leaves it "
                 "unset, as PodSecurityPolicy does"))
-        if found.capabilities:
-            for intent, caps in (("default_add_capabilities", found.capabilities.add),
-                                 ("required_drop_capabilities", found.capabilities.drop)):
-                if caps:
-                    rows.append(Coverage(intent, EXACT, "adds " + ", ".join(caps) + " to each "
-                                         "container's capabilities where missing, as "
-                                         "PodSecurityPolicy does"))
+        if found.capabilities and found.capabilities.add:
+            caps = ", ".join(found.capabilities.add)
+            rows.append(Coverage("default_add_capabilities", EXACT, f"adds {caps} to each "
+                                 "container's capabilities where it neither adds nor drops it, "
+                                 "as PodSecurityPolicy does") if target == "map" else Coverage(
+                "default_add_capabilities", PARTIAL, _DROPPED_ADD.format(caps=caps)))
+        if found.capabilities and found.capabilities.drop:
+            rows.append(Coverage("required_drop_capabilities", EXACT, "adds "
+                                 + ", ".join(found.capabilities.drop) + " to each container's "
+                                 "dropped capabilities where missing, as PodSecurityPolicy does"))
         status, reason = _CHOICE[target]
         rows.append(Coverage(BINDINGS, status, reason))
         return rows
@@ -97,5 +114,6 @@ def filled(target: str, analysis: Analysis, policy: ir.Policy) -> set[str]:
     found = defaults(policy, apparmor_field(analysis))
     texts = {d.text for d in (*found.pod, *found.container) if limits(target, d) is None}
     if found.capabilities:
-        texts |= set(found.capabilities.texts)
+        texts |= {f"capabilities.drop {c}" for c in found.capabilities.drop}
+        texts |= {f"capabilities.add {c}" for c in found.capabilities.add if target == "map"}
     return texts
