@@ -9,8 +9,8 @@ tests/mutation/mutators.py. For every pod PSP admits after mutating it, the muta
 PSP's, field by field (tests/mutation/apply.py `comparable`); for every pod PSP admits
 unchanged (among them each pod PSP made, sent again), nothing changes; except, for
 Gatekeeper, where the pod sets a field its pathTests cannot see (the pod-level runAsUser,
-runAsGroup, runAsNonRoot or AppArmor field, the seccomp annotation) or drops a capability the policy adds by default: the limits
-coverage declares and W308 reports, counted here.
+runAsGroup, runAsNonRoot or AppArmor field, the seccomp annotation) or drops a capability
+the policy adds by default: the limits coverage declares and W308 reports, counted here.
 """
 
 from __future__ import annotations
