@@ -160,7 +160,7 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
               show_default=True, help="json prints one object with every diagnostic.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
               help="Check for these targets only, as `pspc build --target` builds them "
-              "(repeatable). Default: all.")
+              "(repeatable). Default: as `pspc build`.")
 @_profile_options
 def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...],
                   config: str | None, profile: str | None) -> None:

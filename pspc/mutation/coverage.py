@@ -10,8 +10,8 @@ Per target, the limits are those of its mechanism:
   default to apply rejects the pod anyway;
 * gatekeeper-mutation matches namespaces only, not who sends the request, and cannot test a
   field outside the path it assigns (its pathTests test that path's own prefixes);
-* kyverno-mutation matches the namespaces and tests the pod-level fields in preconditions,
-  but not whether another usable policy admits the pod unchanged.
+* kyverno-mutation matches namespaces, not who may use a policy, so it cannot follow PSP's
+  choice either; it fills each default in exactly (pod-level fields in preconditions).
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def limits(target: str, default: Default) -> str | None:
     if target != "gatekeeper-mutation":
         return None
     if default.field == ANNOTATION:
-        return ("not expressible: the AppArmor annotation's key holds the container's name, "
-                "which no AssignMetadata can compute (Kubernetes before 1.30 has no field)")
+        return ("the AppArmor annotation's key holds the container's name, which no "
+                "AssignMetadata can compute (Kubernetes before 1.30 has no field)")
     if default.unless:
         return ("set even where " + " or ".join(_field_text(u) for u in default.unless)
                 + " is set: a Gatekeeper pathTest only tests the assigned path")
@@ -68,8 +68,8 @@ _DROPPED_ADD = ("adds {caps} to each container's capabilities, also where the co
 
 def _field_text(where: Path) -> str:
     keys = [k if isinstance(k, str) else "<container name>" for k in where.keys]
-    if keys and keys[0] == "annotations":
-        return "the annotation"
+    if "annotations" in keys:
+        return "its annotation"
     owner = "the pod's" if where.base == SPEC else "the container's"
     return f"{owner} {'.'.join(keys)}"
 
@@ -89,6 +89,9 @@ def mutating_coverage(target: str) -> Callable[[Analysis, ir.Policy], list[Cover
         rows = [unsupported(intent, reason) for intent, reason in found.lost]
         for default in (*found.pod, *found.container):
             why = limits(target, default)
+            if why and default.field == ANNOTATION:
+                rows.append(unsupported(default.intent, why))
+                continue
             rows.append(Coverage(default.intent, PARTIAL, why) if why else Coverage(
                 default.intent, EXACT, f"fills in {default.text} where the pod leaves it "
                 "unset, as PodSecurityPolicy does"))
@@ -96,7 +99,8 @@ def mutating_coverage(target: str) -> Callable[[Analysis, ir.Policy], list[Cover
             caps = ", ".join(found.capabilities.add)
             rows.append(Coverage("default_add_capabilities", EXACT, f"adds {caps} to each "
                                  "container's capabilities where it neither adds nor drops it, "
-                                 "as PodSecurityPolicy does") if target == "map" else Coverage(
+                                 "as PodSecurityPolicy does") if target != "gatekeeper-mutation"
+                else Coverage(
                 "default_add_capabilities", PARTIAL, _DROPPED_ADD.format(caps=caps)))
         if found.capabilities and found.capabilities.drop:
             rows.append(Coverage("required_drop_capabilities", EXACT, "adds "
@@ -115,5 +119,6 @@ def filled(target: str, analysis: Analysis, policy: ir.Policy) -> set[str]:
     texts = {d.text for d in (*found.pod, *found.container) if limits(target, d) is None}
     if found.capabilities:
         texts |= {f"capabilities.drop {c}" for c in found.capabilities.drop}
-        texts |= {f"capabilities.add {c}" for c in found.capabilities.add if target == "map"}
+        texts |= {f"capabilities.add {c}" for c in found.capabilities.add
+                  if target != "gatekeeper-mutation"}
     return texts
