@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pspc import vocabulary as voc
-from pspc.admission.pod import seccomp_field_for_annotation
 from pspc.model import ir
 from pspc.validation.expr import Concat, Lit, Path, Val, path
 from pspc.validation.requirements import ANNOTATIONS, SPEC, C
@@ -119,7 +118,7 @@ def _pod(policy: ir.Policy) -> list[Default]:
         text = " ".join(f"{k}={v}" for k, v in options.items())
         found.append(Default("selinux", POD, _sc("seLinuxOptions"), options,
                              f"seLinuxOptions {text}".rstrip()))
-    if policy.seccomp_default and (field := seccomp_field_for_annotation(policy.seccomp_default)):
+    if policy.seccomp_default and (field := voc.profile_field(policy.seccomp_default)):
         found.append(Default("seccomp_default", POD, _sc("seccompProfile"), field,
                              f"seccomp profile {policy.seccomp_default}",
                              unless=(ANNOTATIONS / voc.SECCOMP_POD,)))
@@ -148,7 +147,7 @@ def _container(policy: ir.Policy, apparmor_field: bool) -> tuple[list[Default], 
         found.append(Default("run_as_group", CONTAINER, _sc("runAsGroup"), gid,
                              f"runAsGroup {gid}", unless=(_pod_sc("runAsGroup"),)))
     if profile := policy.apparmor_default:
-        field = seccomp_field_for_annotation(profile)  # AppArmor's values have the same forms
+        field = voc.profile_field(profile)
         unless = (APPARMOR_ANNOTATION, path(C, "securityContext", "appArmorProfile"),
                   _pod_sc("appArmorProfile"))
         text = f"AppArmor profile {profile}"
@@ -185,7 +184,7 @@ def defaults(policy: ir.Policy, apparmor_field: bool = True) -> Defaults:
     if not usable(policy):
         return Defaults(policy.name, (), (), None)
     container, lost = _container(policy, apparmor_field)
-    if policy.seccomp_default and seccomp_field_for_annotation(policy.seccomp_default) is None:
+    if policy.seccomp_default and voc.profile_field(policy.seccomp_default) is None:
         lost.append(("seccomp_default", f"{policy.seccomp_default} has no seccompProfile "
                      "field form"))
     add, drop = policy.default_add_capabilities, policy.required_drop_capabilities
