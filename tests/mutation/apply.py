@@ -133,6 +133,29 @@ def merge(base: object, patch: object, key: str = "") -> object:
     return patch
 
 
+def as_fields(pod: dict, original: dict) -> dict:
+    """PSP's mutation of `original` as the mutating targets write it: the seccomp and
+    AppArmor annotations it added as fields (pspc.mutation.defaults says why)."""
+    pod = copy.deepcopy(pod)
+    annotations = pod.get("metadata", {}).get("annotations") or {}
+    before = original.get("metadata", {}).get("annotations") or {}
+    spec = pod["spec"]
+    context = spec.setdefault("securityContext", {})
+    if voc.SECCOMP_POD in annotations and voc.SECCOMP_POD not in before and \
+            "seccompProfile" not in context:
+        field = voc.profile_field(annotations.pop(voc.SECCOMP_POD))
+        if field:
+            context["seccompProfile"] = field
+    for key in CONTAINER_LISTS:
+        for container in spec.get(key) or ():
+            name = voc.APPARMOR_CONTAINER_PREFIX + container.get("name", "")
+            if name in annotations and name not in before:
+                field = voc.profile_field(annotations.pop(name))
+                if field:
+                    container.setdefault("securityContext", {})["appArmorProfile"] = field
+    return pod
+
+
 def _profile_annotations(pod: dict, original: dict) -> None:
     """Move seccomp and AppArmor fields the mutation added into their annotations."""
     spec, before = pod.get("spec", {}), original.get("spec", {})
