@@ -87,13 +87,14 @@ class Outputs:
     def reference(self, request: PodRequest) -> tuple[str | None, dict, bool]:
         """PSP's choice with the contract's admission: the usable policies in name order,
         each mutating the pod as its PSP does (pspc/admission's providers); the first that
-        admits the pod unchanged wins (none does when PSP mirrors the pod's seccomp field
-        into the annotation: a change), else the first that admits it after its defaults; a
-        policy admits when its PSP does and the pod meets its intents beyond PSP or its
-        level (ContractOracle), judged on the pod as the mutating targets write it (seccomp
-        and AppArmor as fields, which a level reads). Returns (policy, pod, changed by more
-        than the seccomp mirror); for repositories without intents beyond PSP, this is the simulator's
-        answer (checked in the test)."""
+        admits the pod unchanged wins (none does when PSP mirrors the pod's seccomp
+        field into the annotation: a change), else the first that admits it after its
+        defaults; a policy admits when its PSP does and the pod meets its intents beyond
+        PSP or its level (ContractOracle), judged on the pod as the mutating targets
+        write it (seccomp and AppArmor as fields, which a level reads). Returns (policy,
+        pod, changed by more than the seccomp mirror); for repositories without intents
+        beyond PSP, this is the simulator's answer (checked in the test).
+        """
         pod = default_pod(request.pod)
         field = (pod["spec"].get("securityContext") or {}).get("seccompProfile")
         mirrored = bool(field and seccomp_annotation_for_field(field) and not (
