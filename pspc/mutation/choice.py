@@ -10,7 +10,7 @@ unchanged) and adds, per policy with defaults, whether any of them applies to th
 (`defaults_<p>`). The pod gets the defaults of the first usable policy, by name, that admits
 it or has a default to apply. A CEL expression cannot evaluate a policy's checks on the pod
 it is about to produce, so where that policy rejects the pod even after its defaults and a
-later one would admit it after its own, PSP picks the later one (W306 names such builds).
+later one would admit it after its own, PSP picks the later one (W307 names such builds).
 
 A pod that sets the seccompProfile field without the legacy annotation is a quirk of PSP:
 every policy "changes" it (the annotation mirrors the field), so no policy admits it

@@ -34,8 +34,9 @@ MUTATING = ("map", "gatekeeper-mutation", "kyverno-mutation")
 _CHOICE = {
     "map": (PARTIAL, "PodSecurityPolicy's choice of policy: a pod that a usable policy admits "
             "unchanged is left alone; otherwise it gets the defaults of the first usable "
-            "policy, by name, that has one to apply (PSP takes the first whose defaults make "
-            "the pod valid: they differ only where that policy rejects the pod anyway)"),
+            "policy, by name, that admits it or has a default to apply (PSP takes the first "
+            "whose defaults make the pod valid: they differ only where that policy rejects "
+            "the pod anyway, W307)"),
     "gatekeeper-mutation": (PARTIAL, "Gatekeeper mutators match namespaces, not who sends the "
                             "request: every pod in a namespace where the policy is bound gets "
                             "its defaults, also one that another usable policy admits "
