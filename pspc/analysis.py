@@ -18,7 +18,6 @@ from pspc.model import ir
 from pspc.pss.analysis import Gap, LevelReport, gaps, recommend_level
 from pspc.pss.levels import DEFAULT_VERSION
 from pspc.pss.namespaces import NamespaceLevels, compute_levels
-from pspc.validation.render import cel_rendering
 from pspc.validation.requirements import Requirement, requirements
 from pspc.validation.selection import CelSelection, RegoSelection, cel_selection, rego_selection
 
@@ -73,11 +72,11 @@ class Analysis:
             self._gaps[key] = found
         return found
 
-    def cel_selection(self) -> CelSelection:
-        """PSP's selection rule over every policy, in CEL (VAP, Gatekeeper and Kyverno)."""
-        return self.once(("cel selection",), lambda: cel_selection(
-            list(self.program.policies), lambda policy, offenders: cel_rendering(
-                policy, self.requirements(policy), offenders)))
+    def cel_selection(self, optionals: bool = False) -> CelSelection:
+        """PSP's selection rule over every policy, in CEL (VAP, Gatekeeper and Kyverno), in
+        optional syntax or with has() guards (pspc.validation.cel)."""
+        return self.once(("cel selection", optionals), lambda: cel_selection(
+            list(self.program.policies), self.requirements, optionals, self.program.sources))
 
     def rego_selection(self, flavour: str) -> RegoSelection:
         """PSP's selection rule over every policy, in Rego (`gatekeeper` or `conftest`)."""

@@ -50,6 +50,11 @@ MAP_BETA_SINCE: Version = (1, 34)
 MAP_SINCE: Version = (1, 36)
 KYVERNO_CEL_SINCE: Version = (1, 25)  # Kyverno 1.11 (validate.cel) supports 1.25+
 KYVERNO_RULE_ACTION_SINCE: Version = (1, 28)  # Kyverno 1.13+ (rule failureAction): 1.28+
+# CEL optionals (`.?field`, `orValue`) in admission CEL: k8s.io/apiserver
+# pkg/cel/environment/base.go adds cel.OptionalTypes() with IntroducedVersion 1.28, and an
+# API server compiles new expressions at its compatibility version, one minor below its own
+# (DefaultCompatibilityVersion: n-1). So 1.29 is the first that accepts them in a new VAP.
+CEL_OPTIONALS_SINCE: Version = (1, 29)
 
 
 @dataclass(frozen=True)
@@ -140,11 +145,18 @@ def enforcement_action(profile: Profile | None) -> str:
 
 
 def kyverno_action(profile: Profile | None) -> tuple[str, str]:
-    """Kyverno's failure action, and where it goes: `spec` (validationFailureAction, every
-    release) or `rule` (validate.failureAction, Kyverno 1.13+, which deprecates the former)."""
+    """Kyverno's failure action, and where it goes: `rule` (validate.failureAction, Kyverno
+    1.13+, which deprecates the other) unless the profile's cluster is older than any
+    Kyverno 1.13 supports; there `spec` (validationFailureAction, every release)."""
     action = "Enforce" if _mode(profile) == "deny" else "Audit"
-    place = "rule" if profile and profile.kubernetes >= KYVERNO_RULE_ACTION_SINCE else "spec"
+    place = "spec" if profile and profile.kubernetes < KYVERNO_RULE_ACTION_SINCE else "rule"
     return action, place
+
+
+def cel_optionals(profile: Profile | None) -> bool:
+    """May the VAP's CEL use optionals (pspc.validation.cel)? From 1.29 on; without a
+    profile yes: the VAP is then admissionregistration.k8s.io/v1, served from 1.30."""
+    return profile is None or profile.kubernetes >= CEL_OPTIONALS_SINCE
 
 
 def generate_vap(profile: Profile | None, targets: tuple[str, ...]) -> bool | None:

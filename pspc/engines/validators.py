@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pspc.analysis import Analysis
 from pspc.engines import Verdict
 from pspc.model import ir
-from pspc.validation.render import cel_validations, cel_variables, rego_module
+from pspc.validation.render import cel_program, rego_module
 from pspc.validation.selection import rego_identifiers
 from pspc.workloads import PodRequest
 
@@ -92,17 +92,31 @@ def cel_runtime() -> str:
     raise ImportError("no CEL runtime is installed", name="cel-expr-python")
 
 
+def optional_syntax(runtime: str, optionals: bool | None) -> bool:
+    """The CEL syntax to run (pspc.validation.cel): as asked, else optionals where the
+    runtime parses them (cel-expr-python; cel-python does not)."""
+    if optionals is None:
+        return runtime == "cel-expr-python"
+    if optionals and runtime == "cel-python":
+        raise ValueError("cel-python does not parse CEL optionals")
+    return optionals
+
+
 class CelEngine:
     """The generated CEL validations, with Kubernetes' `join` for lists, in `runtime`
-    (one of CEL_RUNTIMES; by default cel-expr-python when installed, else cel-python)."""
+    (one of CEL_RUNTIMES; by default cel-expr-python when installed, else cel-python), in
+    optional syntax or with has() guards (`optionals`; by default what the runtime parses)."""
 
     name = "cel"
 
-    def __init__(self, policy: ir.Policy, runtime: str | None = None) -> None:
+    def __init__(self, policy: ir.Policy, runtime: str | None = None,
+                 optionals: bool | None = None) -> None:
         self.policy = policy
         self.runtime = runtime or cel_runtime()
+        variables, validations = cel_program(policy, optional_syntax(self.runtime, optionals))
         backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
-        self.messages = backend(policy).messages
+        self.messages = backend(variables, [(v.expression, v.message_expression)
+                                            for v in validations]).messages
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request.pod)
@@ -113,21 +127,17 @@ class CelEngine:
 class _CelPy:
     """cel-python: a pure-Python interpreter, slow but dependency-free."""
 
-    def __init__(self, policy: ir.Policy | None, variables: list[dict] | None = None,
-                 validations: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, variables: list[dict], validations: list[tuple[str, str]]) -> None:
         import celpy
 
         self._celpy = celpy
         env = celpy.Environment()
         functions = {"join": _join}
-        if policy is not None:
-            variables = cel_variables(policy)
-            validations = [(v.expression, v.message_expression) for v in cel_validations(policy)]
         self.variables = [(v["name"], env.program(env.compile(v["expression"]), functions))
-                          for v in variables or ()]
+                          for v in variables]
         self.validations = [(env.program(env.compile(expression), functions),
                              env.program(env.compile(message), functions))
-                            for expression, message in validations or ()]
+                            for expression, message in validations]
 
     def messages(self, obj: dict, context: dict | None = None) -> list[str]:
         types = self._celpy.celtypes
@@ -165,7 +175,8 @@ _VARIABLE_REFERENCE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class _CelExpr:
-    """cel-expr-python: the CEL team's C++ runtime (strings extension for `join`).
+    """cel-expr-python: the CEL team's C++ runtime (strings extension for `join`, optional
+    extension for `.?` and `orValue`).
 
     Few round trips between Python and C++, which dominate the cost: the variables are
     computed level by level (a level is those that read only earlier levels), each level
@@ -175,26 +186,22 @@ class _CelExpr:
     or non-boolean check fails, as Kubernetes fails a validation that errs.
     """
 
-    def __init__(self, policy: ir.Policy | None, variables: list[dict] | None = None,
-                 validations: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, variables: list[dict], validations: list[tuple[str, str]]) -> None:
         from cel_expr_python import cel
-        from cel_expr_python.ext import ext_strings
+        from cel_expr_python.ext import ext_optional, ext_strings
 
         self._error = cel.Type.ERROR
         self.env = cel.NewEnv(variables={"object": cel.Type.DYN, "oldObject": cel.Type.DYN,
                                          "request": cel.Type.DYN,
                                          "variables": cel.Type.Map(cel.Type.STRING, cel.Type.DYN)},
-                              extensions=[ext_strings.ExtStrings()])
+                              extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()])
         compile_ = self.env.compile
-        if policy is not None:
-            variables = cel_variables(policy)
-            validations = [(v.expression, v.message_expression) for v in cel_validations(policy)]
         self.levels = []
-        for level in _levels(list(variables or ())):
+        for level in _levels(list(variables)):
             batch = compile_("{" + ", ".join(f"{json.dumps(v['name'])}: {v['expression']}"
                                              for v in level) + "}")
             self.levels.append((batch, [(v["name"], compile_(v["expression"])) for v in level]))
-        validations = list(validations or ())
+        validations = list(validations)
         self.checks = [(compile_(expression), compile_(message))
                        for expression, message in validations]
         self.batch = compile_("[" + ", ".join(
@@ -312,18 +319,19 @@ class SelectionRegoEngine:
 class SelectionCelEngine:
     """What pspc writes for ValidatingAdmissionPolicy, Gatekeeper's K8sNativeValidation and
     Kyverno (the same CEL): the selection over all policies, with `request.userInfo`,
-    `request.namespace`, `request.operation` and `oldObject`."""
+    `request.namespace`, `request.operation` and `oldObject`; in optional syntax or with
+    has() guards (`optionals`; by default what the runtime parses)."""
 
     name = "cel"
 
     def __init__(self, analysis: Analysis, requester: Requester, operation: str = "CREATE",
-                 runtime: str | None = None) -> None:
+                 runtime: str | None = None, optionals: bool | None = None) -> None:
         self.requester = requester
         self.operation = operation
         self.runtime = runtime or cel_runtime()
-        selection = analysis.cel_selection()
+        selection = analysis.cel_selection(optional_syntax(self.runtime, optionals))
         backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
-        self.backend = backend(None, list(selection.variables),
+        self.backend = backend(list(selection.variables),
                                [(selection.expression, selection.message_expression)])
 
     def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:

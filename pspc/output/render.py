@@ -9,10 +9,21 @@ from pspc.targets import OutputFile
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """Never writes anchors and aliases: each document reads on its own, and pspc's own
-    reader (which refuses aliases, as YAML bombs use them) reads what pspc writes."""
+    reader (which refuses aliases, as YAML bombs use them) reads what pspc writes. A string
+    of several lines (a CEL expression with its `//` comments, a Rego module) is a block
+    literal (`|-`), read as written; the emitter falls back to a quoted scalar where a
+    literal could not hold the string exactly (e.g. a line ending in a space)."""
 
     def ignore_aliases(self, data) -> bool:
         return True
+
+
+def _string(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _string)
 
 
 def header(source: str) -> str:

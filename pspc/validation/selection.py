@@ -32,7 +32,18 @@ from typing import NamedTuple
 
 from pspc import vocabulary as voc
 from pspc.model import ir
-from pspc.validation.render import CONTROLLER_TEMPLATES, CelRendering, rego_module
+from pspc.validation import expr as e
+from pspc.validation.cel import CelWriter
+from pspc.validation.render import (
+    CONTROLLER_TEMPLATES,
+    HOISTED,
+    cel_definitions,
+    cel_violations,
+    rego_module,
+    rejection_prefix,
+    source_lines,
+    source_text,
+)
 from pspc.validation.requirements import Requirement
 from pspc.workloads import CONTROLLER_GROUPS, WORKLOADS
 
@@ -115,9 +126,6 @@ def grants(policy: ir.Policy) -> list[Grant]:
 
 # -- CEL (ValidatingAdmissionPolicy, Gatekeeper's K8sNativeValidation, Kyverno) ------------
 
-_REQUESTER_GROUPS = "(has(request.userInfo.groups) ? request.userInfo.groups : [])"
-
-
 def _cel_in(item_list: str, values: tuple[str, ...], var: str) -> str:
     if len(values) == 1:
         return f"{json.dumps(values[0])} in variables.{item_list}"
@@ -150,35 +158,41 @@ def _checked_annotation_cel(key: str) -> str:
     return " || ".join(tests)
 
 
-def _identity_variables() -> list[dict]:
-    same = (f"variables.annotations.all(k, !({_checked_annotation_cel('k')}) || "
-            "(k in variables.oldAnnotations && variables.oldAnnotations[k] == "
-            "variables.annotations[k]))")
-    gone = (f"variables.oldAnnotations.all(k, !({_checked_annotation_cel('k')}) || "
-            "k in variables.annotations)")
+def _identity_variables(cel_writer: CelWriter) -> list[dict]:
+    annotations = e.path(e.Var("obj"), "metadata", "annotations")
+    old_annotations = e.path(e.Var("oldObject"), "metadata", "annotations")
+    # every checked annotation, of either version, is in both with the same value
+    same = (f"[variables.annotations, variables.oldAnnotations].all(m, m.all(k,\n"
+            f"  !({_checked_annotation_cel('k')}) ||\n"
+            "  (k in variables.annotations && k in variables.oldAnnotations &&\n"
+            "   variables.annotations[k] == variables.oldAnnotations[k])))")
+    service_account = cel_writer.value(e.Val(e.path(e.Var("spec"), "serviceAccountName"),
+                                             e.Lit("")))
     return [
         {"name": "serviceAccount", "expression": (
-            'has(object.spec.serviceAccountName) && object.spec.serviceAccountName != "" ? '
-            'object.spec.serviceAccountName : "default"')},
+            f'{service_account} != "" ? object.spec.serviceAccountName : "default"')},
         # the user names and groups of the two identities PSP asks: the requester, and
         # the pod's service account (without system:authenticated, as the PSP plugin asks)
         {"name": "names", "expression": (
             '[request.userInfo.username, "system:serviceaccount:" + request.namespace + ":" '
             "+ variables.serviceAccount]")},
         {"name": "groups", "expression": (
-            f'{_REQUESTER_GROUPS} + ["system:serviceaccounts", "system:serviceaccounts:" + '
-            "request.namespace]")},
-        {"name": CEL_SUPERUSER, "expression": f'"{SUPERUSER_GROUP}" in {_REQUESTER_GROUPS}'},
-        {"name": "annotations", "expression": (
-            "has(object.metadata.annotations) ? object.metadata.annotations : {}")},
+            f'{_requester_groups(cel_writer)} + ["system:serviceaccounts", '
+            '"system:serviceaccounts:" + request.namespace]')},
+        {"name": CEL_SUPERUSER, "expression": (
+            f'"{SUPERUSER_GROUP}" in {_requester_groups(cel_writer)}')},
+        {"name": "annotations", "expression": cel_writer.value(e.Keys(annotations))},
         {"name": "oldAnnotations", "expression": (
-            "oldObject != null && has(oldObject.metadata.annotations) ? "
-            "oldObject.metadata.annotations : {}")},
-        # an UPDATE that changes nothing the checks read
+            f"oldObject != null ? {cel_writer.value(e.Keys(old_annotations))} : {{}}")},
         {"name": "unchanged", "expression": (
-            'request.operation == "UPDATE" && oldObject != null && object.spec == '
-            f"oldObject.spec && {same} && {gone}")},
+            "// an UPDATE that changes nothing the checks read: admitted as at creation\n"
+            'request.operation == "UPDATE" && oldObject != null &&\n'
+            f"object.spec == oldObject.spec &&\n{same}")},
     ]
+
+
+def _requester_groups(cel_writer: CelWriter) -> str:
+    return cel_writer.value(e.Items(e.path(e.Var("request.userInfo"), "groups")))
 
 
 class CelSelection(NamedTuple):
@@ -189,44 +203,58 @@ class CelSelection(NamedTuple):
     message_expression: str
 
 
+def _nonempty(items: list[str], var: str) -> str:
+    """The non-empty strings among `items` (a list expression)."""
+    if not items:
+        return "[]"
+    return f'[{", ".join(items)}].filter({var}, {var} != "")'
+
+
+def _usable_comment(policy: ir.Policy, sources: dict[str, list[str]]) -> str:
+    """A `//` line per binding (its source), or one saying none binds the policy."""
+    lines = [f"// {b.span.file}:{b.span.line} {source_text(sources, b.span)}".rstrip()
+             for b in policy.bindings if b.span is not None]
+    return "\n".join(lines) if lines else f"// no binding: {policy.name} is usable by " \
+        f"members of {SUPERUSER_GROUP} only"
+
+
 def cel_selection(policies: list[ir.Policy],
-                  rendering: Callable[[ir.Policy, Callable[[int], str]], CelRendering]
+                  checks: Callable[[ir.Policy], tuple[Requirement, ...]],
+                  optionals: bool = False, sources: dict[str, str] | None = None
                   ) -> CelSelection:
-    """`rendering(policy, offenders)` is the policy's CEL with its offender variables named
-    by `offenders(index)` (pspc.validation.render.cel_rendering)."""
+    """`checks(policy)` are the policy's requirements (pspc.analysis); `optionals` picks the
+    CEL syntax (pspc.validation.cel), `sources` the texts the `//` comments quote."""
+    lines = source_lines(sources or {})
     idents = cel_identifiers(policies)
-    variables: list[dict] = []
+    cel_writer = CelWriter(optionals, HOISTED)
+    per_policy: list[dict] = []
+    levels: dict[str, str] = {}  # the Pod Security Standards levels' controls, once each
     admitting, usable_names, rejections = [], [], []
     for policy in policies:
         ident = idents[policy.name]
-        cel = rendering(policy, lambda index, ident=ident: f"offenders_{ident}_{index}")
-        if not variables:
-            variables.append(cel.variables[0])  # the containers, read by every policy
-            variables.extend(_identity_variables())
-        variables.extend(cel.variables[1:])
-        checks = [f"({v.expression})" for v in cel.validations]
-        failures = ", ".join(f'{v.expression} ? "" : {v.message_expression}'
-                             for v in cel.validations)
-        variables.extend([
-            {"name": f"usable_{ident}", "expression": cel_usable(policy)},
-            {"name": f"admitted_by_{ident}", "expression": " && ".join(checks) or "true"},
-            {"name": f"rejection_{ident}", "expression": (
-                f'[{failures}].filter(m, m != "").join("; ")' if checks else '""')},
+        usable, violations = f"variables.usable_{ident}", f"variables.violations_{ident}"
+        per_policy.extend([
+            {"name": f"usable_{ident}",
+             "expression": f"{_usable_comment(policy, lines)}\n{cel_usable(policy)}"},
+            {"name": f"violations_{ident}", "expression": cel_violations(
+                policy, checks(policy), cel_writer, lines, levels)},
         ])
-        admitting.append(f"(variables.usable_{ident} && variables.admitted_by_{ident})")
-        usable_names.append(f"variables.usable_{ident} ? [{json.dumps(policy.name)}] : []")
-        rejections.append(f"variables.usable_{ident} ? [variables.rejection_{ident}] : []")
-    if not policies:
-        variables.extend(_identity_variables())
-    variables.append({"name": "usable", "expression": " + ".join(
-        f"({u})" for u in usable_names) or "[]"})
+        admitting.append(f"({usable} && size({violations}) == 0)")
+        usable_names.append(f'{usable} ? {json.dumps(policy.name)} : ""')
+        rejections.append(f'{usable} ? {json.dumps(rejection_prefix(policy, checks(policy)))} + '
+                          f'{violations}.join("; ") : ""')
+    # flat lists (filtered), not chains of `+`, which nest as deep as the policies are many
+    variables = [*(cel_definitions(cel_writer) if policies else []),
+                 *({"name": n, "expression": x} for n, x in levels.items()),
+                 *_identity_variables(cel_writer), *per_policy,
+                 {"name": "usable", "expression": _nonempty(usable_names, "name")}]
     expression = (f"variables.unchanged || [{', '.join(admitting)}].exists(admitted, admitted)"
                   if admitting else "variables.unchanged")
     none_usable = (f'"{NONE_USABLE}" + request.userInfo.username + " or service account " + '
                    'request.namespace + "/" + variables.serviceAccount + " in namespace " + '
                    "request.namespace")
-    rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + ('
-                + (" + ".join(f"({r})" for r in rejections) or "[]") + ').join("; ")')
+    rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + '
+                f'{_nonempty(rejections, "m")}.join("; ")')
     message = f"size(variables.usable) == 0 ? {none_usable} : {rejected}"
     return CelSelection(tuple(variables), expression, message)
 

@@ -6,7 +6,8 @@ namespace; pods from the corpus, created directly by a user or by a controller. 
 case the PSP simulator (pspc/admission via pspc/engines/psp.py, with the RBAC pspc
 generates) gives the verdict; the validating outputs must give the same, for every pod PSP
 admits without mutating it and every pod it rejects: the VAP's CEL and Kyverno's CEL in
-cel-expr-python (a sample also in cel-python, a slow interpreter), the Gatekeeper
+cel-expr-python, in both syntaxes (optionals, and has() guards; a sample also in cel-python,
+a slow interpreter that parses has() only), the Gatekeeper
 template's Rego and the conftest Rego in regorus. Where a policy states intents beyond
 PSP, the expectation is the contract's: some usable policy admits the pod unchanged and
 the pod meets them.
@@ -152,7 +153,10 @@ class Outputs:
         assert vap_cel["validations"][0]["expression"] == kyverno_cel["expressions"][0][
             "expression"]
         self.engines = {
-            "cel": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python"),
+            "cel": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
+                                      optionals=True),
+            "cel (has)": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
+                                            optionals=False),
             "gatekeeper": SelectionRegoEngine(analysis, "gatekeeper", nobody),
             "conftest": SelectionRegoEngine(analysis, "conftest", nobody),
         }

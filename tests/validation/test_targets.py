@@ -101,15 +101,22 @@ def test_usability_follows_the_bindings():
                        "bind p to user jane, service account a/b in namespaces dev, staging")
     usable = [next(v["expression"] for v in vap.policy_object(analysis_of(p))["spec"][
         "variables"] if v["name"] == "usable_p") for p in (unbound, everywhere, some)]
-    assert usable == [
+    assert [u.splitlines()[0] for u in usable] == [
+        "// no binding: p is usable by members of system:masters only", "// t.pspc:2",
+        "// t.pspc:2"]
+    assert [u.splitlines()[-1] for u in usable] == [
         "variables.superuser", 'variables.superuser || "devs" in variables.groups',
         'variables.superuser || (request.namespace in ["dev", "staging"] && '
         'variables.names.exists(n, n in ["jane", "system:serviceaccount:a:b"]))']
     assert "matchResources" not in vap.binding_object()["spec"]
     policy = kyverno.cluster_policy(analysis_of(everywhere))
     assert policy["spec"]["rules"][0]["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
-    assert policy["metadata"]["annotations"] == {
-        "pod-policies.kyverno.io/autogen-controllers": "none"}
+    annotations = policy["metadata"]["annotations"]
+    assert annotations["pod-policies.kyverno.io/autogen-controllers"] == "none"
+    assert {"title", "category", "severity", "subject", "description"} <= {
+        k.removeprefix("policies.kyverno.io/") for k in annotations}
+    assert policy["spec"]["rules"][0]["validate"]["failureAction"] == "Enforce"
+    assert "validationFailureAction" not in policy["spec"]
 
 
 def test_kyverno_has_one_rule_with_one_expression_over_all_policies():
@@ -118,11 +125,11 @@ def test_kyverno_has_one_rule_with_one_expression_over_all_policies():
     (rule,) = kyverno.cluster_policy(analysis_of(one, other))["spec"]["rules"]
     assert rule["name"] == "pod-security"
     (expression,) = rule["validate"]["cel"]["expressions"]
-    assert "(variables.usable_q_1 && variables.admitted_by_q_1)" in expression["expression"]
+    assert "(variables.usable_q_1 && size(variables.violations_q_1) == 0)" in expression[
+        "expression"]
     names = [v["name"] for v in rule["validate"]["cel"]["variables"]]
     assert names[0] == "containers" and names[-1] == "usable"
-    assert {"usable_p", "admitted_by_p", "rejection_p", "usable_q_1"} <= set(names)
-    assert any(n.startswith("offenders_q_1_") for n in names)
+    assert {"usable_p", "violations_p", "usable_q_1", "violations_q_1"} <= set(names)
 
 
 def test_report_marks_defaults_partial_and_bindings():
@@ -219,8 +226,7 @@ def test_every_generated_rego_module_compiles_in_regorus():
         engine.add_policy("t.rego", template["spec"]["targets"][0]["rego"])
 
 
-def test_every_generated_cel_expression_compiles_in_cel_python():
-    env = celpy.Environment()
+def _golden_cel() -> list[str]:
     expressions = []
     for doc in _golden("vap"):
         spec = doc["spec"]
@@ -228,10 +234,40 @@ def test_every_generated_cel_expression_compiles_in_cel_python():
         expressions += [x for v in spec.get("validations", []) for x in
                         (v["expression"], v["messageExpression"])]
     for doc in _golden("kyverno"):
-        expressions += [x for r in doc["spec"]["rules"] for v in r["validate"]["cel"]["expressions"]
+        cel_rule = [r["validate"]["cel"] for r in doc["spec"]["rules"]]
+        expressions += [v["expression"] for c in cel_rule for v in c["variables"]]
+        expressions += [x for c in cel_rule for v in c["expressions"]
                         for x in (v["expression"], v["messageExpression"])]
     assert len(expressions) > 100
+    return expressions
+
+
+def test_every_generated_cel_expression_compiles_in_cel_expr_python():
+    """The goldens are in optional syntax (no profile, or a profile of Kubernetes 1.29+)."""
+    from cel_expr_python import cel as cel_expr
+    from cel_expr_python.ext import ext_optional, ext_strings
+
+    env = cel_expr.NewEnv(variables={name: cel_expr.Type.DYN for name in (
+        "object", "oldObject", "request", "variables")},
+        extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()])
+    expressions = _golden_cel()
+    assert sum(".orValue(" in x for x in expressions) > 50
     for text in expressions:
+        env.compile(text)
+
+
+def test_the_has_syntax_compiles_in_cel_python():
+    """What a cluster older than 1.29 gets, and cel-python runs: no optionals."""
+    from pspc.compiler import compile
+
+    env = celpy.Environment()
+    texts = []
+    for example in sorted(p for p in (REPO / "examples").iterdir() if p.is_dir()):
+        selection = compile([str(example)]).analysis.cel_selection(optionals=False)
+        texts += [v["expression"] for v in selection.variables]
+        texts += [selection.expression, selection.message_expression]
+    assert not any(".?" in t or "orValue" in t for t in texts)
+    for text in texts:
         env.compile(text)
 
 
