@@ -5,7 +5,7 @@ PSP tries the policies usable by the requester or the pod's service account in n
 one that admits the pod without changing it wins, and the pod is left alone; otherwise the
 first whose defaults make the pod valid wins, and its defaults are applied. The
 MutatingAdmissionPolicy reuses the validating selection's CEL (pspc.validation.selection:
-`usable_<p>`, `admitted_by_<p>`, which passes exactly when the policy admits the pod
+`usable_<p>`, and `violations_<p>`, empty exactly when the policy admits the pod
 unchanged) and adds, per policy with defaults, whether any of them applies to the pod
 (`defaults_<p>`). The pod gets the defaults of the first usable policy, by name, that admits
 it or has a default to apply. A CEL expression cannot evaluate a policy's checks on the pod
@@ -78,11 +78,16 @@ def needing(ident: str, key: str) -> str:
     return f"needs_{ident}_{key}"
 
 
+def admits(ident: str) -> str:
+    """Whether the policy admits the pod unchanged: none of its checks is violated."""
+    return f"size(variables.violations_{ident}) == 0"
+
+
 def cel_variables(analysis: Analysis, defaulting: list[Defaults]) -> list[dict]:
     """The selection's variables; per policy with defaults, the containers of each list
     they change (`needs_<p>_<list>`) and whether any applies to the pod (`defaults_<p>`);
     and `defaulting`: the name of the policy whose defaults the pod gets ("" for none)."""
-    selection = analysis.cel_selection()
+    selection = analysis.cel_selection(optionals=True)  # MAP: Kubernetes 1.32+
     idents = cel_identifiers(analysis.program.policies)
     variables = list(selection.variables)
     for found in defaulting:
@@ -97,13 +102,12 @@ def cel_variables(analysis: Analysis, defaulting: list[Defaults]) -> list[dict]:
                 terms.append(f"size(variables.{needing(ident, key)}) > 0")
         variables.append({"name": f"defaults_{ident}", "expression": " || ".join(terms)})
     with_defaults = {d.policy for d in defaulting}
-    unchanged = " || ".join(f"(variables.usable_{idents[p.name]} && "
-                            f"variables.admitted_by_{idents[p.name]})"
+    unchanged = " || ".join(f"(variables.usable_{idents[p.name]} && {admits(idents[p.name])})"
                             for p in analysis.program.policies)
     chain = "".join(
         f"variables.usable_{idents[name]} && " + (
-            f"(variables.admitted_by_{idents[name]} || variables.defaults_{idents[name]})"
-            if name in with_defaults else f"variables.admitted_by_{idents[name]}")
+            f"({admits(idents[name])} || variables.defaults_{idents[name]})"
+            if name in with_defaults else admits(idents[name]))
         + f" ? {json.dumps(name)} : "
         for name in sorted(p.name for p in analysis.program.policies))
     variables.append({"name": MIRRORED, "expression": _MIRRORED})

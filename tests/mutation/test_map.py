@@ -82,7 +82,7 @@ class Outputs:
     def admits_own_defaults(self, chosen: str, pod: dict, request: PodRequest) -> bool:
         """Does the chosen policy admit the pod its defaults made?"""
         ident = cel_identifiers(self.policies)[chosen]
-        return bool(self.map.evaluate(pod, _review(request)).get(f"admitted_by_{ident}"))
+        return self.map.evaluate(pod, _review(request)).get(f"violations_{ident}") == []
 
     def reference(self, request: PodRequest) -> tuple[str | None, dict, bool]:
         """PSP's choice with the contract's admission: the usable policies in name order,
