@@ -1,4 +1,4 @@
-"""The Kyverno mutation target (mutating/kyverno/pspc.yaml): one ClusterPolicy
+"""The Kyverno mutation target (mutating/kyverno/pspc-defaults.yaml): one ClusterPolicy
 `pspc-defaults` whose mutate rules fill in each policy's PodSecurityPolicy defaults in pods
 created in the namespaces where the policy is bound (every namespace for a cluster-wide
 binding; an unbound policy gets none).
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pspc.compiler import Build
     from pspc.model import ir
 
-PATH = "mutating/kyverno/pspc.yaml"
+PATH = "mutating/kyverno/pspc-defaults.yaml"
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 AUTOGEN = "pod-policies.kyverno.io/autogen-controllers"
 

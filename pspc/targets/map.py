@@ -1,5 +1,5 @@
-"""The MutatingAdmissionPolicy target (mutating/map/pspc.yaml): PodSecurityPolicy's defaults
-on a cluster after PodSecurityPolicy, in Kubernetes' own CEL mutation.
+"""The MutatingAdmissionPolicy target (mutating/map/pspc-defaults.yaml): PodSecurityPolicy's
+defaults on a cluster after PodSecurityPolicy, in Kubernetes' own CEL mutation.
 
 One policy `pspc-defaults` for pod CREATE (PSP mutates only on create), whose variables are
 the validating selection's plus the choice of pspc.mutation.choice (`defaulting`: whose
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pspc.compiler import Build
 
 NAME = "pspc-defaults"
-PATH = "mutating/map/pspc.yaml"
+PATH = "mutating/map/pspc-defaults.yaml"
 
 
 def typed(kind: str, value: object) -> str:

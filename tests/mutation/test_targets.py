@@ -60,7 +60,7 @@ def test_mutating_targets_are_built_only_when_chosen():
     plain = _build(targets=DEFAULT_TARGETS).outputs()
     assert not [p for p in plain if p.startswith("mutating/")]
     chosen = _build().outputs()
-    assert {"mutating/map/pspc.yaml", "mutating/kyverno/pspc.yaml",
+    assert {"mutating/map/pspc-defaults.yaml", "mutating/kyverno/pspc-defaults.yaml",
             "mutating/gatekeeper/app.yaml", "mutating/kustomization.yaml"} <= set(chosen)
 
 
