@@ -227,7 +227,8 @@ def test_report_md_is_an_intent_by_target_matrix_with_source_lines_and_notes():
     assert item["origins"]["run_as_user"] == "t.pspc:3"
     assert item["origins"]["bindings"] == "t.pspc:5"
     lines = report.markdown([item]).splitlines()
-    columns = ["psp", "rego", "gatekeeper", "vap", "kyverno", "psa"]
+    columns = ["psp", "rego", "gatekeeper", "vap", "kyverno", "map", "gatekeeper-mutation",
+               "kyverno-mutation", "psa"]
     assert "| intent | source | " + " | ".join(columns) + " |" in lines
     rows = {line.split(" | ")[0][2:]: line[2:-2].split(" | ") for line in lines
             if line.startswith("| ") and not line.startswith("| intent")}
