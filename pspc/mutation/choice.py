@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING
 
 from pspc import vocabulary as voc
 from pspc.mutation.defaults import Default, Defaults
-from pspc.validation import cel
+from pspc.validation.cel import CelWriter
 from pspc.validation.expr import Any, Expr, Has, In, Items, Lit, Var, and_, not_, or_, path
 from pspc.validation.requirements import SC, SPEC
 from pspc.validation.selection import cel_identifiers
+
+# MutatingAdmissionPolicy needs Kubernetes 1.32+, whose CEL has optionals.
+_CEL = CelWriter(optionals=True)
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
@@ -92,11 +95,11 @@ def cel_variables(analysis: Analysis, defaulting: list[Defaults]) -> list[dict]:
     variables = list(selection.variables)
     for found in defaulting:
         ident = idents[found.policy]
-        terms = [cel.condition(applies(d)) for d in found.pod]
+        terms = [_CEL.condition(applies(d)) for d in found.pod]
         if found.container or found.capabilities:
-            test = cel.condition(container_needs(found))
+            test = _CEL.condition(container_needs(found))
             for key in CONTAINER_LISTS:
-                items = cel.value(Items(path(SPEC, key)))
+                items = _CEL.value(Items(path(SPEC, key)))
                 variables.append({"name": needing(ident, key),
                                   "expression": f"{items}.filter(c, {test})"})
                 terms.append(f"size(variables.{needing(ident, key)}) > 0")

@@ -34,10 +34,13 @@ from pspc.mutation.choice import CONTAINER_LISTS, WINNER, applies, cel_variables
 from pspc.mutation.coverage import mutating_coverage
 from pspc.mutation.defaults import Capabilities, Default, Defaults, defaults
 from pspc.targets import MANAGED_BY, OutputFile, Target, sources
-from pspc.validation import cel
+from pspc.validation.cel import CelWriter
 from pspc.validation.expr import Items
 from pspc.validation.requirements import SC
 from pspc.validation.selection import cel_identifiers
+
+# MutatingAdmissionPolicy needs Kubernetes 1.32+, whose CEL has optionals.
+_CEL = CelWriter(optionals=True)
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
@@ -82,22 +85,22 @@ def _object(kind: str, entries: list[tuple[tuple[str, ...], str, str]],
 
 def _capabilities(caps: Capabilities) -> list[tuple[tuple[str, ...], str, str]]:
     """The grown add and drop lists, each only where it grows."""
-    adds = cel.value(Items(SC / "capabilities" / "add"))
-    drops = cel.value(Items(SC / "capabilities" / "drop"))
+    adds = _CEL.value(Items(SC / "capabilities" / "add"))
+    drops = _CEL.value(Items(SC / "capabilities" / "drop"))
     entries = []
     if caps.add:
         new = f"{json.dumps(list(caps.add))}.filter(cap, !(cap in {adds}) && !(cap in {drops}))"
         entries.append((("securityContext", "capabilities", "add"),
-                        cel.condition(grows(caps.add, ())), f"{adds} + {new}"))
+                        _CEL.condition(grows(caps.add, ())), f"{adds} + {new}"))
     if caps.drop:
         new = f"{json.dumps(list(caps.drop))}.filter(cap, !(cap in {drops}))"
         entries.append((("securityContext", "capabilities", "drop"),
-                        cel.condition(grows((), caps.drop)), f"{drops} + {new}"))
+                        _CEL.condition(grows((), caps.drop)), f"{drops} + {new}"))
     return entries
 
 
 def _entries(kind: str, found: tuple[Default, ...]) -> list[tuple[tuple[str, ...], str, str]]:
-    return [(d.field, cel.condition(applies(d)), typed(f"{kind}.{'.'.join(d.field)}", d.value))
+    return [(d.field, _CEL.condition(applies(d)), typed(f"{kind}.{'.'.join(d.field)}", d.value))
             for d in found]
 
 
