@@ -1,6 +1,7 @@
 """`pspc eval` plumbing around the engines: the message when an evaluator is missing, the
-CEL runtime chosen, streamed output identical to the whole document, the fast YAML reader
-identical to the reference one, the progress counter."""
+CEL runtime chosen, the Rego interpreter where regorus' VM cannot run a module, streamed
+output identical to the whole document, the fast YAML reader identical to the reference one,
+the progress counter."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ def test_cel_falls_back_to_cel_python(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "cel_expr_python", None)
     assert cel_runtime() == "cel-python"
+
+
+def test_rego_the_vm_cannot_compile_runs_in_the_interpreter():
+    pytest.importorskip("regorus")
+    from pspc.engines.validators import RegoProgram
+
+    module = 'package m\n\nimport rego.v1\n\nx contains v if v := input.a with input as {"a": 1}\n'
+    program = RegoProgram({"m.rego": module}, ["data.m.x"])  # `with`: not compiled yet
+    assert program.vm is None
+    program.set_input({"a": 2})
+    assert program.query("data.m.x") == [1]
 
 
 def test_the_engines_extra_is_in_the_test_extra():

@@ -260,25 +260,69 @@ def _requester(request: PodRequest, default: Requester) -> Requester:
     return default
 
 
+class RegoProgram:
+    """Rego modules that answer queries on one input at a time, compiled once.
+
+    By default for regorus' VM (RVM): the compiled program evaluates pspc's selection about
+    four times faster than the interpreter walks the modules' syntax tree. The interpreter
+    (`vm=False`, or when the compiler refuses a module: it does not yet support all of
+    Rego, e.g. `with`) stays the reference the VM is tested against.
+    """
+
+    def __init__(self, modules: dict[str, str], entry_points: list[str],
+                 vm: bool = True) -> None:
+        import regorus
+
+        self.vm = self.engine = None
+        if vm:
+            try:
+                program = regorus.Program.compile_from_modules(
+                    "{}", list(modules.items()), entry_points)
+            except RuntimeError:
+                pass  # a construct the compiler does not support: interpret
+            else:
+                self.vm = regorus.Rvm()
+                self.vm.load_program(program)
+        if self.vm is None:
+            self.engine = regorus.Engine()
+            for path, module in modules.items():
+                self.engine.add_policy(path, module)
+
+    def set_data(self, data: dict) -> None:
+        if self.vm is not None:
+            self.vm.set_data_json(json.dumps(data))
+        else:
+            self.engine.clear_data()
+            self.engine.add_data_json(json.dumps(data))
+
+    def set_input(self, document: dict) -> None:
+        (self.engine if self.vm is None else self.vm).set_input_json(json.dumps(document))
+
+    def query(self, rule: str) -> list:
+        """The value of a partial set rule (its members: [] when it has none)."""
+        if self.vm is not None:
+            value = json.loads(self.vm.execute_entry_point(rule))
+            return value if isinstance(value, list) else []  # the VM's "<undefined>"
+        return json.loads(self.engine.eval_rule_as_json(rule))
+
+
 class SelectionRegoEngine:
     """What pspc writes for Gatekeeper (`gatekeeper`: the template's Rego, with the
     admission review's userInfo) or conftest (`conftest`: rego/, given the manifest, and
-    for a Pod the requester as `data.pspc_requester`), over all policies, in regorus."""
+    for a Pod the requester as `data.pspc_requester`), over all policies, in regorus (its
+    VM unless `vm` is false: see RegoProgram)."""
 
     def __init__(self, analysis: Analysis, flavour: str, requester: Requester,
-                 operation: str = "CREATE") -> None:
-        import regorus
-
+                 operation: str = "CREATE", vm: bool = True) -> None:
         self.name = "rego" if flavour == "conftest" else "gatekeeper"
         self.flavour = flavour
         self.requester = requester
         self.operation = operation
-        self.engine = regorus.Engine()
         selection = analysis.rego_selection(flavour)
-        for package, module in selection.libraries.items():
-            self.engine.add_policy(f"{package}.rego", module)
-        self.engine.add_policy("pspc.rego", selection.main)
+        modules = {f"{package}.rego": module for package, module in selection.libraries.items()}
+        modules["pspc.rego"] = selection.main
         self.query = "data.pspc." + ("violation" if flavour == "gatekeeper" else "deny")
+        self.program = RegoProgram(modules, [self.query], vm)
         self._data: Requester | None = None
 
     def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:
@@ -292,15 +336,17 @@ class SelectionRegoEngine:
                 review["oldObject"] = old
             document = {"review": review}
         else:
-            document = json.loads(json.dumps(request.workload or request.pod))
-            document.setdefault("metadata", {})["namespace"] = request.namespace
+            # the manifest as conftest reads it, in the request's namespace (copied only
+            # as deep as that changes it)
+            document = dict(request.workload or request.pod)
+            document["metadata"] = dict(document.get("metadata") or {},
+                                        namespace=request.namespace)
             if request.workload is None and requester != self._data:
-                self.engine.clear_data()
-                self.engine.add_data_json(json.dumps({"pspc_requester": {
-                    "username": requester.username, "groups": list(requester.groups)}}))
+                self.program.set_data({"pspc_requester": {
+                    "username": requester.username, "groups": list(requester.groups)}})
                 self._data = requester
-        self.engine.set_input_json(json.dumps(document))
-        values = json.loads(self.engine.eval_rule_as_json(self.query))
+        self.program.set_input(document)
+        values = self.program.query(self.query)
         return sorted(v if isinstance(v, str) else v["msg"] for v in values)
 
     def evaluate(self, request: PodRequest) -> Verdict:
