@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
@@ -32,6 +32,7 @@ from pspc.compiler import (
 from pspc.diagnostics import Diagnostics, Span
 from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle
+from pspc.engines.worker import EngineWorker, can_fork
 from pspc.manifests import (
     MAX_MANIFEST_BYTES,
     Manifest,
@@ -297,29 +298,63 @@ def _shares_nodes(root: yaml.Node) -> bool:
     return False
 
 
-def iter_results(manifests: Iterable[Manifest], engines: list[Engine], namespace: str,
+REGO_ENGINES = ("rego", "gatekeeper")
+PARALLEL_FROM = 1000  # objects: below that, forking a worker costs more than it saves
+BATCH = 100  # requests sent to the worker at a time
+
+
+def iter_results(manifests: Sequence[Manifest], engines: list[Engine], namespace: str,
                  diags: Diagnostics, oracle: ContractOracle | None = None,
                  psa: PsaConsistency | None = None,
-                 progress: Progress | None = None) -> Iterator[ObjectResult]:
-    """Each object's result as soon as it is evaluated (see `evaluate`)."""
-    for done, manifest in enumerate(manifests, 1):
+                 progress: Progress | None = None,
+                 parallel_from: int = PARALLEL_FROM) -> Iterator[ObjectResult]:
+    """Each object's result as soon as it is evaluated (see `evaluate`); from
+    `parallel_from` objects on, batch by batch, the Rego engines running in a second
+    process beside the others (pspc.engines.worker)."""
+    offloaded = [e for e in engines if e.name in REGO_ENGINES]
+    if len(manifests) < parallel_from or len(offloaded) == len(engines) or not can_fork():
+        offloaded = []
+    local = [e for e in engines if e not in offloaded]
+    worker = EngineWorker(offloaded) if offloaded else None
+    try:
+        for batch in _batches(list(enumerate(manifests, 1)), BATCH if worker else 1):
+            requests = []
+            for done, manifest in batch:
+                if progress is not None:
+                    progress.update(done)
+                try:
+                    requests.append((manifest, pod_request(manifest.object, namespace)))
+                except NoPodTemplateError as exc:
+                    diags.error("E031", str(exc), manifest.span)
+            if worker is not None:
+                worker.submit([request for _, request in requests])
+            mine = [{e.name: e.evaluate(request) for e in local} for _, request in requests]
+            theirs = worker.verdicts() if worker is not None else [{}] * len(requests)
+            for (manifest, request), here, there in zip(requests, mine, theirs, strict=True):
+                verdicts = {e.name: here[e.name] if e.name in here else there[e.name]
+                            for e in engines}
+                yield _result(manifest, request, verdicts, oracle, psa)
+    finally:
+        if worker is not None:
+            worker.close()
         if progress is not None:
-            progress.update(done)
-        try:
-            request = pod_request(manifest.object, namespace)
-        except NoPodTemplateError as exc:
-            diags.error("E031", str(exc), manifest.span)
-            continue
-        metadata = request.pod["metadata"]
-        pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
-        verdicts = {engine.name: engine.evaluate(request) for engine in engines}
-        expected = {engine.name: oracle.expected(request) for engine in engines
-                    if oracle is not None and engine.name in VALIDATING_ENGINES}
-        admitted_by = psa.admitted_by(request) if psa is not None else ()
-        yield ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
-                           request.requester, pod_name, verdicts, expected, admitted_by)
-    if progress is not None:
-        progress.close()
+            progress.close()
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _result(manifest: Manifest, request, verdicts: dict[str, Verdict],
+            oracle: ContractOracle | None, psa: PsaConsistency | None) -> ObjectResult:
+    metadata = request.pod["metadata"]
+    pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
+    expected = {name: oracle.expected(request) for name in verdicts
+                if oracle is not None and name in VALIDATING_ENGINES}
+    admitted_by = psa.admitted_by(request) if psa is not None else ()
+    return ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
+                        request.requester, pod_name, verdicts, expected, admitted_by)
 
 
 def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,

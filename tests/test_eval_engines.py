@@ -1,7 +1,7 @@
 """`pspc eval` plumbing around the engines: the message when an evaluator is missing, the
-CEL runtime chosen, the Rego interpreter where regorus' VM cannot run a module, streamed
-output identical to the whole document, the fast YAML reader identical to the reference one,
-the progress counter."""
+CEL runtime chosen, the Rego interpreter where regorus' VM cannot run a module, the Rego
+engines in a second process, streamed output identical to the whole document, the fast YAML
+reader identical to the reference one, the progress counter."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ from conftest import EXAMPLES, REPO
 from pspc.cli import main
 from pspc.diagnostics import Diagnostics
 from pspc.engines import Verdict
+from pspc.engines.validating import ContractOracle
 from pspc.evaluation import (
+    BATCH,
     ObjectResult,
     Progress,
     _read_with_libyaml,
+    iter_results,
+    load_objects,
+    load_policy_objects,
     read_objects,
+    validating_engines,
     write_results,
 )
 from pspc.manifests import read_manifests
@@ -119,6 +125,31 @@ def test_the_reference_reader_reports_what_libyaml_would_pass_over(tmp_path, tex
     read_manifests(path, "bad.yaml", reference)
     assert fast.items == reference.items
     assert fast.has_errors
+
+
+def test_the_rego_engines_in_a_second_process_give_what_they_give_here():
+    pytest.importorskip("regorus")
+    from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
+    from pspc.engines.worker import can_fork
+
+    if not can_fork():
+        pytest.skip("the platform cannot fork: the engines run in one process")
+    diags = Diagnostics()
+    objects = load_policy_objects([ACK], diags)
+    pods = sorted(str(p) for p in (REPO / "tests" / "corpus" / "seeds").glob("*.yaml"))
+    manifests = load_objects(pods, diags) * 10  # several batches
+    engines = [PspEngine(objects.psps, objects.rbac + list(BOOTSTRAP_RBAC), PspOptions()),
+               *validating_engines(objects.analysis, ["rego", "gatekeeper", "cel"],
+                                   DEFAULT_REQUESTER)]
+    oracle = ContractOracle(objects.policies)
+
+    def results(parallel_from: int) -> tuple[list[ObjectResult], list]:
+        found = Diagnostics()
+        return list(iter_results(manifests, engines, "default", found, oracle,
+                                 parallel_from=parallel_from)), found.items
+
+    assert len(manifests) > BATCH
+    assert results(parallel_from=1) == results(parallel_from=len(manifests) + 1)
 
 
 class _Terminal(io.StringIO):
