@@ -9,6 +9,7 @@ cluster before migrating.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -230,7 +231,7 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
         return None
     if loader_class is None or len(data) > MAX_MANIFEST_BYTES:
         return None
-    maybe_aliases = "*" in text  # an alias is written *name
+    maybe_aliases = _ALIAS.search(text) is not None
     lines = text.splitlines()
     loader = loader_class(text)
     found: list[Manifest] = []
@@ -267,6 +268,10 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
     finally:
         loader.dispose()
     return found
+
+
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
+"""Where an alias may be (`*name` where a node starts); `0 3 * * *` is no alias."""
 
 
 def _document_start(lines: list[str], after: int, mark) -> tuple[int, int] | None:
@@ -350,8 +355,9 @@ def _result(manifest: Manifest, request, verdicts: dict[str, Verdict],
             oracle: ContractOracle | None, psa: PsaConsistency | None) -> ObjectResult:
     metadata = request.pod["metadata"]
     pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
-    expected = {name: oracle.expected(request) for name in verdicts
-                if oracle is not None and name in VALIDATING_ENGINES}
+    validating = [name for name in verdicts if name in VALIDATING_ENGINES]
+    expected = dict.fromkeys(validating, oracle.expected(request)) \
+        if oracle is not None and validating else {}
     admitted_by = psa.admitted_by(request) if psa is not None else ()
     return ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
                         request.requester, pod_name, verdicts, expected, admitted_by)

@@ -102,7 +102,8 @@ def test_the_libyaml_reader_reads_what_the_reference_reader_reads(tmp_path):
     path.write_text("# a dump\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n---\n"
                     "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: b}\n"
                     "- kind: Deployment\n  metadata: {name: c}\n  spec: {replicas: 1.5e3}\n"
-                    "--- {kind: Pod, metadata: {name: d}}\n--- # note\n\n  kind: Pod\n...\n")
+                    "--- {kind: Pod, metadata: {name: d}}\n--- # note\n\n  kind: Pod\n...\n"
+                    "---\nkind: CronJob\nspec: {schedule: 0 3 * * *}\n")  # stars, no alias
     fast = _read_with_libyaml(path, "pods.yaml")
     assert fast is not None
     assert read_objects(path, "pods.yaml", Diagnostics()) == fast
