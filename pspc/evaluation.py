@@ -246,7 +246,7 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
             span = Span(display, start[0] + 1, start[1] + 1, start[0] + 1, start[1] + 2)
             if maybe_aliases and _shares_nodes(node):
                 return None
-            document = loader.construct_document(node)
+            document = _construct(loader, node)
             if document is None:
                 index += 1
                 continue
@@ -269,6 +269,28 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
         loader.dispose()
     return found
 
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _construct(loader, node: yaml.Node):
+    """What `loader.construct_document(node)` returns for a node without aliases, in a
+    third of the time: maps, sequences and strings are built here, other scalars by the
+    loader's own constructor for their tag, anything else (a merge key `<<`, a set...) by
+    the loader. A key that cannot be one (a map) raises, and the reference reader reports
+    it."""
+    if isinstance(node, yaml.ScalarNode) and node.tag in _SCALARS:
+        return loader.yaml_constructors[node.tag](loader, node)
+    if node.tag == _MAP and not any(key.tag == _MERGE for key, _ in node.value):
+        return {_construct(loader, key): _construct(loader, value) for key, value in node.value}
+    if node.tag == _SEQ:
+        return [_construct(loader, item) for item in node.value]
+    return loader.construct_object(node, deep=True)
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "timestamp", "binary"))
 
 _ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
 """Where an alias may be (`*name` where a node starts); `0 3 * * *` is no alias."""
