@@ -45,7 +45,7 @@ from pspc.manifests import (
 from pspc.model import ir
 from pspc.targets import psp as psp_target
 from pspc.targets import rbac as rbac_target
-from pspc.workloads import WORKLOADS, NoPodTemplateError, pod_request
+from pspc.workloads import WORKLOADS, NoPodTemplateError, PodRequest, pod_request
 
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 PSP_API_VERSIONS = ("policy/v1beta1", "extensions/v1beta1")
@@ -343,24 +343,37 @@ def iter_results(manifests: Sequence[Manifest], engines: list[Engine], namespace
         offloaded = []
     local = [e for e in engines if e not in offloaded]
     worker = EngineWorker(offloaded) if offloaded else None
+
+    def prepare(batch: list[tuple[int, Manifest]]) -> list[tuple[Manifest, PodRequest]]:
+        requests = []
+        for done, manifest in batch:
+            if progress is not None:
+                progress.update(done)
+            try:
+                requests.append((manifest, pod_request(manifest.object, namespace)))
+            except NoPodTemplateError as exc:
+                diags.error("E031", str(exc), manifest.span)
+        if worker is not None:
+            worker.submit([request for _, request in requests])
+        return requests
+
+    def finish(requests: list[tuple[Manifest, PodRequest]]) -> Iterator[ObjectResult]:
+        mine = [{e.name: e.evaluate(request) for e in local} for _, request in requests]
+        theirs = worker.verdicts() if worker is not None else [{}] * len(requests)
+        for (manifest, request), here, there in zip(requests, mine, theirs, strict=True):
+            verdicts = {e.name: here[e.name] if e.name in here else there[e.name]
+                        for e in engines}
+            yield _result(manifest, request, verdicts, oracle, psa)
+
     try:
+        ahead = None  # the worker evaluates the next batch while this process finishes one
         for batch in _batches(list(enumerate(manifests, 1)), BATCH if worker else 1):
-            requests = []
-            for done, manifest in batch:
-                if progress is not None:
-                    progress.update(done)
-                try:
-                    requests.append((manifest, pod_request(manifest.object, namespace)))
-                except NoPodTemplateError as exc:
-                    diags.error("E031", str(exc), manifest.span)
-            if worker is not None:
-                worker.submit([request for _, request in requests])
-            mine = [{e.name: e.evaluate(request) for e in local} for _, request in requests]
-            theirs = worker.verdicts() if worker is not None else [{}] * len(requests)
-            for (manifest, request), here, there in zip(requests, mine, theirs, strict=True):
-                verdicts = {e.name: here[e.name] if e.name in here else there[e.name]
-                            for e in engines}
-                yield _result(manifest, request, verdicts, oracle, psa)
+            requests = prepare(batch)
+            if ahead is not None:
+                yield from finish(ahead)
+            ahead = requests
+        if ahead is not None:
+            yield from finish(ahead)
     finally:
         if worker is not None:
             worker.close()
