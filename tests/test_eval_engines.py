@@ -153,6 +153,31 @@ def test_the_rego_engines_in_a_second_process_give_what_they_give_here():
     assert results(parallel_from=1) == results(parallel_from=len(manifests) + 1)
 
 
+class _Failing:
+    name = "rego"  # a Rego engine: run in the worker
+
+    def evaluate(self, request):
+        raise ValueError(f"cannot evaluate {request.namespace}")
+
+
+class _Admitting:
+    name = "psa"  # run here
+
+    def evaluate(self, request):
+        return Verdict(True)
+
+
+def test_an_engine_failing_in_the_worker_fails_here():
+    from pspc.engines.worker import can_fork
+
+    if not can_fork():
+        pytest.skip("the platform cannot fork: the engines run in one process")
+    manifests = load_objects([POD], Diagnostics())
+    with pytest.raises(ValueError, match="cannot evaluate default"):
+        list(iter_results(manifests, [_Failing(), _Admitting()], "default", Diagnostics(),
+                          parallel_from=1))
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
