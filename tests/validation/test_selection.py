@@ -7,10 +7,10 @@ case the PSP simulator (pspc/admission via pspc/engines/psp.py, with the RBAC ps
 generates) gives the verdict; the validating outputs must give the same, for every pod PSP
 admits without mutating it and every pod it rejects: the VAP's CEL and Kyverno's CEL in
 cel-expr-python (a sample also in cel-python, a slow interpreter), the Gatekeeper
-template's Rego (in regorus' VM; each repository's first cases also in its interpreter, which
-must give the same messages) and the conftest Rego in regorus. Where a policy states intents beyond
-PSP, the expectation is the contract's: some usable policy admits the pod unchanged and
-the pod meets them.
+template's Rego and the conftest Rego in regorus (in its VM where the VM runs them; each
+repository's first cases also in its interpreter, which must give the same messages). Where
+a policy states intents beyond PSP, the expectation is the contract's: some usable policy
+admits the pod unchanged and the pod meets them.
 
 Also the trial cluster of issue 11, end to end.
 """
@@ -158,8 +158,10 @@ class Outputs:
             "gatekeeper": SelectionRegoEngine(analysis, "gatekeeper", nobody),
             "conftest": SelectionRegoEngine(analysis, "conftest", nobody),
         }
-        # the Gatekeeper Rego in regorus' interpreter, the reference for its VM
-        self.interpreted = SelectionRegoEngine(analysis, "gatekeeper", nobody, vm=False)
+        # the Rego in regorus' interpreter: the reference for its VM, where the VM runs it
+        self.interpreted = {flavour: SelectionRegoEngine(analysis, flavour, nobody, vm=False)
+                            for flavour in ("gatekeeper", "conftest")
+                            if self.engines[flavour].program.vm is not None}
         self._celpy: SelectionCelEngine | None = None
         self.analysis = analysis
 
@@ -209,12 +211,14 @@ def test_the_validating_outputs_select_as_psp_does():
                         f"{request.requester} {request.namespace}/"
                         f"{request.pod['metadata'].get('name')}: got {got.allowed}, "
                         f"expected {expected} ({got.message})")
-            if case < INTERPRETER_CASES:
+            for flavour, interpreter in outputs.interpreted.items():
+                if case >= INTERPRETER_CASES:
+                    break
                 counts["interpreted"] += 1
                 vm, interpreted = (engine.messages(request) for engine in (
-                    outputs.engines["gatekeeper"], outputs.interpreted))
+                    outputs.engines[flavour], interpreter))
                 if vm != interpreted:
-                    mismatches.append(f"regorus VM {vm} != interpreter {interpreted}")
+                    mismatches.append(f"{flavour}: regorus VM {vm} != interpreter {interpreted}")
     elapsed = time.monotonic() - start
     print(f"\nselection differential: {counts} in {elapsed:.1f} s; "
           f"{len(mismatches)} mismatches")
