@@ -67,6 +67,22 @@ def test_rego_the_vm_cannot_compile_runs_in_the_interpreter():
     assert program.query("data.m.x") == [1]
 
 
+def test_rego_the_vm_fails_on_runs_in_the_interpreter_from_then_on():
+    pytest.importorskip("regorus")
+    from pspc.engines.validators import RegoProgram
+
+    # more instructions than the VM runs for one query
+    module = ("package m\n\nimport rego.v1\n\nx contains n if {\n"
+              "\tsome n in numbers.range(1, input.n)\n\tn % 50000 == 0\n}\n")
+    program = RegoProgram({"m.rego": module}, ["data.m.x"])
+    assert program.vm is not None
+    program.set_input({"n": 10})
+    assert program.query("data.m.x") == []  # within the VM's limit
+    program.set_input({"n": 100_000})
+    assert program.query("data.m.x") == [50000, 100000]
+    assert program.vm is None
+
+
 def test_the_engines_extra_is_in_the_test_extra():
     import tomllib
 

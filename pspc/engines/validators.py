@@ -265,15 +265,18 @@ class RegoProgram:
 
     By default for regorus' VM (RVM): the compiled program evaluates pspc's selection about
     four times faster than the interpreter walks the modules' syntax tree. The interpreter
-    (`vm=False`, or when the compiler refuses a module: it does not yet support all of
-    Rego, e.g. `with`) stays the reference the VM is tested against.
+    (`vm=False`; when the compiler refuses a module, as it does constructs it does not
+    support yet, e.g. `with`; and from the first query the VM fails, e.g. past its limit of
+    instructions per query) stays the reference the VM is tested against.
     """
 
     def __init__(self, modules: dict[str, str], entry_points: list[str],
                  vm: bool = True) -> None:
         import regorus
 
+        self.modules = modules
         self.vm = self.engine = None
+        self._input = self._data = None  # as JSON: what the interpreter gets if it takes over
         if vm:
             try:
                 program = regorus.Program.compile_from_modules(
@@ -284,25 +287,40 @@ class RegoProgram:
                 self.vm = regorus.Rvm()
                 self.vm.load_program(program)
         if self.vm is None:
-            self.engine = regorus.Engine()
-            for path, module in modules.items():
-                self.engine.add_policy(path, module)
+            self._interpret()
+
+    def _interpret(self) -> None:
+        import regorus
+
+        self.vm, self.engine = None, regorus.Engine()
+        for path, module in self.modules.items():
+            self.engine.add_policy(path, module)
+        if self._data is not None:
+            self.engine.add_data_json(self._data)
+        if self._input is not None:
+            self.engine.set_input_json(self._input)
 
     def set_data(self, data: dict) -> None:
+        self._data = json.dumps(data)
         if self.vm is not None:
-            self.vm.set_data_json(json.dumps(data))
+            self.vm.set_data_json(self._data)
         else:
             self.engine.clear_data()
-            self.engine.add_data_json(json.dumps(data))
+            self.engine.add_data_json(self._data)
 
     def set_input(self, document: dict) -> None:
-        (self.engine if self.vm is None else self.vm).set_input_json(json.dumps(document))
+        self._input = json.dumps(document)
+        (self.engine if self.vm is None else self.vm).set_input_json(self._input)
 
     def query(self, rule: str) -> list:
         """The value of a partial set rule (its members: [] when it has none)."""
         if self.vm is not None:
-            value = json.loads(self.vm.execute_entry_point(rule))
-            return value if isinstance(value, list) else []  # the VM's "<undefined>"
+            try:
+                value = json.loads(self.vm.execute_entry_point(rule))
+            except RuntimeError:  # what the interpreter says decides, from now on
+                self._interpret()
+            else:
+                return value if isinstance(value, list) else []  # the VM's "<undefined>"
         return json.loads(self.engine.eval_rule_as_json(rule))
 
 
