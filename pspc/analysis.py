@@ -18,9 +18,11 @@ from pspc.model import ir
 from pspc.pss.analysis import Gap, LevelReport, gaps, recommend_level
 from pspc.pss.levels import DEFAULT_VERSION
 from pspc.pss.namespaces import NamespaceLevels, compute_levels
-from pspc.validation.render import cel_rendering
+from pspc.validation.library_cel import cel_library
+from pspc.validation.parameters import parameters
 from pspc.validation.requirements import Requirement, requirements
 from pspc.validation.selection import CelSelection, RegoSelection, cel_selection, rego_selection
+from pspc.validation.standards import families
 
 T = TypeVar("T")
 
@@ -73,16 +75,29 @@ class Analysis:
             self._gaps[key] = found
         return found
 
-    def cel_selection(self) -> CelSelection:
-        """PSP's selection rule over every policy, in CEL (VAP, Gatekeeper and Kyverno)."""
-        return self.once(("cel selection",), lambda: cel_selection(
-            list(self.program.policies), lambda policy, offenders: cel_rendering(
-                policy, self.requirements(policy), offenders)))
+    def cel_selection(self, optionals: bool = False) -> CelSelection:
+        """PSP's selection rule over every policy, in CEL (VAP, Gatekeeper and Kyverno), in
+        optional syntax or with has() guards (pspc.validation.cel)."""
+        return self.once(("cel selection", optionals), lambda: cel_selection(
+            list(self.program.policies), self.requirements, optionals, self.program.sources))
 
     def rego_selection(self, flavour: str) -> RegoSelection:
-        """PSP's selection rule over every policy, in Rego (`gatekeeper` or `conftest`)."""
-        return self.once(("rego selection", flavour), lambda: rego_selection(
-            list(self.program.policies), flavour, self.requirements))
+        """PSP's selection rule in Rego (`gatekeeper` or `conftest`): the same module for
+        every program; the policies are its parameters."""
+        return self.once(("rego selection", flavour),
+                         lambda: rego_selection(flavour, families()))
+
+    def cel_library(self) -> CelSelection:
+        """The Gatekeeper template's CEL: every check family, reading the policies from
+        the Constraint's parameters; the same for every program."""
+        return self.once(("cel library",), lambda: cel_library(families()))
+
+    def parameters(self) -> dict:
+        """Every policy as the parameters of the check library (pspc.validation.parameters):
+        the Gatekeeper Constraint's, conftest's data."""
+        return self.once(("parameters",), lambda: parameters(
+            list(self.program.policies), self.requirements, self.program.sources,
+            self.profile_version))
 
     def namespace_levels(self, cap: str | None = None) -> tuple[NamespaceLevels, ...]:
         """Every namespace pspc labels, sorted by name; with `cap` (a cluster's version,

@@ -18,7 +18,7 @@ from pspc import __version__
 from pspc.compiler import Build, NoSourcesError, Options, UsageError, compile
 from pspc.diagnostics import Diagnostics, summary
 from pspc.output.signals import exit_code, terminate_as_interrupt
-from pspc.targets import TARGETS
+from pspc.targets import DEFAULT_TARGETS, TARGETS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +36,7 @@ def _report(diags: Diagnostics, sources: dict[str, str], fmt: str = "text") -> N
         click.echo(summary(diags), err=True)
 
 
-def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = TARGETS,
+def _compile(paths: tuple[str, ...], targets: tuple[str, ...] = DEFAULT_TARGETS,
              config: str | None = None, profile: str | None = None,
              discover: bool = False, empty_ok: bool = False) -> Build | None:
     """The front door (pspc.compiler.compile), with usage errors as click's; `discover`
@@ -121,7 +121,8 @@ def _profile_options(command):
               help="Write nothing; exit 1 and show a diff if OUTPUT is not up to date.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
               help="Build only these targets (repeatable; with profiles, those of each "
-              "profile's). Default: all.")
+              "profile's). Default: all but the mutating ones (map, gatekeeper-mutation, "
+              "kyverno-mutation); with profiles, those each profile names.")
 @_profile_options
 def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...],
           config: str | None, profile: str | None) -> None:
@@ -141,7 +142,7 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     """
     from pspc.output.update import update
 
-    build = _compile(paths, targets or TARGETS, config, profile, discover=True,
+    build = _compile(paths, targets or DEFAULT_TARGETS, config, profile, discover=True,
                      empty_ok=True)
     if build is None:
         update(out, {}, check, empty=", ".join(paths) or ".")
@@ -159,13 +160,13 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
               show_default=True, help="json prints one object with every diagnostic.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
               help="Check for these targets only, as `pspc build --target` builds them "
-              "(repeatable). Default: all.")
+              "(repeatable). Default: as `pspc build`.")
 @_profile_options
 def check_command(paths: tuple[str, ...], fmt: str, targets: tuple[str, ...],
                   config: str | None, profile: str | None) -> None:
     """Report errors and warnings in PATHS without writing anything: exactly what
     `pspc build` reports for the same sources, targets and profiles."""
-    build = _compile(paths, targets or TARGETS, config, profile, discover=True)
+    build = _compile(paths, targets or DEFAULT_TARGETS, config, profile, discover=True)
     _print(build, fmt)
     sys.exit(EXIT_FAILED if build.diagnostics.has_errors else EXIT_OK)
 

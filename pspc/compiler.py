@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pspc.diagnostics import Diagnostics, Span
-from pspc.targets import TARGETS
+from pspc.targets import DEFAULT_TARGETS, TARGETS
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
@@ -106,7 +106,7 @@ class Options:
     (default: the one found from the paths, unless `discover` is false), `profile` picks
     one of its profiles (default: all)."""
 
-    targets: tuple[str, ...] = TARGETS
+    targets: tuple[str, ...] = DEFAULT_TARGETS
     label: str = "."
     config: str | None = None
     profile: str | None = None
@@ -143,7 +143,9 @@ class Build:
 
         view = self._views.get(profile.name)
         if view is None:
-            targets = tuple(t for t in self.options.targets if profile.builds(t))
+            # without a choice of targets, a profile builds every target it names
+            chosen = TARGETS if self.options.targets == DEFAULT_TARGETS else self.options.targets
+            targets = tuple(t for t in chosen if profile.builds(t))
             view = self._views[profile.name] = replace(
                 self, options=replace(self.options, targets=targets), profile=profile,
                 analysis=Analysis(self.program, pss_cap(profile)), _views={})

@@ -9,7 +9,7 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E041-E045: `pspc import`
 - W101-W111: pspc sources that compile but probably do not do what was meant
 - W201-W205: YAML inputs that are skipped or incomplete
-- W301-W305, E303: what a build's targets cannot enforce
+- W301-W308, E303: what a build's targets cannot enforce
 - E050-E054: pspc.toml (cluster profiles)
 - W401-W404: what a profile's cluster does differently
 """
@@ -267,6 +267,23 @@ CODES: dict[str, Code] = _codes(
         nor any service account may use a policy there: PodSecurityPolicy, and the
         validating outputs that apply its selection rule, reject every pod in it (members
         of system:masters excepted). Bind a policy in the namespace."""),
+    ("W307", WARNING, "map: where the first usable policy with a default to apply rejects the "
+     "pod anyway, PodSecurityPolicy takes a later policy's defaults; the "
+     "MutatingAdmissionPolicy does not", """
+        PodSecurityPolicy gives a pod the defaults of the first usable policy (by name) that
+        admits the pod after filling them in. A CEL mutation cannot evaluate a policy's
+        checks on the pod it is about to produce, so the MutatingAdmissionPolicy takes the
+        first usable policy that admits the pod or has a default to apply; where that policy
+        rejects the pod anyway, the validating outputs reject it, where PSP would have
+        admitted it with a later policy's defaults. Only builds with two or more policies
+        with defaults can differ; give such pods the fields, or their own namespace."""),
+    ("W308", WARNING, "a Gatekeeper or Kyverno mutation target cannot follow PodSecurityPolicy's "
+     "choice of policy, or fill a default in exactly as it does", """
+        Gatekeeper mutators and Kyverno mutate rules match namespaces, not who sends the
+        request: every pod in a namespace where the policy is bound gets its defaults, also
+        a pod another usable policy admits unchanged (PSP leaves it alone). Defaults that
+        the mechanism cannot fill in as PSP does are named (report.md lists them). Prefer
+        the map target where the cluster serves MutatingAdmissionPolicy."""),
     ("E303", ERROR, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
      "target of the build does (gatekeeper, vap, kyverno, or psa where its labels cover "
      "it)", """

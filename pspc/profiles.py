@@ -16,8 +16,10 @@ Kubernetes facts, from the Kubernetes sources and release notes: PodSecurityPoli
 up to 1.24 (removed in 1.25); ValidatingAdmissionPolicy is v1alpha1 in 1.26-1.27, v1beta1 in
 1.28-1.29 (off by default: the ValidatingAdmissionPolicy feature gate and
 --runtime-config=admissionregistration.k8s.io/v1beta1=true), v1 from 1.30 (on by default);
-Pod Security Admission is beta and on by default from 1.23, GA in 1.25; the appArmorProfile
-securityContext field is GA in 1.30 (the container annotation before).
+MutatingAdmissionPolicy is v1alpha1 in 1.32-1.33 and v1beta1 in 1.34-1.35, off by default in
+both (the MutatingAdmissionPolicy feature gate, and --runtime-config for that version), v1
+from 1.36; Pod Security Admission is beta and on by default from 1.23, GA in 1.25; the
+appArmorProfile securityContext field is GA in 1.30 (the container annotation before).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pspc.vocabulary import DEFAULT_VERSION
 Version = tuple[int, int]
 
 # Targets that enforce on a cluster, and the CI-side ones; rbac comes with psp.
-ENFORCE_TARGETS = ("psp", "gatekeeper", "vap", "kyverno", "psa")
+ENFORCE_TARGETS = ("psp", "gatekeeper", "vap", "kyverno", "psa", "map", "gatekeeper-mutation",
+                   "kyverno-mutation")
 CI_TARGETS = ("rego", "report", "migration", "helm")
 DEFAULT_CI = CI_TARGETS
 MODES = ("deny", "warn", "audit")
@@ -42,8 +45,16 @@ PSA_SINCE: Version = (1, 23)
 VAP_BETA_SINCE: Version = (1, 28)
 VAP_SINCE: Version = (1, 30)
 APPARMOR_FIELD_SINCE: Version = (1, 30)
+MAP_ALPHA_SINCE: Version = (1, 32)
+MAP_BETA_SINCE: Version = (1, 34)
+MAP_SINCE: Version = (1, 36)
 KYVERNO_CEL_SINCE: Version = (1, 25)  # Kyverno 1.11 (validate.cel) supports 1.25+
 KYVERNO_RULE_ACTION_SINCE: Version = (1, 28)  # Kyverno 1.13+ (rule failureAction): 1.28+
+# CEL optionals (`.?field`, `orValue`) in admission CEL: k8s.io/apiserver
+# pkg/cel/environment/base.go adds cel.OptionalTypes() with IntroducedVersion 1.28, and an
+# API server compiles new expressions at its compatibility version, one minor below its own
+# (DefaultCompatibilityVersion: n-1). So 1.29 is the first that accepts them in a new VAP.
+CEL_OPTIONALS_SINCE: Version = (1, 29)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,9 @@ def unsupported(target: str, version: Version) -> str | None:
     if target == "vap" and version < VAP_BETA_SINCE:
         return (f"Kubernetes {shown} has no ValidatingAdmissionPolicy pspc can write (v1beta1 "
                 "from 1.28, v1 from 1.30)")
+    if target == "map" and version < MAP_ALPHA_SINCE:
+        return (f"Kubernetes {shown} has no MutatingAdmissionPolicy (v1alpha1 from 1.32, "
+                "v1beta1 from 1.34, v1 from 1.36)")
     if target == "psa" and version < PSA_SINCE:
         return f"Kubernetes {shown} has no Pod Security Admission on by default (beta in 1.23)"
     return None
@@ -87,6 +101,11 @@ def caveat(target: str, version: Version) -> str | None:
         return ("ValidatingAdmissionPolicy is beta (v1beta1) before 1.30 and off by default: "
                 "the API server needs --feature-gates=ValidatingAdmissionPolicy=true and "
                 "--runtime-config=admissionregistration.k8s.io/v1beta1=true")
+    if target == "map" and version < MAP_SINCE:
+        api = map_api_version(version)
+        return (f"MutatingAdmissionPolicy is {api} before 1.36 and off by default: the API "
+                "server needs --feature-gates=MutatingAdmissionPolicy=true and "
+                f"--runtime-config=admissionregistration.k8s.io/{api}=true")
     if target == "kyverno" and version < KYVERNO_CEL_SINCE:
         return ("the Kyverno policies use CEL rules (Kyverno 1.11+), and Kyverno's "
                 "compatibility matrix starts 1.11 at Kubernetes 1.25; prefer gatekeeper here")
@@ -105,6 +124,17 @@ def vap_api(profile: Profile | None) -> str:
     return "admissionregistration.k8s.io/v1"
 
 
+def map_api_version(version: Version) -> str:
+    """The MutatingAdmissionPolicy version a cluster serves (from 1.32)."""
+    return "v1alpha1" if version < MAP_BETA_SINCE else "v1beta1" if version < MAP_SINCE else "v1"
+
+
+def map_api(profile: Profile | None) -> str:
+    """Without a profile, the GA version (a build without a cluster is for the newest)."""
+    return "admissionregistration.k8s.io/" + (
+        map_api_version(profile.kubernetes) if profile else "v1")
+
+
 def validation_actions(profile: Profile | None) -> list[str]:
     return {"deny": ["Deny"], "warn": ["Warn", "Audit"], "audit": ["Audit"]}[_mode(profile)]
 
@@ -115,11 +145,18 @@ def enforcement_action(profile: Profile | None) -> str:
 
 
 def kyverno_action(profile: Profile | None) -> tuple[str, str]:
-    """Kyverno's failure action, and where it goes: `spec` (validationFailureAction, every
-    release) or `rule` (validate.failureAction, Kyverno 1.13+, which deprecates the former)."""
+    """Kyverno's failure action, and where it goes: `rule` (validate.failureAction, Kyverno
+    1.13+, which deprecates the other) unless the profile's cluster is older than any
+    Kyverno 1.13 supports; there `spec` (validationFailureAction, every release)."""
     action = "Enforce" if _mode(profile) == "deny" else "Audit"
-    place = "rule" if profile and profile.kubernetes >= KYVERNO_RULE_ACTION_SINCE else "spec"
+    place = "spec" if profile and profile.kubernetes < KYVERNO_RULE_ACTION_SINCE else "rule"
     return action, place
+
+
+def cel_optionals(profile: Profile | None) -> bool:
+    """May the VAP's CEL use optionals (pspc.validation.cel)? From 1.29 on; without a
+    profile yes: the VAP is then admissionregistration.k8s.io/v1, served from 1.30."""
+    return profile is None or profile.kubernetes >= CEL_OPTIONALS_SINCE
 
 
 def generate_vap(profile: Profile | None, targets: tuple[str, ...]) -> bool | None:

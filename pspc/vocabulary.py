@@ -118,6 +118,19 @@ def iter_containers(spec: dict):
             yield f"spec.{key}[{index}]", container
 
 
+def profile_field(profile: str) -> dict | None:
+    """A seccomp or AppArmor profile name as its securityContext field (the two share the
+    forms), or None for a name without one (empty, unknown, `localhost/` alone)."""
+    if profile in RUNTIME_DEFAULT_PROFILES:
+        return {"type": "RuntimeDefault"}
+    if profile == "unconfined":
+        return {"type": "Unconfined"}
+    name = profile.removeprefix(LOCALHOST_PREFIX)
+    if profile.startswith(LOCALHOST_PREFIX) and name:
+        return {"type": "Localhost", "localhostProfile": name}
+    return None
+
+
 def same_profile(a: str, b: str) -> bool:
     """Whether two profile names mean the same profile (the docker/default alias)."""
     return a == b or {a, b} <= RUNTIME_DEFAULT_PROFILES

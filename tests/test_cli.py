@@ -27,7 +27,7 @@ def test_build_writes_psp_rbac_kustomization_and_manifest(tmp_path):
         + [f"{t}/pspc.{suffix.get(t, 'yaml')}" for t in ("kyverno", "rego", "vap")]
         + [f"{t}/{p}.{suffix.get(t, 'yaml')}" for t in targets
            for p in ("restricted", "shared-nfs")]
-        + [f"rego/policies/{p}.rego" for p in ("restricted", "shared-nfs")])
+        + ["rego/main.rego", "rego/policies.rego"])
 
 
 def test_target_option_limits_the_outputs(tmp_path):

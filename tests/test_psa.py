@@ -220,6 +220,38 @@ def test_report_lists_gaps_with_the_outputs_that_enforce_them():
         "restricted would reject pods it admits" in markdown
 
 
+def test_report_md_is_an_intent_by_target_matrix_with_source_lines_and_notes():
+    build, _ = build_of("policy web extends restricted {\n  description \"the web tier\"\n"
+                        "  run as user 1000..2000\n}\nbind web to group devs\n")
+    (item,) = report.entries(build.analysis)
+    assert item["origins"]["run_as_user"] == "t.pspc:3"
+    assert item["origins"]["bindings"] == "t.pspc:5"
+    lines = report.markdown([item]).splitlines()
+    columns = ["psp", "rego", "gatekeeper", "vap", "kyverno", "map", "gatekeeper-mutation",
+               "kyverno-mutation", "psa"]
+    assert "| intent | source | " + " | ".join(columns) + " |" in lines
+    rows = {line.split(" | ")[0][2:]: line[2:-2].split(" | ") for line in lines
+            if line.startswith("| ") and not line.startswith("| intent")}
+    # the policy's own lines first, in order, then what it inherits from the stdlib
+    assert list(rows)[:3] == ["description", "run_as_user", "bindings"]
+    assert rows["run_as_user"][1] == "line 3"
+    assert rows["pod_security_standard"][1].startswith("stdlib/restricted.pspc:")
+    notes = {int(n): text for n, _, text in (line.partition(". ") for line in lines
+                                             if line[:1].isdigit())}
+    declared = {t: {g["intent"]: g for g in gaps} for t, gaps in item["targets"].items()}
+    for intent, (_, _, *cells) in rows.items():
+        for column, cell in zip(columns, cells, strict=True):
+            gap = declared[column].get(intent)
+            if gap is None:
+                assert cell == "-"
+            elif gap["status"] == "exact":
+                assert cell == "exact"
+            else:  # partial / not expressible, with the note that says why
+                status, _, number = cell.rpartition(" (")
+                assert (status, notes[int(number[:-1])]) == (gap["status"], gap["reason"])
+    assert sorted(notes) == list(range(1, len(notes) + 1))
+
+
 def test_migration_plan_per_namespace():
     build, _ = build_of(SHOP + "policy old {\n  run as user any\n  selinux any\n"
                             "  supplemental groups any\n  fs group any\n"

@@ -14,7 +14,7 @@ import json
 import jsonschema
 import pytest
 import yaml
-from conftest import OUTPUTS, REPO
+from conftest import OUTPUTS, REPO, example_dirs
 from k8s_schemas import validate_current, validate_v124
 
 from pspc.compiler import Options, compile
@@ -56,6 +56,8 @@ def test_rbac_admission_policies_and_namespaces_validate_against_current_kuberne
 SCHEMAS = {
     "ConstraintTemplate": "constrainttemplate-v1.json",
     "ClusterPolicy": "kyverno-clusterpolicy-v1.json",
+    "Assign": "gatekeeper-mutation-v1.json",
+    "ModifySet": "gatekeeper-mutation-v1.json",
 }
 
 
@@ -70,10 +72,42 @@ def _schema_for(document: dict) -> dict:
 def test_gatekeeper_and_kyverno_objects_have_the_documented_shape():
     documents = [d for d in _golden_documents() + _stdlib_documents()
                  if d["apiVersion"].startswith(("templates.gatekeeper", "constraints.gatekeeper",
-                                                "kyverno.io"))]
+                                                "mutations.gatekeeper", "kyverno.io"))]
     assert {d["kind"] for d in documents} >= {"ConstraintTemplate", "ClusterPolicy"}
     for document in documents:
         jsonschema.validate(document, _schema_for(document))
+
+
+def _mutating_documents(version: tuple[int, int]) -> list[dict]:
+    """Every example built with the mutating targets for a cluster of `version`."""
+    from pspc.profiles import Profile, unsupported
+    from pspc.targets import MUTATING
+
+    served = tuple(t for t in MUTATING if not unsupported(t, version))
+    documents = []
+    for example in example_dirs():
+        build = compile([str(example)], Options(targets=served, discover=False))
+        view = build.for_profile(Profile("p", version, served))
+        documents += _documents(view._rendered("", whole=False))
+    return documents
+
+
+@pytest.mark.parametrize("version", [(1, 29), (1, 32), (1, 34), (1, 36)])
+def test_mutating_objects_validate_at_the_profile_version(version):
+    """MutatingAdmissionPolicy against the Kubernetes schemas of the version (v1alpha1 on
+    1.32-1.33, v1beta1 on 1.34-1.35, v1 from 1.36); Gatekeeper and Kyverno mutation objects
+    against the shape schemas (the AppArmor annotation before 1.30, the field after)."""
+    import kubernetes_validate as kv
+
+    documents = _mutating_documents(version)
+    kinds = {d["kind"] for d in documents}
+    assert {"Assign", "ModifySet", "ClusterPolicy"} <= kinds
+    for document in documents:
+        if document["apiVersion"].startswith("admissionregistration."):
+            kv.validate(document, f"{version[0]}.{version[1]}.0", strict=True)
+        else:
+            jsonschema.validate(document, _schema_for(document))
+    assert ("MutatingAdmissionPolicy" in kinds) == (version >= (1, 32))
 
 
 def test_the_shape_schemas_catch_mistakes():

@@ -19,61 +19,44 @@ from dataclasses import dataclass
 from pspc.analysis import Analysis
 from pspc.engines import Verdict
 from pspc.model import ir
-from pspc.validation.render import cel_validations, cel_variables, rego_module
-from pspc.validation.selection import rego_identifiers
+from pspc.validation.library_cel import cel_library
+from pspc.validation.parameters import policy_parameters
+from pspc.validation.render import cel_program
+from pspc.validation.requirements import requirements
+from pspc.validation.selection import CONFTEST_MAIN, rego_parameters, rego_selection
+from pspc.validation.standards import families
 from pspc.workloads import PodRequest
 
 ENGINES_EXTRA = "pip install 'pspc[engines]'"
+# every pod's service account is in this group: a policy granted to it is usable for any pod
+EVERY_POD_GROUP = "system:serviceaccounts"
 CEL_RUNTIMES = ("cel-expr-python", "cel-python")
 
 
-class RegoInput:
-    """One regorus engine for the modules of several policies, so that a pod is serialised
-    and handed to regorus once, not once per policy. Packages differ by policy name, so the
-    policies must have distinct names (those of one program do)."""
+class RegoEngine:
+    """One policy through the check library (`conftest` or `gatekeeper` flavour) in regorus,
+    the policy usable by any pod's service account: the reasons it rejects a pod (none: it
+    admits it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: ir.Policy, flavour: str) -> None:
         import regorus
 
-        self.engine = regorus.Engine()
-        self._current: object = None
-
-    def set(self, document: dict, key: object) -> None:
-        if key is not self._current:
-            self.engine.set_input_json(json.dumps(document))
-            self._current = key
-
-
-def library_package(policy: ir.Policy, flavour: str) -> str:
-    """The package of the policy's library module, as the selection of a build with this
-    policy alone names it."""
-    prefix = "lib.pspc" if flavour == "gatekeeper" else "pspc.policies"
-    return f"{prefix}.{rego_identifiers([policy])[policy.name]}"
-
-
-class RegoEngine:
-    """One policy's library module (`conftest` or `gatekeeper` flavour) in regorus: the
-    reasons the policy rejects a pod (none: it admits it)."""
-
-    def __init__(self, policy: ir.Policy, flavour: str, shared: RegoInput | None = None) -> None:
         self.name = "rego" if flavour == "conftest" else "gatekeeper"
         self.flavour = flavour
         self.policy = policy
-        self.input = shared or RegoInput()
-        self.engine = self.input.engine
-        package = library_package(policy, flavour)
-        module = rego_module(policy, flavour, package=package)
-        self.engine.add_policy(f"{package}.{flavour}.rego", module)
-        self.query = f"data.{package}.reasons"
-        self.has_rule = re.search(r"^reasons\b", module, re.MULTILINE) is not None
+        entry = policy_parameters(policy, tuple(requirements(policy)), {})
+        self.parameters = {"policies": [{**entry, "grants": [{"groups": [EVERY_POD_GROUP]}]}]}
+        self.engine = regorus.Engine()
+        self.engine.add_policy("pspc.rego", rego_selection(flavour, families()).main)
+        if flavour == "conftest":
+            self.engine.add_policy("policies.rego", rego_parameters(self.parameters))
 
     def messages(self, obj: dict) -> list[str]:
-        if not self.has_rule:  # a policy without checks: nothing to deny
-            return []
-        document = obj if self.flavour == "conftest" else {"review": {"object": obj}}
-        self.input.set(document, obj)
-        values = json.loads(self.engine.eval_rule_as_json(self.query))
-        return sorted(v if isinstance(v, str) else v["msg"] for v in values)
+        document = obj if self.flavour == "conftest" else {
+            "review": {"object": obj, "namespace": "default"}, "parameters": self.parameters}
+        self.engine.set_input_json(json.dumps(document))
+        values = json.loads(self.engine.eval_rule_as_json("data.pspc.reasons"))
+        return sorted(message for _, message in values)
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request.pod)
@@ -92,46 +75,75 @@ def cel_runtime() -> str:
     raise ImportError("no CEL runtime is installed", name="cel-expr-python")
 
 
+def optional_syntax(runtime: str, optionals: bool | None) -> bool:
+    """The CEL syntax to run (pspc.validation.cel): as asked, else optionals where the
+    runtime parses them (cel-expr-python; cel-python does not)."""
+    if optionals is None:
+        return runtime == "cel-expr-python"
+    if optionals and runtime == "cel-python":
+        raise ValueError("cel-python does not parse CEL optionals")
+    return optionals
+
+
 class CelEngine:
     """The generated CEL validations, with Kubernetes' `join` for lists, in `runtime`
-    (one of CEL_RUNTIMES; by default cel-expr-python when installed, else cel-python)."""
+    (one of CEL_RUNTIMES; by default cel-expr-python when installed, else cel-python), in
+    optional syntax or with has() guards (`optionals`; by default what the runtime parses).
+    With `gatekeeper`, the Gatekeeper template's CEL given this policy alone, usable by any
+    pod's service account, as its parameters."""
 
-    name = "cel"
-
-    def __init__(self, policy: ir.Policy, runtime: str | None = None) -> None:
+    def __init__(self, policy: ir.Policy, runtime: str | None = None,
+                 optionals: bool | None = None, gatekeeper: bool = False) -> None:
+        self.name = "gatekeeper-cel" if gatekeeper else "cel"
         self.policy = policy
         self.runtime = runtime or cel_runtime()
         backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
-        self.messages = backend(policy).messages
+        if not gatekeeper:
+            variables, validations = cel_program(policy, optional_syntax(self.runtime,
+                                                                         optionals))
+            self.messages = backend(variables, [(v.expression, v.message_expression)
+                                                for v in validations]).messages
+            return
+        library = cel_library(families())
+        self._library = backend(list(library.variables),
+                                [(library.expression, library.message_expression)])
+        entry = policy_parameters(policy, tuple(requirements(policy)), {})
+        self._given = {"params": {"policies": [
+            {**entry, "grants": [{"groups": [EVERY_POD_GROUP]}]}]}}
+
+    def messages(self, pod: dict) -> list[str]:
+        """The Gatekeeper template's messages (the other engines bind theirs instead)."""
+        request = {"namespace": "default", "operation": "CREATE",
+                   "userInfo": {"username": "", "groups": []}}
+        return self._library.messages(pod, {"oldObject": None, "request": request},
+                                      self._given)
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request.pod)
         return Verdict(not found, self.policy.name, "; ".join(found) or None,
-                       tuple(("cel", m) for m in found))
+                       tuple((self.name, m) for m in found))
 
 
 class _CelPy:
     """cel-python: a pure-Python interpreter, slow but dependency-free."""
 
-    def __init__(self, policy: ir.Policy | None, variables: list[dict] | None = None,
-                 validations: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, variables: list[dict], validations: list[tuple[str, str]]) -> None:
         import celpy
 
         self._celpy = celpy
         env = celpy.Environment()
         functions = {"join": _join}
-        if policy is not None:
-            variables = cel_variables(policy)
-            validations = [(v.expression, v.message_expression) for v in cel_validations(policy)]
         self.variables = [(v["name"], env.program(env.compile(v["expression"]), functions))
-                          for v in variables or ()]
+                          for v in variables]
         self.validations = [(env.program(env.compile(expression), functions),
                              env.program(env.compile(message), functions))
-                            for expression, message in validations or ()]
+                            for expression, message in validations]
 
-    def messages(self, obj: dict, context: dict | None = None) -> list[str]:
+    def messages(self, obj: dict, context: dict | None = None,
+                 given: dict | None = None) -> list[str]:
         types = self._celpy.celtypes
-        variables = types.MapType({})
+        variables = types.MapType({types.StringType(k): self._celpy.json_to_cel(v)
+                                   for k, v in (given or {}).items()})
         activation: dict = {"object": self._celpy.json_to_cel(obj), "variables": variables}
         for key, value in (context or {}).items():
             activation[key] = self._celpy.json_to_cel(value)
@@ -165,7 +177,8 @@ _VARIABLE_REFERENCE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class _CelExpr:
-    """cel-expr-python: the CEL team's C++ runtime (strings extension for `join`).
+    """cel-expr-python: the CEL team's C++ runtime (strings extension for `join`, optional
+    extension for `.?` and `orValue`).
 
     Few round trips between Python and C++, which dominate the cost: the variables are
     computed level by level (a level is those that read only earlier levels), each level
@@ -175,34 +188,31 @@ class _CelExpr:
     or non-boolean check fails, as Kubernetes fails a validation that errs.
     """
 
-    def __init__(self, policy: ir.Policy | None, variables: list[dict] | None = None,
-                 validations: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, variables: list[dict], validations: list[tuple[str, str]]) -> None:
         from cel_expr_python import cel
-        from cel_expr_python.ext import ext_strings
+        from cel_expr_python.ext import ext_optional, ext_strings
 
         self._error = cel.Type.ERROR
         self.env = cel.NewEnv(variables={"object": cel.Type.DYN, "oldObject": cel.Type.DYN,
                                          "request": cel.Type.DYN,
                                          "variables": cel.Type.Map(cel.Type.STRING, cel.Type.DYN)},
-                              extensions=[ext_strings.ExtStrings()])
+                              extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()])
         compile_ = self.env.compile
-        if policy is not None:
-            variables = cel_variables(policy)
-            validations = [(v.expression, v.message_expression) for v in cel_validations(policy)]
         self.levels = []
-        for level in _levels(list(variables or ())):
+        for level in _levels(list(variables)):
             batch = compile_("{" + ", ".join(f"{json.dumps(v['name'])}: {v['expression']}"
                                              for v in level) + "}")
             self.levels.append((batch, [(v["name"], compile_(v["expression"])) for v in level]))
-        validations = list(validations or ())
+        validations = list(validations)
         self.checks = [(compile_(expression), compile_(message))
                        for expression, message in validations]
         self.batch = compile_("[" + ", ".join(
             f'(({expression}) == true) ? "" : ({message})'
             for expression, message in validations) + "]") if validations else None
 
-    def messages(self, obj: dict, context: dict | None = None) -> list[str]:
-        variables: dict = {}
+    def messages(self, obj: dict, context: dict | None = None,
+                 given: dict | None = None) -> list[str]:
+        variables: dict = dict(given or {})
         data = {"object": obj, "variables": variables, **(context or {})}
         for batch, one_by_one in self.levels:
             result = batch.eval(data=data)
@@ -308,8 +318,9 @@ class RegoProgram:
             self.engine.clear_data()
             self.engine.add_data_json(self._data)
 
-    def set_input(self, document: dict) -> None:
-        self._input = json.dumps(document)
+    def set_input(self, document: dict | str) -> None:
+        """The input: a document, or its JSON."""
+        self._input = document if isinstance(document, str) else json.dumps(document)
         (self.engine if self.vm is None else self.vm).set_input_json(self._input)
 
     def query(self, rule: str) -> list:
@@ -336,10 +347,14 @@ class SelectionRegoEngine:
         self.flavour = flavour
         self.requester = requester
         self.operation = operation
-        selection = analysis.rego_selection(flavour)
-        modules = {f"{package}.rego": module for package, module in selection.libraries.items()}
-        modules["pspc.rego"] = selection.main
-        self.query = "data.pspc." + ("violation" if flavour == "gatekeeper" else "deny")
+        parameters = analysis.parameters()
+        modules = {"pspc.rego": analysis.rego_selection(flavour).main}
+        if flavour == "conftest":
+            modules["main.rego"] = CONFTEST_MAIN
+            modules["policies.rego"] = rego_parameters(parameters)
+        # serialised once: the constraint's parameters go into every review's input
+        self._parameters = json.dumps(parameters)
+        self.query = "data.pspc.violation" if flavour == "gatekeeper" else "data.main.deny"
         self.program = RegoProgram(modules, [self.query], vm)
         self._data: Requester | None = None
 
@@ -352,7 +367,7 @@ class SelectionRegoEngine:
                                    "groups": list(requester.groups)}}
             if old is not None:
                 review["oldObject"] = old
-            document = {"review": review}
+            document = f'{{"review": {json.dumps(review)}, "parameters": {self._parameters}}}'
         else:
             # the manifest as conftest reads it, in the request's namespace (copied only
             # as deep as that changes it)
@@ -374,20 +389,24 @@ class SelectionRegoEngine:
 
 
 class SelectionCelEngine:
-    """What pspc writes for ValidatingAdmissionPolicy, Gatekeeper's K8sNativeValidation and
-    Kyverno (the same CEL): the selection over all policies, with `request.userInfo`,
-    `request.namespace`, `request.operation` and `oldObject`."""
-
-    name = "cel"
+    """What pspc writes for ValidatingAdmissionPolicy and Kyverno (the same CEL), or with
+    `gatekeeper`, Gatekeeper's K8sNativeValidation (the Constraint's parameters as
+    `variables.params`): the selection over all policies, with `request.userInfo`,
+    `request.namespace`, `request.operation` and `oldObject`; in optional syntax or with
+    has() guards (`optionals`; by default what the runtime parses; Gatekeeper's has())."""
 
     def __init__(self, analysis: Analysis, requester: Requester, operation: str = "CREATE",
-                 runtime: str | None = None) -> None:
+                 runtime: str | None = None, optionals: bool | None = None,
+                 gatekeeper: bool = False) -> None:
+        self.name = "gatekeeper-cel" if gatekeeper else "cel"
         self.requester = requester
         self.operation = operation
         self.runtime = runtime or cel_runtime()
-        selection = analysis.cel_selection()
+        selection = (analysis.cel_library() if gatekeeper else
+                     analysis.cel_selection(optional_syntax(self.runtime, optionals)))
+        self.given = {"params": analysis.parameters()} if gatekeeper else None
         backend = {"cel-expr-python": _CelExpr, "cel-python": _CelPy}[self.runtime]
-        self.backend = backend(None, list(selection.variables),
+        self.backend = backend(list(selection.variables),
                                [(selection.expression, selection.message_expression)])
 
     def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:
@@ -395,9 +414,9 @@ class SelectionCelEngine:
         context = {"oldObject": old, "request": {
             "namespace": request.namespace, "operation": self.operation,
             "userInfo": {"username": requester.username, "groups": list(requester.groups)}}}
-        return self.backend.messages(request.pod, context)
+        return self.backend.messages(request.pod, context, self.given)
 
     def evaluate(self, request: PodRequest) -> Verdict:
         found = self.messages(request)
         return Verdict(not found, None, "; ".join(found) or None,
-                       tuple(("cel", m) for m in found))
+                       tuple((self.name, m) for m in found))

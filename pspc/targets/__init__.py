@@ -63,12 +63,16 @@ def sources(build: Build) -> str:
 
 
 # Every target, in the order their files are listed.
-TARGETS = ("psp", "rbac", "rego", "gatekeeper", "vap", "kyverno", "psa", "helm", "report",
-           "migration")
+TARGETS = ("psp", "rbac", "rego", "gatekeeper", "vap", "kyverno", "map", "gatekeeper-mutation",
+           "kyverno-mutation", "psa", "helm", "report", "migration")
+# The targets that change pods (PodSecurityPolicy's defaults) are built only when chosen: by
+# `--target`, or by a profile's enforce (pspc.profiles), never by default.
+MUTATING = ("map", "gatekeeper-mutation", "kyverno-mutation")
+DEFAULT_TARGETS = tuple(t for t in TARGETS if t not in MUTATING)
 
 
 def target(name: str) -> Target:
-    return importlib.import_module(f"pspc.targets.{name}").TARGET
+    return importlib.import_module(f"pspc.targets.{name.replace('-', '_')}").TARGET
 
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}

@@ -2,7 +2,9 @@
 coverage declarations (pspc.coverage), so that `pspc check` and `pspc build` say the same.
 
 W301: the validating targets are stricter than PSP (they cannot fill in its defaults), never
-weaker. (They apply PSP's selection rule exactly: pspc.validation.selection.)
+weaker; not for the defaults every mutating target of the build fills in (W307 and W308
+say what those cannot reproduce). (They apply PSP's selection rule exactly:
+pspc.validation.selection.)
 W303/E303: the PSP target is weaker than the policy (an intent beyond PSP): a warning when
 an admission-time target of the same build enforces it (gatekeeper, vap, kyverno, or psa
 where its labels cover the intent), an error (fail closed) when the build has no such target.
@@ -21,8 +23,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pspc import profiles
+from pspc.coverage import EXACT
 from pspc.diagnostics import Span
 from pspc.model import ir
+from pspc.mutation.coverage import MUTATING
+from pspc.mutation.coverage import filled as filled_in
+from pspc.mutation.defaults import defaults as defaults_of
 from pspc.targets import target
 
 if TYPE_CHECKING:
@@ -64,6 +70,11 @@ def report_losses(build: Build) -> None:
             _psp_weaker(build, policy, coverage, span)
         validating = [t for t in VALIDATING if t in coverage]
         defaults = dict.fromkeys(d for t in validating for c in coverage[t] for d in c.defaults)
+        mutating = [t for t in MUTATING if t in coverage]
+        if mutating:
+            _mutating_limits(build, policy, mutating, coverage, span)
+            filled = set.intersection(*(filled_in(t, build.analysis, policy) for t in mutating))
+            defaults = {d: None for d in defaults if d not in filled}
         if defaults:
             build.diagnostics.warning(
                 "W301", f"{prefix}policy `{policy.name}`: {', '.join(validating)} cannot fill "
@@ -71,6 +82,27 @@ def report_losses(build: Build) -> None:
                 "the PodSecurityPolicy defaults (" + ", ".join(defaults) + "); they reject "
                 "pods that leave it unset", span, help="set these fields in the workloads "
                 "(see report.md), or rely on the PSP/PSA outputs", notes=notes)
+
+
+def _mutating_limits(build: Build, policy: ir.Policy, mutating: list[str], coverage: dict,
+                     span: Span) -> None:
+    """W307 once per build (at the first policy with defaults, when there are two or more),
+    W308 per policy for the Gatekeeper and Kyverno mutation targets."""
+    prefix, notes = _prefix(build), _notes(build)
+    with_defaults = sorted(p.name for p in build.program.policies if defaults_of(p))
+    if "map" in mutating and len(with_defaults) > 1 and policy.name == with_defaults[0]:
+        build.diagnostics.warning(
+            "W307", f"{prefix}map: policies {', '.join(with_defaults)} have defaults; where "
+            "the first usable one with a default to apply rejects a pod anyway, "
+            "PodSecurityPolicy would take a later one's defaults, the MutatingAdmissionPolicy "
+            "does not", span, notes=notes, help="see report.md (bindings, map)")
+    for name in mutating:
+        partial = [c for c in coverage[name] if c.status != EXACT]
+        if name != "map" and defaults_of(policy) and partial:
+            build.diagnostics.warning(
+                "W308", f"{prefix}policy `{policy.name}`: {name} "
+                + "; ".join(f"{c.intent}: {c.reason}" for c in partial), span, notes=notes,
+                help="prefer the map target where the cluster serves MutatingAdmissionPolicy")
 
 
 def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> None:

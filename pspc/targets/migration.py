@@ -50,6 +50,14 @@ PSA_FIRST = ("Apply `psa/namespaces.yaml` in audit and warn first (a profile wit
              "`mode = \"warn\"` writes no enforce label): the audit log and `kubectl` warnings "
              "show what enforcing would reject. Then apply it with enforce; audit and warn are "
              "then one level stricter, showing what tightening further would break.")
+NO_EDIT = ("Either apply {folders} (the no-edit path): it fills in what PodSecurityPolicy filled "
+           "in, where pods leave it unset, so workloads keep working as they are (report.md "
+           "lists what it cannot reproduce). Or, explicitly, fix the workloads listed under "
+           "*Workloads affected*: set those fields in their manifests (charts made with `helm "
+           "create`: pass the `helm/<policy>.values.yaml` file).")
+MUTATING_FOLDERS = {"map": "`mutating/map/` (MutatingAdmissionPolicy)",
+                    "gatekeeper-mutation": "`mutating/gatekeeper/` (Gatekeeper mutation)",
+                    "kyverno-mutation": "`mutating/kyverno/` (Kyverno mutate rules)"}
 VAP_WHEN = ("`vap/` needs Kubernetes 1.30 (admissionregistration.k8s.io/v1; v1beta1 on "
             "1.28-1.29, off by default)")
 
@@ -64,7 +72,9 @@ def steps(profile: Profile | None, others: tuple[Profile, ...] = ()) -> list[str
     if profile is None:
         return ["Steps, while PodSecurityPolicy is still enabled (Kubernetes 1.24 or before):",
                 "", *_numbered([
-                    FIX,
+                    FIX + " Or build a mutating target (`--target map`, `gatekeeper-mutation` "
+                    "or `kyverno-mutation`, or a profile's enforce) and apply it after the "
+                    "upgrade: it fills those fields in, so workloads need no edit.",
                     "Apply `gatekeeper/` or `kyverno/` beside PodSecurityPolicy (each folder "
                     "has its kustomization.yaml; Gatekeeper templates before constraints); run "
                     "`rego/` with conftest in CI. " + VAP_WHEN + ": apply it after the upgrade "
@@ -109,7 +119,9 @@ def steps(profile: Profile | None, others: tuple[Profile, ...] = ()) -> list[str
                   "feature gate and admissionregistration.k8s.io/v1beta1 first.")
     if profile.mode == "deny" and validating:
         apply += " To roll out gently, build a profile with `mode = \"warn\"` first."
-    todo = [FIX, apply + " Run `rego/` with conftest in CI."]
+    mutating = [MUTATING_FOLDERS[t] for t in MUTATING_FOLDERS if t in enforce]
+    fix = NO_EDIT.format(folders=" and ".join(mutating)) if mutating else FIX
+    todo = [fix, apply + " Run `rego/` with conftest in CI."]
     if "psa" in enforce:
         todo.append(PSA_FIRST)
     return [textwrap.fill(head, 90), "", "Steps:", "", *_numbered(todo)]
@@ -198,6 +210,8 @@ def plan(analysis: Analysis, profile: Profile | None = None,
         namespaces=[_namespace(analysis, f) for f in analysis.namespace_levels(cap)],
         cluster_wide=wide,
         cluster_level=least_strict([p["level"] for p in wide]) if wide else None,
+        mutating=" and ".join(f"`mutating/{MUTATING_FOLDERS[t].split('/')[1]}/`"
+                              for t in MUTATING_FOLDERS if profile and t in profile.enforce),
         filling=[{"name": p.name, "stem": voc.file_stem(p.name), "defaults": found}
                  for p in program.policies
                  if p.bindings and (found := defaults(analysis, p))],

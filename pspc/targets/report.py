@@ -1,5 +1,7 @@
 """The build report: for every policy and target, each intent as exact, partial or not
-expressible, with the reason (report.md for people, report.json for tools).
+expressible, with the reason (report.json for tools, every declaration in full; report.md
+for people, one intent x target matrix per policy, each row pointing at the source line
+that states the intent, each distinct reason a footnote under the table).
 
 The psa rows are the policy's gaps at the Pod Security Standards level it fits (at pspc's
 default version): intents stricter than that level, which PSA cannot enforce, each with
@@ -13,7 +15,7 @@ import json
 from typing import TYPE_CHECKING
 
 from pspc import profiles
-from pspc.coverage import Coverage, unsupported
+from pspc.coverage import BINDINGS, EXACT, Coverage, unsupported
 from pspc.pss.levels import DEFAULT_VERSION
 from pspc.targets import TARGETS, OutputFile, Target, target
 from pspc.validation.coverage import enforcement_text
@@ -40,6 +42,19 @@ def psa_coverage(analysis: Analysis, policy: ir.Policy,
                         + enforcement_text(analysis, policy, g.field)) for g in report.gaps]
 
 
+def origins(policy: ir.Policy) -> dict[str, str]:
+    """Where each intent of `policy` is stated (`file:line`), bindings included; intents
+    it inherits say where the policy it extends states them. Intents no statement set
+    (closed defaults) have none."""
+    found = {intent: f"{o.span.file}:{o.span.line}" for intent, o in policy.origins.items()
+             if o.span is not None}
+    spans = [b.span for b in policy.bindings if b.span is not None]
+    if spans:
+        first = min(spans, key=lambda s: (s.file, s.line))
+        found[BINDINGS] = f"{first.file}:{first.line}"
+    return found
+
+
 def entries(analysis: Analysis, version: str = DEFAULT_VERSION) -> list[dict]:
     """Every target's coverage declarations, whether or not this build writes it; PSA's at
     Pod Security Standards `version`."""
@@ -49,6 +64,7 @@ def entries(analysis: Analysis, version: str = DEFAULT_VERSION) -> list[dict]:
         targets = {name: declare(analysis, policy) for name, declare in declared if declare}
         targets["psa"] = psa_coverage(analysis, policy, version)
         out.append({"policy": policy.name, "source": policy.source,
+                    "origins": origins(policy),
                     "psa": psa_level(analysis, policy, version),
                     "targets": {name: [{"intent": g.intent, "status": g.status,
                                         "reason": g.reason} for g in gaps]
@@ -66,15 +82,60 @@ def _rejected_by(psa: dict) -> list[tuple[str, list[str]]]:
     return list(by_level.items())
 
 
+def _line(origin: str | None, source: str) -> str:
+    """An intent's source location for its row: `line N` in the policy's own file (named
+    above the table), `file:N` in another (the stdlib policy it extends), `-` for none."""
+    if origin is None:
+        return "-"
+    file, _, line = origin.rpartition(":")
+    return f"line {line}" if file == source else origin
+
+
+def matrix(item: dict) -> dict:
+    """One policy's table: a row per intent (in source order: its own lines, then what it
+    inherits, then closed defaults), a column per target, each cell `exact`, or `partial` /
+    `not expressible` with the number of its reason's footnote; `-` where the target
+    declares nothing for the intent (psa declares only what its level cannot enforce)."""
+    targets = list(item["targets"])
+    declared: dict[str, dict[str, dict]] = {}
+    for name, gaps in item["targets"].items():
+        for gap in gaps:
+            declared.setdefault(gap["intent"], {})[name] = gap
+    order = list(declared)
+    source, found = item["source"], item["origins"]
+
+    def position(intent: str) -> tuple:
+        origin = found.get(intent)
+        if origin is None:
+            return (2, 0, "", order.index(intent))
+        file, _, line = origin.rpartition(":")
+        return (file != source, int(line), file, order.index(intent))
+
+    notes: list[str] = []  # numbered as the table is read: row by row, left to right
+
+    def cell(gap: dict | None) -> str:
+        if gap is None:
+            return "-"
+        if gap["status"] == EXACT:
+            return EXACT
+        if gap["reason"] not in notes:
+            notes.append(gap["reason"])
+        return f"{gap['status']} ({notes.index(gap['reason']) + 1})"
+
+    rows = [{"intent": intent, "line": _line(found.get(intent), source),
+             "cells": [cell(declared[intent].get(name)) for name in targets]}
+            for intent in sorted(declared, key=position)]
+    return {"targets": targets, "rows": rows, "notes": notes}
+
+
 def markdown(report: list[dict]) -> str:
-    """The psp rows in full, the other targets' only where they are not exact."""
+    """One intent x target matrix per policy, under its Pod Security Admission level."""
     from pspc.output.markdown import render
 
     return render("report.md.j2", policies=[
         {"name": item["policy"], "source": item["source"], "level": item["psa"]["level"],
          "version": item["psa"]["version"], "rejected_by": _rejected_by(item["psa"]),
-         "rows": [{"target": name, **gap} for name, gaps in item["targets"].items()
-                  for gap in gaps if name == "psp" or gap["status"] != "exact"]}
+         **matrix(item)}
         for item in report])
 
 

@@ -2,7 +2,8 @@
 v1beta1 for a 1.28-1.29 profile): one policy `pspc` that applies PodSecurityPolicy's
 selection rule to every pod — admitted when a policy usable by the requester or the pod's
 service account admits it (pspc.validation.selection) — and its binding, with the
-profile's validationActions."""
+profile's validationActions. Its CEL uses optionals where the profile's Kubernetes accepts
+them (pspc.profiles.cel_optionals: 1.29+, and builds without a profile), else has()."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ NAME = "pspc"
 PATH = "vap/pspc.yaml"
 
 
-def policy_object(analysis: Analysis, api: str = API) -> dict:
-    selection = analysis.cel_selection()
+def policy_object(analysis: Analysis, api: str = API, optionals: bool = True) -> dict:
+    selection = analysis.cel_selection(optionals)
     return {
         "apiVersion": api,
         "kind": "ValidatingAdmissionPolicy",
@@ -52,8 +53,8 @@ def build(build: Build) -> list[OutputFile]:
         return []
     api = profiles.vap_api(build.profile)
     actions = tuple(profiles.validation_actions(build.profile))
-    return [OutputFile(PATH, sources(build), (policy_object(build.analysis, api),
-                                              binding_object(api, actions)))]
+    policy = policy_object(build.analysis, api, profiles.cel_optionals(build.profile))
+    return [OutputFile(PATH, sources(build), (policy, binding_object(api, actions)))]
 
 
 TARGET = Target("vap", build, manifests=True,

@@ -1,9 +1,22 @@
 """Render checks to CEL, as Kubernetes (ValidatingAdmissionPolicy, Gatekeeper's
 K8sNativeValidation, Kyverno) evaluates it.
 
-Every field read is guarded with has() (or `in` for map keys that are not identifiers),
-because reading an absent field is an error in CEL. The pod is `object`; the container
-list is the variable `variables.containers`, defined once per policy.
+Reading an absent field is an error in CEL, so every read is made safe, in one of two
+syntaxes:
+
+* **optionals** (`object.spec.?securityContext.?runAsNonRoot.orValue(false)`, `[?"key"]`,
+  `.hasValue()`, `.or()`): how Kubernetes CEL is written today. Kubernetes' admission CEL
+  environment (k8s.io/apiserver pkg/cel/environment/base.go) adds `cel.OptionalTypes()` in
+  the options whose IntroducedVersion is 1.28, and a new or changed expression compiles in
+  the environment of the API server's compatibility version, one minor below its own
+  (DefaultCompatibilityVersion: n-1): optionals compile from Kubernetes 1.29 on
+  (pspc.profiles.CEL_OPTIONALS_SINCE decides per profile).
+* **has() guards** (`has(c.securityContext) && has(c.securityContext.privileged) ? ... :
+  false`), for older clusters and for cel-python, which does not parse optionals.
+
+Both say the same: an absent field reads as the default, a present one (even null) as its
+value. The pod is `object`; the container list is `variables.containers`, defined once;
+named pod-level derivations (`HOISTED`) are read from variables defined once.
 """
 
 from __future__ import annotations
@@ -18,94 +31,188 @@ _RESERVED = {"in", "as", "break", "const", "continue", "else", "for", "function"
              "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
              "true", "false", "null"}
 CONTAINERS_VARIABLE = "containers"
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def _name(var: e.Var) -> str:
     return {"obj": "object", "spec": "object.spec"}.get(var.name, var.name)
 
 
+def _field(key: e.Key) -> bool:
+    return isinstance(key, str) and bool(_IDENTIFIER.fullmatch(key)) and key not in _RESERVED
+
+
+class CelWriter:
+    """Renders expression nodes in one syntax (`optionals` or has() guards).
+
+    `hoisted` maps pod-level derivations (expression nodes) to the names of the variables
+    that hold them; `used` records, in order of first use, those the rendered text reads,
+    so that the caller defines exactly those."""
+
+    def __init__(self, optionals: bool = False, hoisted: dict[e.Expr, str] | None = None) -> None:
+        self.optionals = optionals
+        self.hoisted = hoisted or {}
+        self.used: dict[str, e.Expr] = {}
+
+    # -- values ---------------------------------------------------------------------------
+
+    def value(self, node: e.Expr) -> str:
+        if isinstance(node, e.Var):
+            return _name(node)
+        if isinstance(node, e.Lit):
+            return json.dumps(node.value)
+        if isinstance(node, e.Concat):
+            return "(" + " + ".join(self.value(p) for p in node.parts) + ")"
+        if isinstance(node, e.Val):
+            return self._read(node.path, node.default)
+        if isinstance(node, e.Items):
+            return self._read(node.path, e.Lit([]))
+        if isinstance(node, e.Keys):  # a CEL map's macros range over its keys
+            return self._read(node.path, e.Lit({}))
+        if isinstance(node, e.Containers):
+            return f"variables.{CONTAINERS_VARIABLE}"
+        if isinstance(node, e.Param):  # a check family's parameter, always present
+            return f"{_name(node.of)}.{node.name}"
+        if isinstance(node, e.Named):  # a named value: a Rego helper, inlined in CEL
+            return self.value(node.value)
+        if isinstance(node, e.Cond):
+            name = self._hoisted(node)
+            if name is not None:
+                return f"variables.{name}"
+            return (f"({self.condition(node.test)} ? {self.value(node.then)} : "
+                    f"{self.value(node.otherwise)})")
+        return self.condition(node)
+
+    def _hoisted(self, node: e.Cond | e.Cmp) -> str | None:
+        """The variable holding `node`, recorded as used; None when none does."""
+        if not self.hoisted or (isinstance(node, e.Cmp) and not _scalar_test(node)):
+            return None
+        try:
+            name = self.hoisted.get(node)
+        except TypeError:  # a node holding a list literal, unhashable: never a hoisted one
+            return None
+        if name is not None:
+            self.used.setdefault(name, node)
+        return name
+
+    def containers(self) -> str:
+        """The definition of `variables.containers`: init, regular and ephemeral containers."""
+        spec = e.Var("spec")
+        return " + ".join(self.value(e.Items(e.path(spec, k))) for k in _CONTAINER_LISTS)
+
+    def definition(self, node: e.Cond | e.Cmp) -> str:
+        """The text of a hoisted variable: its derivation itself, not a read of it."""
+        if isinstance(node, e.Cmp):
+            return f"{self.value(node.left)} {node.op} {self.value(node.right)}"
+        return (f"{self.condition(node.test)} ? {self.value(node.then)} : "
+                f"{self.value(node.otherwise)}")
+
+    def _key(self, key: e.Key) -> str:
+        return self.value(key) if isinstance(key, e.Concat) else json.dumps(key)
+
+    def _read(self, path: e.Path, default: e.Expr) -> str:
+        """The value at `path`, or `default` when a step is absent."""
+        if not path.keys:
+            return _name(path.base)
+        if self.optionals:
+            text = self._optional(path)
+            while isinstance(default, e.Val) and default.path.keys:  # a fallback field
+                text += f".or({self._optional(default.path)})"
+                default = default.default
+            return f"{text}.orValue({self.value(default)})"
+        tests, access = self._steps(path)
+        return f"({' && '.join(tests)} ? {access} : {self.value(default)})"
+
+    def _optional(self, path: e.Path) -> str:
+        text = _name(path.base)
+        for key in path.keys:
+            text += f".?{key}" if _field(key) else f"[?{self._key(key)}]"
+        return text
+
+    def _steps(self, path: e.Path) -> tuple[list[str], str]:
+        """The has()/in tests that make each step of `path` safe, and the access itself."""
+        tests, access = [], _name(path.base)
+        for key in path.keys:
+            if _field(key):
+                tests.append(f"has({access}.{key})")
+                access = f"{access}.{key}"
+            else:
+                rendered = self._key(key)
+                tests.append(f"{rendered} in {access}")
+                access = f"{access}[{rendered}]"
+        return tests, access
+
+    # -- conditions -----------------------------------------------------------------------
+
+    def condition(self, node: e.Expr) -> str:
+        if isinstance(node, e.Named):
+            return self.condition(node.value)
+        if isinstance(node, e.Lit):
+            return "true" if node.value else "false"
+        if isinstance(node, e.Cmp):
+            name = self._hoisted(node)
+            if name is not None:
+                return f"variables.{name}"
+            return self.definition(node)
+        if isinstance(node, e.In):
+            return f"{self.value(node.item)} in {self.value(node.collection)}"
+        if isinstance(node, e.StartsWith):
+            return f"{self.value(node.text)}.startsWith({self.value(node.prefix)})"
+        if isinstance(node, e.NonEmpty):
+            return f"size({self.value(node.items)}) > 0"
+        if isinstance(node, e.OnlyKeys):
+            return f"{_name(node.var)}.all(key, key in {json.dumps(list(node.keys))})"
+        if isinstance(node, e.Has):
+            return self._has(node.path)
+        if isinstance(node, e.Not):
+            inner = self.condition(node.operand)
+            return f"!{inner}" if _term(node.operand) else f"!({inner})"
+        if isinstance(node, e.And):
+            return "(" + " && ".join(self.condition(o) for o in node.operands) + ")"
+        if isinstance(node, e.Or):
+            return "(" + " || ".join(self.condition(o) for o in node.operands) + ")"
+        if isinstance(node, e.All):
+            return f"{self.value(node.items)}.all({node.var.name}, {self.condition(node.body)})"
+        if isinstance(node, e.Any):
+            return (f"{self.value(node.items)}.exists({node.var.name}, "
+                    f"{self.condition(node.body)})")
+        raise TypeError(f"not a condition: {node!r}")
+
+    def _has(self, path: e.Path) -> str:
+        """`has(x.f)` for one step (the idiom in both syntaxes); a deeper path is
+        `x.?f.?g.hasValue()` with optionals, else a has() per step."""
+        if self.optionals and len(path.keys) > 1:
+            return f"{self._optional(path)}.hasValue()"
+        tests, _ = self._steps(path)
+        return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"
+
+
+def _term(node: e.Expr) -> bool:
+    """Whether `node` renders as one parenthesised, called or method-chained term, safe to
+    negate without parentheses: a conjunction or disjunction (parenthesised), a presence
+    test but `"key" in map` (a has(), a parenthesised chain of them, or `.hasValue()`)."""
+    if isinstance(node, (e.And, e.Or)):
+        return True
+    return isinstance(node, e.Has) and (len(node.path.keys) > 1 or _field(node.path.keys[0]))
+
+
+def _scalar_test(node: e.Cmp) -> bool:
+    """A field compared with a string or boolean: the only comparisons pspc hoists (cheap
+    to tell before hashing the node)."""
+    return (isinstance(node.left, e.Val) and isinstance(node.right, e.Lit)
+            and isinstance(node.right.value, str | bool))
+
+
 def value(node: e.Expr) -> str:
-    if isinstance(node, e.Var):
-        return _name(node)
-    if isinstance(node, e.Lit):
-        return json.dumps(node.value)
-    if isinstance(node, e.Concat):
-        return "(" + " + ".join(value(p) for p in node.parts) + ")"
-    if isinstance(node, e.Val):
-        return _guarded(node.path, value(node.default))
-    if isinstance(node, e.Items):
-        return _guarded(node.path, "[]")
-    if isinstance(node, e.Keys):  # a CEL map's macros range over its keys
-        return _guarded(node.path, "{}")
-    if isinstance(node, e.Containers):
-        return f"variables.{CONTAINERS_VARIABLE}"
-    if isinstance(node, e.Cond):
-        return f"({condition(node.test)} ? {value(node.then)} : {value(node.otherwise)})"
-    return condition(node)
-
-
-def containers_expression() -> str:
-    """The definition of `variables.containers`: init, regular and ephemeral containers."""
-    spec = e.Var("spec")
-    return " + ".join(_guarded(e.path(spec, k), "[]")
-                      for k in ("initContainers", "containers", "ephemeralContainers"))
-
-
-def _steps(path: e.Path) -> tuple[list[str], str]:
-    """The has()/in tests that make each step of `path` safe, and the access itself."""
-    tests, access = [], _name(path.base)
-    for key in path.keys:
-        if isinstance(key, str) and _IDENTIFIER.fullmatch(key) and key not in _RESERVED:
-            tests.append(f"has({access}.{key})")
-            access = f"{access}.{key}"
-        else:
-            rendered = value(key) if isinstance(key, e.Concat) else json.dumps(key)
-            tests.append(f"{rendered} in {access}")
-            access = f"{access}[{rendered}]"
-    return tests, access
-
-
-def _guarded(path: e.Path, default: str) -> str:
-    tests, access = _steps(path)
-    return f"({' && '.join(tests)} ? {access} : {default})"
+    """`node` as a CEL value, with has() guards."""
+    return CelWriter().value(node)
 
 
 def condition(node: e.Expr) -> str:
-    if isinstance(node, e.Lit):
-        return "true" if node.value else "false"
-    if isinstance(node, e.Cmp):
-        return f"{value(node.left)} {node.op} {value(node.right)}"
-    if isinstance(node, e.In):
-        return f"{value(node.item)} in {value(node.collection)}"
-    if isinstance(node, e.StartsWith):
-        return f"{value(node.text)}.startsWith({value(node.prefix)})"
-    if isinstance(node, e.NonEmpty):
-        return f"size({value(node.items)}) > 0"
-    if isinstance(node, e.OnlyKeys):
-        return f"{_name(node.var)}.all(key, key in {json.dumps(list(node.keys))})"
-    if isinstance(node, e.Has):
-        tests, _ = _steps(node.path)
-        return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"
-    if isinstance(node, e.Not):
-        inner = condition(node.operand)
-        return f"!{inner}" if inner.startswith(("(", "has(")) and _balanced(inner) else \
-            f"!({inner})"
-    if isinstance(node, e.And):
-        return "(" + " && ".join(condition(o) for o in node.operands) + ")"
-    if isinstance(node, e.Or):
-        return "(" + " || ".join(condition(o) for o in node.operands) + ")"
-    if isinstance(node, e.All):
-        return f"{value(node.items)}.all({node.var.name}, {condition(node.body)})"
-    if isinstance(node, e.Any):
-        return f"{value(node.items)}.exists({node.var.name}, {condition(node.body)})"
-    raise TypeError(f"not a condition: {node!r}")
+    """`node` as a CEL condition, with has() guards."""
+    return CelWriter().condition(node)
 
 
-def _balanced(text: str) -> bool:
-    """Whether `text` is one parenthesised or called term, safe to negate without parens."""
-    depth = 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and index < len(text) - 1 and char == ")":
-            return False
-    return True
+def containers_expression() -> str:
+    """The definition of `variables.containers`, with has() guards."""
+    return CelWriter().containers()

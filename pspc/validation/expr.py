@@ -147,8 +147,32 @@ class Any:
     body: Expr
 
 
+@dataclass(frozen=True)
+class Param:
+    """A policy's value for a check: the parameter `name` of `of`, the check family's
+    parameters (PARAMS) or an element of one of their lists (a range, a host path).
+
+    Generated parameters always hold every name a family reads, so a Param is never
+    absent. Partial evaluation (pspc.validation.partial) replaces it by the policy's value;
+    the Gatekeeper template reads it from the Constraint (`params.ranges`)."""
+
+    name: str
+    of: Var
+
+
+@dataclass(frozen=True)
+class Named:
+    """A value given a name that says what it computes (`container_seccomp_profile`): Rego
+    defines it once as a helper function, whichever checks read it."""
+
+    name: str
+    value: Expr
+
+
 Expr = (Var | Lit | Concat | Val | Has | Items | Keys | Containers | Cmp | In | StartsWith
-        | NonEmpty | Cond | OnlyKeys | Not | And | Or | All | Any)
+        | NonEmpty | Cond | OnlyKeys | Not | And | Or | All | Any | Param | Named)
+
+PARAMS = Var("params")
 
 TRUE, FALSE = Lit(True), Lit(False)
 
@@ -212,11 +236,27 @@ def ne(left: Expr, right: object) -> Expr:
     return Cmp("!=", left, right if _is_expr(right) else Lit(right))
 
 
-def in_ranges(value: Expr, ranges) -> Expr:
-    """`value` lies in one of the inclusive (min, max) ranges."""
-    return or_(*(eq(value, r.min) if r.min == r.max else
-                 and_(Cmp(">=", value, Lit(r.min)), Cmp("<=", value, Lit(r.max)))
-                 for r in ranges))
+def rename(node: object, old: Var, new: Var) -> object:
+    """`node` with the variable `old` replaced by `new` (the Gatekeeper template's CEL reads
+    a family's parameters as `p.runAsUser`)."""
+    if node == old:
+        return new
+    if isinstance(node, tuple):
+        return tuple(rename(item, old, new) for item in node)
+    if isinstance(node, Lit) or not hasattr(node, "__dataclass_fields__"):
+        return node
+    return type(node)(*(rename(getattr(node, f), old, new) for f in node.__dataclass_fields__))
+
+
+def param(name: str, of: Var = PARAMS) -> Param:
+    return Param(name, of)
+
+
+def in_ranges(value: Expr, ranges: Expr) -> Expr:
+    """`value` lies in one of the inclusive ranges ({min, max} objects) of `ranges`."""
+    bound = Var("range")
+    return Any(bound, ranges, and_(Cmp(">=", value, param("min", bound)),
+                                   Cmp("<=", value, param("max", bound))))
 
 
 def _is_expr(value: object) -> bool:

@@ -26,14 +26,26 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from pspc import vocabulary as voc
 from pspc.model import ir
-from pspc.validation.render import CONTROLLER_TEMPLATES, CelRendering, rego_module
-from pspc.validation.requirements import Requirement
+from pspc.validation import expr as e
+from pspc.validation.cel import CelWriter
+from pspc.validation.rego import LibraryWriter
+from pspc.validation.render import (
+    CONTROLLER_TEMPLATES,
+    HOISTED,
+    cel_definitions,
+    cel_violations,
+    rejection_prefix,
+    source_lines,
+    source_text,
+)
+from pspc.validation.requirements import Family, Requirement
 from pspc.workloads import CONTROLLER_GROUPS, WORKLOADS
 
 SUPERUSER_GROUP = "system:masters"
@@ -66,14 +78,6 @@ def identifiers(names: Iterable[str], form: Callable[[str], str]) -> dict[str, s
 def cel_identifiers(policies: Iterable[ir.Policy]) -> dict[str, str]:
     """The suffix of each policy's CEL variables (`admitted_by_<suffix>`)."""
     return identifiers((p.name for p in policies), lambda n: re.sub(r"[-.]", "_", n))
-
-
-def rego_identifiers(policies: Iterable[ir.Policy]) -> dict[str, str]:
-    """Each policy's Rego package segment (a letter first)."""
-    def form(name: str) -> str:
-        ident = re.sub(r"[-.]", "_", name)
-        return ident if ident[0].isalpha() else f"p_{ident}"
-    return identifiers((p.name for p in policies), form)
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,6 @@ def grants(policy: ir.Policy) -> list[Grant]:
 
 # -- CEL (ValidatingAdmissionPolicy, Gatekeeper's K8sNativeValidation, Kyverno) ------------
 
-_REQUESTER_GROUPS = "(has(request.userInfo.groups) ? request.userInfo.groups : [])"
-
-
 def _cel_in(item_list: str, values: tuple[str, ...], var: str) -> str:
     if len(values) == 1:
         return f"{json.dumps(values[0])} in variables.{item_list}"
@@ -150,35 +151,41 @@ def _checked_annotation_cel(key: str) -> str:
     return " || ".join(tests)
 
 
-def _identity_variables() -> list[dict]:
-    same = (f"variables.annotations.all(k, !({_checked_annotation_cel('k')}) || "
-            "(k in variables.oldAnnotations && variables.oldAnnotations[k] == "
-            "variables.annotations[k]))")
-    gone = (f"variables.oldAnnotations.all(k, !({_checked_annotation_cel('k')}) || "
-            "k in variables.annotations)")
+def _identity_variables(cel_writer: CelWriter) -> list[dict]:
+    annotations = e.path(e.Var("obj"), "metadata", "annotations")
+    old_annotations = e.path(e.Var("oldObject"), "metadata", "annotations")
+    # every checked annotation, of either version, is in both with the same value
+    same = (f"[variables.annotations, variables.oldAnnotations].all(m, m.all(k,\n"
+            f"  !({_checked_annotation_cel('k')}) ||\n"
+            "  (k in variables.annotations && k in variables.oldAnnotations &&\n"
+            "   variables.annotations[k] == variables.oldAnnotations[k])))")
+    service_account = cel_writer.value(e.Val(e.path(e.Var("spec"), "serviceAccountName"),
+                                             e.Lit("")))
     return [
         {"name": "serviceAccount", "expression": (
-            'has(object.spec.serviceAccountName) && object.spec.serviceAccountName != "" ? '
-            'object.spec.serviceAccountName : "default"')},
+            f'{service_account} != "" ? object.spec.serviceAccountName : "default"')},
         # the user names and groups of the two identities PSP asks: the requester, and
         # the pod's service account (without system:authenticated, as the PSP plugin asks)
         {"name": "names", "expression": (
             '[request.userInfo.username, "system:serviceaccount:" + request.namespace + ":" '
             "+ variables.serviceAccount]")},
         {"name": "groups", "expression": (
-            f'{_REQUESTER_GROUPS} + ["system:serviceaccounts", "system:serviceaccounts:" + '
-            "request.namespace]")},
-        {"name": CEL_SUPERUSER, "expression": f'"{SUPERUSER_GROUP}" in {_REQUESTER_GROUPS}'},
-        {"name": "annotations", "expression": (
-            "has(object.metadata.annotations) ? object.metadata.annotations : {}")},
+            f'{_requester_groups(cel_writer)} + ["system:serviceaccounts", '
+            '"system:serviceaccounts:" + request.namespace]')},
+        {"name": CEL_SUPERUSER, "expression": (
+            f'"{SUPERUSER_GROUP}" in {_requester_groups(cel_writer)}')},
+        {"name": "annotations", "expression": cel_writer.value(e.Keys(annotations))},
         {"name": "oldAnnotations", "expression": (
-            "oldObject != null && has(oldObject.metadata.annotations) ? "
-            "oldObject.metadata.annotations : {}")},
-        # an UPDATE that changes nothing the checks read
+            f"oldObject != null ? {cel_writer.value(e.Keys(old_annotations))} : {{}}")},
         {"name": "unchanged", "expression": (
-            'request.operation == "UPDATE" && oldObject != null && object.spec == '
-            f"oldObject.spec && {same} && {gone}")},
+            "// an UPDATE that changes nothing the checks read: admitted as at creation\n"
+            'request.operation == "UPDATE" && oldObject != null &&\n'
+            f"object.spec == oldObject.spec &&\n{same}")},
     ]
+
+
+def _requester_groups(cel_writer: CelWriter) -> str:
+    return cel_writer.value(e.Items(e.path(e.Var("request.userInfo"), "groups")))
 
 
 class CelSelection(NamedTuple):
@@ -189,81 +196,63 @@ class CelSelection(NamedTuple):
     message_expression: str
 
 
+def _nonempty(items: list[str], var: str) -> str:
+    """The non-empty strings among `items` (a list expression)."""
+    if not items:
+        return "[]"
+    return f'[{", ".join(items)}].filter({var}, {var} != "")'
+
+
+def _usable_comment(policy: ir.Policy, sources: dict[str, list[str]]) -> str:
+    """A `//` line per binding (its source), or one saying none binds the policy."""
+    lines = [f"// {b.span.file}:{b.span.line} {source_text(sources, b.span)}".rstrip()
+             for b in policy.bindings if b.span is not None]
+    return "\n".join(lines) if lines else f"// no binding: {policy.name} is usable by " \
+        f"members of {SUPERUSER_GROUP} only"
+
+
 def cel_selection(policies: list[ir.Policy],
-                  rendering: Callable[[ir.Policy, Callable[[int], str]], CelRendering]
+                  checks: Callable[[ir.Policy], tuple[Requirement, ...]],
+                  optionals: bool = False, sources: dict[str, str] | None = None
                   ) -> CelSelection:
-    """`rendering(policy, offenders)` is the policy's CEL with its offender variables named
-    by `offenders(index)` (pspc.validation.render.cel_rendering)."""
+    """`checks(policy)` are the policy's requirements (pspc.analysis); `optionals` picks the
+    CEL syntax (pspc.validation.cel), `sources` the texts the `//` comments quote."""
+    lines = source_lines(sources or {})
     idents = cel_identifiers(policies)
-    variables: list[dict] = []
+    cel_writer = CelWriter(optionals, HOISTED)
+    per_policy: list[dict] = []
+    levels: dict[str, str] = {}  # the Pod Security Standards levels' controls, once each
     admitting, usable_names, rejections = [], [], []
     for policy in policies:
         ident = idents[policy.name]
-        cel = rendering(policy, lambda index, ident=ident: f"offenders_{ident}_{index}")
-        if not variables:
-            variables.append(cel.variables[0])  # the containers, read by every policy
-            variables.extend(_identity_variables())
-        variables.extend(cel.variables[1:])
-        checks = [f"({v.expression})" for v in cel.validations]
-        failures = ", ".join(f'{v.expression} ? "" : {v.message_expression}'
-                             for v in cel.validations)
-        variables.extend([
-            {"name": f"usable_{ident}", "expression": cel_usable(policy)},
-            {"name": f"admitted_by_{ident}", "expression": " && ".join(checks) or "true"},
-            {"name": f"rejection_{ident}", "expression": (
-                f'[{failures}].filter(m, m != "").join("; ")' if checks else '""')},
+        usable, violations = f"variables.usable_{ident}", f"variables.violations_{ident}"
+        per_policy.extend([
+            {"name": f"usable_{ident}",
+             "expression": f"{_usable_comment(policy, lines)}\n{cel_usable(policy)}"},
+            {"name": f"violations_{ident}", "expression": cel_violations(
+                policy, checks(policy), cel_writer, lines, levels)},
         ])
-        admitting.append(f"(variables.usable_{ident} && variables.admitted_by_{ident})")
-        usable_names.append(f"variables.usable_{ident} ? [{json.dumps(policy.name)}] : []")
-        rejections.append(f"variables.usable_{ident} ? [variables.rejection_{ident}] : []")
-    if not policies:
-        variables.extend(_identity_variables())
-    variables.append({"name": "usable", "expression": " + ".join(
-        f"({u})" for u in usable_names) or "[]"})
+        admitting.append(f"({usable} && size({violations}) == 0)")
+        usable_names.append(f'{usable} ? {json.dumps(policy.name)} : ""')
+        rejections.append(f'{usable} ? {json.dumps(rejection_prefix(policy, checks(policy)))} + '
+                          f'{violations}.join("; ") : ""')
+    # flat lists (filtered), not chains of `+`, which nest as deep as the policies are many
+    variables = [*(cel_definitions(cel_writer) if policies else []),
+                 *({"name": n, "expression": x} for n, x in levels.items()),
+                 *_identity_variables(cel_writer), *per_policy,
+                 {"name": "usable", "expression": _nonempty(usable_names, "name")}]
     expression = (f"variables.unchanged || [{', '.join(admitting)}].exists(admitted, admitted)"
                   if admitting else "variables.unchanged")
     none_usable = (f'"{NONE_USABLE}" + request.userInfo.username + " or service account " + '
                    'request.namespace + "/" + variables.serviceAccount + " in namespace " + '
                    "request.namespace")
-    rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + ('
-                + (" + ".join(f"({r})" for r in rejections) or "[]") + ').join("; ")')
+    rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + '
+                f'{_nonempty(rejections, "m")}.join("; ")')
     message = f"size(variables.usable) == 0 ? {none_usable} : {rejected}"
     return CelSelection(tuple(variables), expression, message)
 
 
 # -- Rego (Gatekeeper, conftest) ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RegoSelection:
-    """The selection module and one library module per policy (package -> source)."""
-
-    main: str
-    libraries: dict[str, str]
-
-
-def _rego_set(values: Iterable[str]) -> str:
-    return "{" + ", ".join(json.dumps(v) for v in values) + "}"
-
-
-def _rego_usable(policy: ir.Policy) -> list[str]:
-    name = json.dumps(policy.name)
-    rules = []
-    for grant in grants(policy):
-        where = [] if grant.namespaces is None else (
-            [f"_namespace == {json.dumps(grant.namespaces[0])}"] if len(grant.namespaces) == 1
-            else [f"_namespace in {_rego_set(grant.namespaces)}"])
-        for values, of in ((grant.names, "_names"), (grant.groups, "_groups")):
-            if not values:
-                continue
-            test = (f"{json.dumps(values[0])} in {of}" if len(values) == 1
-                    else f"count({_rego_set(values)} & {of}) > 0")
-            if where:
-                body = "\n".join(f"\t{line}" for line in (*where, test))
-                rules.append(f"usable contains {name} if {{\n{body}\n}}")
-            else:
-                rules.append(f"usable contains {name} if {test}")
-    return rules
-
 
 _CHECKED_ANNOTATIONS_REGO = (
     "# the annotations the checks read: seccomp and AppArmor\n"
@@ -274,8 +263,107 @@ _CHECKED_ANNOTATIONS_REGO = (
         + [f"_checked_annotation(k) if startswith(k, {json.dumps(p)})"
            for p in CHECKED_ANNOTATION_PREFIXES]))
 
-_GATEKEEPER_IDENTITIES = """\
+_SELECTION = f"""\
+# PodSecurityPolicy's selection rule: the pod is admitted when a policy that the requester
+# or the pod's service account may use admits it, that is, has no reason to reject it.
+admitted if {{
+	some policy in _usable_policies
+	not policy.name in _rejecting
+}}
+
+_rejecting contains name if some [name, _] in reasons
+
+usable contains policy.name if some policy in _usable_policies
+
+_usable_policies contains policy if {{
+	some policy in _policies
+	_may_use(policy)
+}}
+
+# who may use a policy (rbac/<policy>.yaml): members of {SUPERUSER_GROUP} any; else a grant
+# (cluster-wide, or in its namespaces) to one of the identities' user names or groups
+_may_use(_) if "{SUPERUSER_GROUP}" in object.get(_requester, "groups", [])
+
+_may_use(policy) if {{
+	some grant in policy.grants
+	_namespace in object.get(grant, "namespaces", [_namespace])
+	_grants_identity(grant)
+}}
+
+_grants_identity(grant) if {{
+	some user in object.get(grant, "users", [])
+	user in _names
+}}
+
+_grants_identity(grant) if {{
+	some group in object.get(grant, "groups", [])
+	group in _groups
+}}
+
+_service_account := name if {{
+	some key in ["serviceAccountName", "serviceAccount"]
+	name := object.get(_pod, ["spec", key], "")
+	name != ""
+}} else := "default"
+
+# the user names and groups of the two identities PSP asks: the requester, and the pod's
+# service account (without system:authenticated, as the PSP plugin asks it)
+_names := {{object.get(_requester, "username", ""),
+	concat("", ["system:serviceaccount:", _namespace, ":", _service_account])}}
+
+_groups := {{g | some g in object.get(_requester, "groups", [])}} | {{
+	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}}"""
+
+_READING = """\
+# why a policy rejects the pod, by policy name: what must change, and where the policy asks
+# for it (the statement, else the policy's Pod Security Standards level)
+_reason(policy, params, subject, text) := [policy.name, sprintf("%s: %s %s (%s)", [
+	policy.name, subject, text,
+	object.get(params, "origin", object.get(policy, ["podSecurityStandard", "origin"], "")),
+])]
+
+_pod_subject := concat(" ", ["pod", object.get(_pod, ["metadata", "name"], "")])
+
+_subject(kind, item) := concat(" ", [kind, object.get(item, "name", "")])
+
+_spec := object.get(_pod, "spec", {})
+
+_volumes := _list(object.get(_spec, "volumes", []))
+
+# init, regular and ephemeral containers, in the order PSP visits them
+_containers := array.concat(
+	array.concat(_list(object.get(_spec, "initContainers", [])),
+		_list(object.get(_spec, "containers", []))),
+	_list(object.get(_spec, "ephemeralContainers", [])))
+
+# a list field, or [] when it is absent or null (`ports:` with nothing after it)
+_list(value) := value if is_array(value)
+
+_list(value) := [] if not is_array(value)"""
+
+_VERDICT = """\
+{head}
+	is_object(_pod)
+	not _unchanged
+	count(usable) == 0
+	msg := concat("", ["{none_usable}", object.get(_requester, "username", ""),
+		" or service account ", _namespace, "/", _service_account, " in namespace ", _namespace])
+}}
+
+{head}
+	is_object(_pod)
+	not _unchanged
+	count(usable) > 0
+	not admitted
+	msg := concat("", ["{none_admits} (usable: ", concat(", ", sort(usable)), "): ",
+		concat("; ", sort([reason | some [_, reason] in reasons]))])
+}}"""
+
+_GATEKEEPER_ADAPTER = """\
+# Gatekeeper: the pod under review; the policies are the constraint's parameters
 _pod := input.review.object
+
+_policies := input.parameters.policies
 
 _namespace := ns if {
 	ns := object.get(input.review, "namespace", "")
@@ -296,16 +384,18 @@ _unchanged if {
 """ + _CHECKED_ANNOTATIONS_REGO
 
 
-def _conftest_identities() -> str:
+def _conftest_adapter() -> str:
     templates = "\n".join(f'_pod := {path} if input.kind == "{kind}"'
                           for kind, path in CONTROLLER_TEMPLATES.items())
     table = ",\n".join(f"\t{json.dumps(k)}: {json.dumps(v)}" for k, v in _controllers().items())
-
     return f"""\
-# The pod of a Pod, or the pod template of a workload.
+# conftest: the pod of a Pod, or the pod template of a workload; the policies are data
+# (rego/policies.rego)
 _pod := input if input.kind == "Pod"
 
 {templates}
+
+_policies := data.pspc.parameters.policies
 
 _namespace := ns if {{
 	ns := object.get(input, ["metadata", "namespace"], "")
@@ -325,74 +415,113 @@ _requester := {{"username": concat("", ["system:serviceaccount:kube-system:", co
 	controller := _controllers[input.kind]
 }} else := object.get(data, "pspc_requester", {{"username": "", "groups": []}})
 
-_unchanged := false"""
+_unchanged := false
+
+# a manifest of another kind that carries a pod template: pspc cannot read it, so it is
+# denied rather than passed unchecked (fail closed)
+deny contains msg if {{
+	not _pod
+	_carries_pod_template
+	msg := sprintf("%s %s: carries a pod template pspc cannot judge (it reads %s)",
+		[input.kind, object.get(input, ["metadata", "name"], ""), {json.dumps(_READ_KINDS)}])
+}}
+
+_carries_pod_template if object.get(input, "template", null) != null
+
+_carries_pod_template if object.get(input, ["spec", "template"], null) != null
+
+_carries_pod_template if object.get(input, ["spec", "jobTemplate"], null) != null"""
+
+
+_READ_KINDS = ", ".join(["List", "Pod", *CONTROLLER_TEMPLATES])
 
 
 def _controllers() -> dict[str, str]:
     return {kind: w.controller for kind, w in WORKLOADS.items() if kind in CONTROLLER_TEMPLATES}
 
 
-_SHARED_IDENTITIES = """\
-_service_account := name if {
-	some key in ["serviceAccountName", "serviceAccount"]
-	name := object.get(_pod, ["spec", key], "")
-	name != ""
-} else := "default"
-
-# the user names and groups of the two identities PSP asks: the requester, and the pod's
-# service account (without system:authenticated, as the PSP plugin asks it)
-_names := {object.get(_requester, "username", ""),
-	concat("", ["system:serviceaccount:", _namespace, ":", _service_account])}
-
-_groups := {g | some g in object.get(_requester, "groups", [])} | {
-	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}"""
+_SCOPES = {"pod": ([], "_pod_subject"),
+           "container": (["some c in _containers"], '_subject("container", c)'),
+           "volume": (["some v in _volumes"], '_subject("volume", v)')}
 
 
-def _name(policy: ir.Policy) -> str:
-    return policy.name
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.replace(".", "_")).lower()
 
 
-def rego_selection(policies: list[ir.Policy], flavour: str,
-                   checks: Callable[[ir.Policy], tuple[Requirement, ...]]) -> RegoSelection:
-    """The `gatekeeper` (rule `violation`, package `pspc`, libraries `lib.pspc.<policy>`) or
-    `conftest` (rule `deny`, package `pspc`, libraries `pspc.policies.<policy>`) flavour."""
-    idents = rego_identifiers(policies)
-    prefix = "lib.pspc" if flavour == "gatekeeper" else "pspc.policies"
-    libraries = {f"{prefix}.{idents[p.name]}": rego_module(
-        p, flavour, checks(p), package=f"{prefix}.{idents[p.name]}") for p in policies}
+def family_rule(writer: LibraryWriter, family: Family, name: str) -> str:
+    """The family's rule: for each usable policy whose parameters carry it, why it rejects
+    the pod (nothing: it admits it); `name` names its check."""
+    loop, subject = _SCOPES[family.scope]
+    failed = writer.failure(family.check, f"{name}_ok")
+    body = ["some policy in _usable_policies", f"params := policy.{family.key}", *loop, failed]
+    head = f"reasons contains _reason(policy, params, {subject}, {json.dumps(family.text)}) if"
+    return (f"# {family.id} ({family.intent})\n{head} {{\n"
+            + "\n".join(f"\t{line}" for line in body) + "\n}")
+
+
+def check_names(families: list[Family]) -> list[tuple[Family, str]]:
+    """Each family with the name of its check: its parameter's, with the scope where
+    families share the parameter, with the id where they share both."""
+    keys = Counter(f.key for f in families)
+    scoped = Counter((f.key, f.scope) for f in families)
+    return [(f, _snake(f.key) if keys[f.key] == 1 else f"{_snake(f.key)}_{f.scope}"
+             if scoped[f.key, f.scope] == 1 else _snake(f.id)) for f in families]
+
+
+@dataclass(frozen=True)
+class RegoSelection:
+    """The selection module (package `pspc`), the same for every set of policies."""
+
+    main: str
+
+
+def rego_library(families: Iterable[Family]) -> str:
+    """Every family's rule and the helpers they read: the part of the module that says what
+    the checks are, the same text in Gatekeeper's template and conftest's module."""
+    writer = LibraryWriter()
+    families = list(families)
+    rules = [family_rule(writer, family, name) for family, name in check_names(families)]
+    return "\n\n".join([*rules, writer.text()])
+
+
+def rego_selection(flavour: str, families: Iterable[Family]) -> RegoSelection:
+    """The `gatekeeper` (rule `violation`, policies from `input.parameters`) or `conftest`
+    (rule `deny`, policies from data.pspc.parameters) module: an input adapter, the
+    selection rule, and the check library."""
     head = ('violation contains {"msg": msg} if {' if flavour == "gatekeeper"
             else "deny contains msg if {")
-    parts = ["package pspc", "\n".join(["import rego.v1", *(
-        f"import data.{prefix}.{idents[p.name]}" for p in policies)])]
-    parts.append("# PodSecurityPolicy's selection rule: the pod is admitted when a policy that "
-                 "the requester\n# or the pod's service account may use admits it.")
-    parts.append(_GATEKEEPER_IDENTITIES if flavour == "gatekeeper" else _conftest_identities())
-    parts.append(_SHARED_IDENTITIES)
-    parts.append(f"# every policy: members of {SUPERUSER_GROUP} may use them all\n"
-                 f"_policies := {_rego_set(p.name for p in policies)}\n\n"
-                 f'usable contains name if {{\n\t"{SUPERUSER_GROUP}" in object.get(_requester, '
-                 '"groups", [])\n\tsome name in _policies\n}')
-    for policy in policies:
-        ident = idents[policy.name]
-        name = json.dumps(policy.name)
-        parts.append(f"# {policy.name}: who may use it (rbac/{policy.name}.yaml), and its "
-                     "verdict\n" + "\n\n".join(_rego_usable(policy)))
-        parts.append(f"rejections contains msg if {{\n\t{name} in usable\n"
-                     f"\tsome msg in {ident}.reasons\n}}")
-    # `else` stops at the first usable policy that admits the pod: the others' checks are
-    # not evaluated (a set of admitting policies would evaluate every one)
-    chain = "} else := ".join(
-        f"{json.dumps(p.name)} if {{\n\t{json.dumps(p.name)} in usable\n"
-        f"\tcount({idents[p.name]}.reasons) == 0\n" for p in sorted(policies, key=_name))
-    parts.append("# the first usable policy, by name, that admits the pod\n"
-                 f"admitted := {chain}}}")
-    parts.append(
-        f"{head}\n\tis_object(_pod)\n\tnot _unchanged\n\tcount(usable) == 0\n"
-        f'\tmsg := concat("", ["{NONE_USABLE}", object.get(_requester, "username", ""),\n'
-        '\t\t" or service account ", _namespace, "/", _service_account, " in namespace ", '
-        "_namespace])\n}\n\n"
-        f"{head}\n\tis_object(_pod)\n\tnot _unchanged\n\tcount(usable) > 0\n"
-        "\tnot admitted\n"
-        f'\tmsg := concat("", ["{NONE_ADMITS} (usable: ", concat(", ", sort(usable)), "): ",\n'
-        '\t\tconcat("; ", sort(rejections))])\n}')
-    return RegoSelection("\n\n".join(parts) + "\n", libraries)
+    adapter = _GATEKEEPER_ADAPTER if flavour == "gatekeeper" else _conftest_adapter()
+    verdict = _VERDICT.format(head=head, none_usable=NONE_USABLE, none_admits=NONE_ADMITS)
+    # each rule after the first that reads it
+    parts = ["package pspc", "import rego.v1", verdict, _SELECTION, rego_library(families),
+             _READING, adapter]
+    return RegoSelection("\n\n".join(parts) + "\n")
+
+
+# conftest's entry point (its default namespace, `main`): each document, and each item of a
+# `kind: List`, through the pspc module
+CONFTEST_MAIN = """\
+package main
+
+import rego.v1
+
+deny contains msg if {
+	input.kind != "List"
+	some msg in data.pspc.deny
+}
+
+deny contains msg if {
+	input.kind == "List"
+	some index, item in input.items
+	some reason in data.pspc.deny with input as item
+	msg := sprintf("items[%d] (%s %s): %s", [index, object.get(item, "kind", ""),
+		object.get(item, ["metadata", "name"], ""), reason])
+}
+"""
+
+
+def rego_parameters(parameters: dict) -> str:
+    """conftest's data: the policies, as the Gatekeeper Constraint carries them."""
+    policies = json.dumps(parameters["policies"], indent="\t")
+    return f"package pspc.parameters\n\nimport rego.v1\n\npolicies := {policies}\n"

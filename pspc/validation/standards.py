@@ -58,9 +58,21 @@ from pspc.validation.expr import (
     ne,
     not_,
     or_,
+    param,
     path,
 )
-from pspc.validation.requirements import ANNOTATIONS, PSC, SC, SPEC, C, Requirement, V
+from pspc.validation.requirements import (
+    ANNOTATIONS,
+    PSC,
+    SC,
+    SPEC,
+    C,
+    Family,
+    Requirement,
+    V,
+    require,
+    requirement_families,
+)
 
 INTENT = "pod_security_standard"
 # The fields a stated requirement reads beside its own intent (pspc.validation.requirements).
@@ -84,8 +96,9 @@ def _windows() -> Expr:
     return eq(Val(path(SPEC, "os", "name"), Lit("")), "windows")
 
 
-def _exempt(condition: Expr | None, ok: Expr) -> Expr:
-    return ok if condition is None else or_(condition, ok)
+def _exempt(flag: str, condition: Expr, ok: Expr) -> Expr:
+    """`ok`, or `condition` where the version's rules exempt it (parameter `flag`)."""
+    return or_(and_(eq(param(flag), True), condition), ok)
 
 
 def _typed(profile: Path) -> Expr:
@@ -93,191 +106,194 @@ def _typed(profile: Path) -> Expr:
     return or_(not_(Has(profile)), In(Val(profile / "type", Lit("")), Lit(_VALID_TYPES)))
 
 
+def _control(check: str, scope: str, ok: Expr, text: str, part: str = "",
+             key: str | None = None) -> Family:
+    """A control's family; its parameter is `pss` + the check id (`pssRunAsNonRoot`),
+    shared by the control's pod and container checks."""
+    name = key or check
+    return Family(f"pss{name[0].upper()}{name[1:]}", f"pss.{check}{part}", INTENT, scope, ok,
+                  f"{text} (Pod Security Standards: {check})")
+
+
+def _annotation_profile_ok() -> Expr:
+    key = Var("key")
+    value = Val(ANNOTATIONS / Concat((key,)), Lit(""))
+    annotation_ok = or_(not_(e.StartsWith(key, Lit(controls.APPARMOR_CONTAINER_PREFIX))),
+                        In(value, Lit(["", "runtime/default"])),
+                        e.StartsWith(value, Lit("localhost/")))
+    return All(key, Keys(ANNOTATIONS), annotation_ok)
+
+
+def _selinux_ok(options: Path) -> Expr:
+    return or_(not_(Has(options)), and_(
+        In(Val(options / "type", Lit("")), param("types")),
+        eq(Val(options / "user", Lit("")), ""), eq(Val(options / "role", Lit("")), "")))
+
+
+def _seccomp_annotation_ok(key: Path) -> Expr:
+    value = Val(key, Lit(""))
+    return or_(not_(Has(key)), In(value, Lit(sorted(voc.RUNTIME_DEFAULT_PROFILES))),
+               e.StartsWith(value, Lit(voc.LOCALHOST_PREFIX)))
+
+
+def _host_process_ok(context: Path) -> Expr:
+    return ne(Val(context / "windowsOptions" / "hostProcess", FALSE), True)
+
+
+_PORT, _CAP, _SYSCTL = Var("port"), Var("cap"), Var("sysctl")
+_APPARMOR_TEXT = "must not set an AppArmor profile other than RuntimeDefault or Localhost"
+_SECCOMP_FIELD_TEXT = "must not set a seccomp profile type other than RuntimeDefault or Localhost"
+_SECCOMP_ANNOTATION_TEXT = ("must not annotate a seccomp profile other than runtime/default or "
+                            "localhost/*")
+_HOST_PROCESS_TEXT = "must not set securityContext.windowsOptions.hostProcess=true"
+_PROC_MOUNT_TEXT = "must not set securityContext.procMount other than Default"
+_RUN_AS_USER_TEXT = "must not set runAsUser=0"
+_SECCOMP_RESTRICTED_TEXT = ("must set securityContext.seccompProfile.type to RuntimeDefault or "
+                            "Localhost")
+_POD_SECCOMP, _SECCOMP = PSC / "seccompProfile", SC / "seccompProfile"
+_CONTAINER_SECCOMP_KEY = ANNOTATIONS / Concat((Lit(controls.SECCOMP_CONTAINER_PREFIX),
+                                               Val(path(C, "name"), Lit(""))))
+_HANDLERS_READ = [path(C, probe) for probe in _PROBES] + [
+    path(C, "lifecycle", handler) for handler in _HANDLERS]
+# every control variant, by the name of the _Standard method that requires it
+CONTROLS: dict[str, tuple[Family, ...]] = {
+    "privileged": (_control("privileged", "container", ne(Val(SC / "privileged", FALSE), True),
+                            "must not set securityContext.privileged=true"),),
+    "hostNamespaces": (_control("hostNamespaces", "pod", and_(*(
+        ne(Val(path(SPEC, key), FALSE), True) for key in ("hostNetwork", "hostPID", "hostIPC"))),
+        "must not set hostNetwork, hostPID or hostIPC to true"),),
+    "hostPorts": (_control("hostPorts", "container", All(
+        _PORT, Items(path(C, "ports")), eq(Val(path(_PORT, "hostPort"), Lit(0)), 0)),
+        "must not set a hostPort"),),
+    "hostPathVolumes": (_control("hostPathVolumes", "volume", not_(Has(path(V, "hostPath"))),
+                                 "must not be a hostPath volume"),),
+    "capabilities_baseline": (_control("capabilities_baseline", "container", All(
+        _CAP, Items(SC / "capabilities" / "add"),
+        In(_CAP, Lit(sorted(controls.BASELINE_CAPABILITIES)))),
+        "must add only capabilities of the baseline set (" + ", ".join(
+            sorted(controls.BASELINE_CAPABILITIES)) + ")", key="capabilitiesBaseline"),),
+    "appArmorProfile": (
+        _control("appArmorProfile", "pod", and_(_typed(PSC / "appArmorProfile"),
+                                                _annotation_profile_ok()), _APPARMOR_TEXT),
+        _control("appArmorProfile", "container", _typed(SC / "appArmorProfile"), _APPARMOR_TEXT,
+                 ".container")),
+    "seLinuxOptions": (
+        _control("seLinuxOptions", "pod", _selinux_ok(PSC / "seLinuxOptions"),
+                 "must set no SELinux type but the allowed ones, and no SELinux user or role"),
+        _control("seLinuxOptions", "container", _selinux_ok(SC / "seLinuxOptions"),
+                 "must set no SELinux type but the allowed ones, and no SELinux user or role",
+                 ".container")),
+    "procMount": (_control("procMount", "container", _exempt(
+        "userNamespaces", _user_namespace(), eq(Val(SC / "procMount", Lit("Default")), "Default")),
+        _PROC_MOUNT_TEXT + " (except with hostUsers: false where the version allows it)"),),
+    "seccompProfile_baseline": (
+        _control("seccompProfile_baseline", "pod", _typed(_POD_SECCOMP), _SECCOMP_FIELD_TEXT,
+                 key="seccompProfileBaseline"),
+        _control("seccompProfile_baseline", "container", _typed(_SECCOMP), _SECCOMP_FIELD_TEXT,
+                 ".container", key="seccompProfileBaseline")),
+    "seccompAnnotations_baseline": (
+        _control("seccompProfile_baseline", "pod", _seccomp_annotation_ok(
+            ANNOTATIONS / controls.SECCOMP_POD_ANNOTATION), _SECCOMP_ANNOTATION_TEXT,
+            key="seccompAnnotationsBaseline"),
+        _control("seccompProfile_baseline", "container",
+                 _seccomp_annotation_ok(_CONTAINER_SECCOMP_KEY), _SECCOMP_ANNOTATION_TEXT,
+                 ".container", key="seccompAnnotationsBaseline")),
+    "sysctls": (_control("sysctls", "pod", All(_SYSCTL, Items(PSC / "sysctls"), In(
+        Val(path(_SYSCTL, "name"), Lit("")), param("sysctls"))),
+        "must set only the allowed sysctls"),),
+    "windowsHostProcess": (
+        _control("windowsHostProcess", "pod", _host_process_ok(PSC), _HOST_PROCESS_TEXT),
+        _control("windowsHostProcess", "container", _host_process_ok(SC), _HOST_PROCESS_TEXT,
+                 ".container")),
+    "hostProbesAndHostLifecycle": (_control("hostProbesAndHostLifecycle", "container", and_(*(
+        eq(Val(handler / kind / "host", Lit("")), "")
+        for handler in _HANDLERS_READ for kind in ("httpGet", "tcpSocket"))),
+        "must not set a host in a probe or lifecycle handler"),),
+    "restrictedVolumes": (_control("restrictedVolumes", "volume", or_(
+        *(Has(path(V, kind)) for kind in sorted(controls.RESTRICTED_VOLUME_SOURCES)),
+        e.OnlyKeys(V, ("name",))), "must be of a restricted volume type (" + ", ".join(
+            sorted(controls.RESTRICTED_VOLUME_SOURCES)) + ")"),),
+    "runAsNonRoot": (
+        _control("runAsNonRoot", "pod", _exempt("userNamespaces", _user_namespace(), ne(
+            Val(PSC / "runAsNonRoot", TRUE), False)),
+            "must not set securityContext.runAsNonRoot=false"),
+        _control("runAsNonRoot", "container", _exempt("userNamespaces", _user_namespace(), eq(
+            Val(SC / "runAsNonRoot", Val(PSC / "runAsNonRoot", FALSE)), True)),
+            "must set securityContext.runAsNonRoot=true (or the pod must)", ".container")),
+    "runAsUser": (
+        _control("runAsUser", "pod", _exempt("userNamespaces", _user_namespace(), ne(
+            Val(PSC / "runAsUser", Lit(1)), 0)), _RUN_AS_USER_TEXT),
+        _control("runAsUser", "container", _exempt("userNamespaces", _user_namespace(), ne(
+            Val(SC / "runAsUser", Lit(1)), 0)), _RUN_AS_USER_TEXT, ".container")),
+    "allowPrivilegeEscalation": (_control("allowPrivilegeEscalation", "container", _exempt(
+        "windows", _windows(), eq(Val(SC / "allowPrivilegeEscalation", TRUE), False)),
+        "must set securityContext.allowPrivilegeEscalation=false"),),
+    "capabilities_restricted": (_control("capabilities_restricted", "container", _exempt(
+        "windows", _windows(), and_(In(Lit("ALL"), Items(SC / "capabilities" / "drop")), All(
+            _CAP, Items(SC / "capabilities" / "add"), eq(_CAP, "NET_BIND_SERVICE")))),
+        "must drop ALL capabilities (securityContext.capabilities.drop) and add nothing but "
+        "NET_BIND_SERVICE", key="capabilitiesRestricted"),),
+    "seccompProfile_restricted": (
+        _control("seccompProfile_restricted", "pod", _exempt(
+            "windows", _windows(), _typed(_POD_SECCOMP)), _SECCOMP_RESTRICTED_TEXT,
+            key="seccompProfileRestricted"),
+        _control("seccompProfile_restricted", "container", _exempt("windows", _windows(), or_(
+            and_(Has(_SECCOMP), In(Val(_SECCOMP / "type", Lit("")), Lit(_VALID_TYPES))),
+            and_(not_(Has(_SECCOMP)), Has(_POD_SECCOMP)))),
+            _SECCOMP_RESTRICTED_TEXT + " (or the pod must)", ".container",
+            key="seccompProfileRestricted")),
+    "procMount_restricted": (_control("procMount_restricted", "container", eq(
+        Val(SC / "procMount", Lit("Default")), "Default"), _PROC_MOUNT_TEXT,
+        key="procMountRestricted"),),
+}
+
+
 class _Standard:
-    """The requirements of one level at one version; `requirement` words each one."""
+    """The requirements of one level at one version: each control's families with the
+    version's values; the wording names the level and version."""
 
     def __init__(self, level: str, version: Version, label: str) -> None:
         self.level, self.version, self.label = level, version, label
         self.rules: Rules = rules_for(version)
-        self.ids = {spec.id for spec in checks_for(level, version)}
 
-    def make(self, check: str, scope: str, ok: Expr, text: str, part: str = "") -> Requirement:
-        return Requirement(f"pss.{check}{part}", INTENT, scope, ok,
-                           f"{text} (Pod Security Standards {self.label}: {check})")
+    def params(self, control: str) -> tuple[str, dict]:
+        """The variant of the control at this version, and its parameters."""
+        rules = self.rules
+        if control == "seccompProfile_baseline" and not rules.seccomp_fields:
+            control = "seccompAnnotations_baseline"
+        found: dict = {}
+        if control in ("procMount", "runAsNonRoot", "runAsUser"):
+            found["userNamespaces"] = bool(rules.user_namespace_relaxation)
+        if control in ("allowPrivilegeEscalation", "capabilities_restricted",
+                       "seccompProfile_restricted"):
+            found["windows"] = bool(rules.windows_exemption)
+        if control == "seLinuxOptions":
+            found["types"] = sorted(rules.selinux_types)
+        if control == "sysctls":
+            found["sysctls"] = sorted(rules.sysctls)
+        return control, found
 
-    # -- baseline -----------------------------------------------------------------------
-
-    def privileged(self) -> list[Requirement]:
-        return [self.make("privileged", "container", ne(Val(SC / "privileged", FALSE), True),
-                          "must not set securityContext.privileged=true")]
-
-    def hostNamespaces(self) -> list[Requirement]:  # noqa: N802 - the upstream check id
-        ok = and_(*(ne(Val(path(SPEC, key), FALSE), True)
-                    for key in ("hostNetwork", "hostPID", "hostIPC")))
-        return [self.make("hostNamespaces", "pod", ok,
-                          "must not set hostNetwork, hostPID or hostIPC to true")]
-
-    def hostPorts(self) -> list[Requirement]:  # noqa: N802
-        port = Var("port")
-        return [self.make("hostPorts", "container", All(
-            port, Items(path(C, "ports")), eq(Val(path(port, "hostPort"), Lit(0)), 0)),
-            "must not set a hostPort")]
-
-    def hostPathVolumes(self) -> list[Requirement]:  # noqa: N802
-        return [self.make("hostPathVolumes", "volume", not_(Has(path(V, "hostPath"))),
-                          "must not be a hostPath volume")]
-
-    def capabilities_baseline(self) -> list[Requirement]:
-        cap = Var("cap")
-        allowed = sorted(controls.BASELINE_CAPABILITIES)
-        return [self.make("capabilities_baseline", "container", All(
-            cap, Items(SC / "capabilities" / "add"), In(cap, Lit(allowed))),
-            "must add only capabilities of the baseline set (" + ", ".join(allowed) + ")")]
-
-    def appArmorProfile(self) -> list[Requirement]:  # noqa: N802
-        key = Var("key")
-        value = Val(ANNOTATIONS / Concat((key,)), Lit(""))
-        annotation_ok = or_(not_(e.StartsWith(key, Lit(controls.APPARMOR_CONTAINER_PREFIX))),
-                            In(value, Lit(["", "runtime/default"])),
-                            e.StartsWith(value, Lit("localhost/")))
-        text = "must not set an AppArmor profile other than RuntimeDefault or Localhost"
-        return [self.make("appArmorProfile", "pod", and_(
-                    _typed(PSC / "appArmorProfile"), All(key, Keys(ANNOTATIONS), annotation_ok)),
-                    text),
-                self.make("appArmorProfile", "container", _typed(SC / "appArmorProfile"), text,
-                          ".container")]
-
-    def seLinuxOptions(self) -> list[Requirement]:  # noqa: N802
-        types = sorted(self.rules.selinux_types)
-
-        def ok(options: Path) -> Expr:
-            return or_(not_(Has(options)), and_(
-                In(Val(options / "type", Lit("")), Lit(types)),
-                eq(Val(options / "user", Lit("")), ""), eq(Val(options / "role", Lit("")), "")))
-
-        text = ("must set no SELinux type but " + ", ".join(t for t in types if t)
-                + ", and no SELinux user or role")
-        return [self.make("seLinuxOptions", "pod", ok(PSC / "seLinuxOptions"), text),
-                self.make("seLinuxOptions", "container", ok(SC / "seLinuxOptions"), text,
-                          ".container")]
-
-    def _default_proc_mount(self, check: str, exemption: Expr | None) -> list[Requirement]:
-        return [self.make(check, "container", _exempt(
-            exemption, eq(Val(SC / "procMount", Lit("Default")), "Default")),
-            "must not set securityContext.procMount other than Default"
-            + (" (except with hostUsers: false)" if exemption is not None else ""))]
-
-    def procMount(self) -> list[Requirement]:  # noqa: N802
-        relaxed = self.rules.user_namespace_relaxation
-        return self._default_proc_mount("procMount", _user_namespace() if relaxed else None)
-
-    def seccompProfile_baseline(self) -> list[Requirement]:  # noqa: N802
-        if self.rules.seccomp_fields:
-            text = "must not set a seccomp profile type other than RuntimeDefault or Localhost"
-            return [self.make("seccompProfile_baseline", "pod", _typed(PSC / "seccompProfile"),
-                              text),
-                    self.make("seccompProfile_baseline", "container",
-                              _typed(SC / "seccompProfile"), text, ".container")]
-
-        def ok(key: Path) -> Expr:
-            value = Val(key, Lit(""))
-            return or_(not_(Has(key)), In(value, Lit(sorted(voc.RUNTIME_DEFAULT_PROFILES))),
-                       e.StartsWith(value, Lit(voc.LOCALHOST_PREFIX)))
-
-        text = "must not annotate a seccomp profile other than runtime/default or localhost/*"
-        container_key = ANNOTATIONS / Concat((Lit(controls.SECCOMP_CONTAINER_PREFIX),
-                                              Val(path(C, "name"), Lit(""))))
-        return [self.make("seccompProfile_baseline", "pod",
-                          ok(ANNOTATIONS / controls.SECCOMP_POD_ANNOTATION), text),
-                self.make("seccompProfile_baseline", "container", ok(container_key), text,
-                          ".container")]
-
-    def sysctls(self) -> list[Requirement]:
-        sysctl = Var("sysctl")
-        allowed = sorted(self.rules.sysctls)
-        return [self.make("sysctls", "pod", All(sysctl, Items(PSC / "sysctls"), In(
-            Val(path(sysctl, "name"), Lit("")), Lit(allowed))),
-            "must set only the sysctls " + ", ".join(allowed))]
-
-    def windowsHostProcess(self) -> list[Requirement]:  # noqa: N802
-        text = "must not set securityContext.windowsOptions.hostProcess=true"
-
-        def ok(context: Path) -> Expr:
-            return ne(Val(context / "windowsOptions" / "hostProcess", FALSE), True)
-
-        return [self.make("windowsHostProcess", "pod", ok(PSC), text),
-                self.make("windowsHostProcess", "container", ok(SC), text, ".container")]
-
-    def hostProbesAndHostLifecycle(self) -> list[Requirement]:  # noqa: N802
-        handlers = [path(C, probe) for probe in _PROBES] + [
-            path(C, "lifecycle", handler) for handler in _HANDLERS]
-        ok = and_(*(eq(Val(handler / kind / "host", Lit("")), "")
-                    for handler in handlers for kind in ("httpGet", "tcpSocket")))
-        return [self.make("hostProbesAndHostLifecycle", "container", ok,
-                          "must not set a host in a probe or lifecycle handler")]
-
-    # -- restricted ---------------------------------------------------------------------
-
-    def restrictedVolumes(self) -> list[Requirement]:  # noqa: N802
-        kinds = sorted(controls.RESTRICTED_VOLUME_SOURCES)
-        ok = or_(*(Has(path(V, kind)) for kind in kinds), e.OnlyKeys(V, ("name",)))
-        return [self.make("restrictedVolumes", "volume", ok,
-                          "must be of a restricted volume type (" + ", ".join(kinds) + ")")]
-
-    def _relaxed(self, ok: Expr) -> Expr:
-        return _exempt(_user_namespace() if self.rules.user_namespace_relaxation else None, ok)
-
-    def _windows_exempt(self, ok: Expr) -> Expr:
-        return _exempt(_windows() if self.rules.windows_exemption else None, ok)
-
-    def runAsNonRoot(self) -> list[Requirement]:  # noqa: N802
-        pod = ne(Val(PSC / "runAsNonRoot", TRUE), False)
-        container = eq(Val(SC / "runAsNonRoot", Val(PSC / "runAsNonRoot", FALSE)), True)
-        return [self.make("runAsNonRoot", "pod", self._relaxed(pod),
-                          "must not set securityContext.runAsNonRoot=false"),
-                self.make("runAsNonRoot", "container", self._relaxed(container),
-                          "must set securityContext.runAsNonRoot=true (or the pod must)",
-                          ".container")]
-
-    def runAsUser(self) -> list[Requirement]:  # noqa: N802
-        text = "must not set runAsUser=0"
-        return [self.make("runAsUser", "pod", self._relaxed(
-                    ne(Val(PSC / "runAsUser", Lit(1)), 0)), text),
-                self.make("runAsUser", "container", self._relaxed(
-                    ne(Val(SC / "runAsUser", Lit(1)), 0)), text, ".container")]
-
-    def allowPrivilegeEscalation(self) -> list[Requirement]:  # noqa: N802
-        ok = eq(Val(SC / "allowPrivilegeEscalation", TRUE), False)
-        return [self.make("allowPrivilegeEscalation", "container", self._windows_exempt(ok),
-                          "must set securityContext.allowPrivilegeEscalation=false")]
-
-    def capabilities_restricted(self) -> list[Requirement]:
-        cap = Var("cap")
-        ok = and_(In(Lit("ALL"), Items(SC / "capabilities" / "drop")),
-                  All(cap, Items(SC / "capabilities" / "add"), eq(cap, "NET_BIND_SERVICE")))
-        return [self.make("capabilities_restricted", "container", self._windows_exempt(ok),
-                          "must drop ALL capabilities (securityContext.capabilities.drop) "
-                          "and add nothing but NET_BIND_SERVICE")]
-
-    def seccompProfile_restricted(self) -> list[Requirement]:  # noqa: N802
-        pod_profile, profile = PSC / "seccompProfile", SC / "seccompProfile"
-        container = or_(and_(Has(profile), In(Val(profile / "type", Lit("")),
-                                              Lit(_VALID_TYPES))),
-                        and_(not_(Has(profile)), Has(pod_profile)))
-        text = "must set securityContext.seccompProfile.type to RuntimeDefault or Localhost"
-        return [self.make("seccompProfile_restricted", "pod",
-                          self._windows_exempt(_typed(pod_profile)), text),
-                self.make("seccompProfile_restricted", "container",
-                          self._windows_exempt(container), text + " (or the pod must)",
-                          ".container")]
-
-    def procMount_restricted(self) -> list[Requirement]:  # noqa: N802
-        return self._default_proc_mount("procMount_restricted", None)
+    def wording(self, control: str, params: dict, family: Family) -> str:
+        """The requirement with the version's values, as the level names it."""
+        text = family.text.removesuffix(f" (Pod Security Standards: {family.id[4:].split('.')[0]})")
+        if control == "sysctls":
+            text = "must set only the sysctls " + ", ".join(params["sysctls"])
+        elif control == "seLinuxOptions":
+            text = ("must set no SELinux type but " + ", ".join(t for t in params["types"] if t)
+                    + ", and no SELinux user or role")
+        elif control == "procMount":
+            text = _PROC_MOUNT_TEXT + (" (except with hostUsers: false)"
+                                       if params["userNamespaces"] else "")
+        return f"{text} (Pod Security Standards {self.label}: {family.id[4:].split('.')[0]})"
 
     def requirements(self) -> list[Requirement]:
         """Every control of the level at the version, in upstream's order."""
-        return [found for spec in checks_for(self.level, self.version)
-                for found in getattr(self, spec.id)()]
+        found = []
+        for spec in checks_for(self.level, self.version):
+            control, params = self.params(spec.id)
+            found.extend(require(family, params, self.wording(control, params, family))
+                         for family in CONTROLS[control])
+        return found
 
 
 def standard_requirements(level: str, version: str) -> list[Requirement]:
@@ -321,3 +337,9 @@ def psp_defaults(policy: ir.Policy) -> dict[str, str]:
             found[check] = f"seccomp profile {policy.seccomp_default}"
     return found
 
+
+
+def families() -> tuple[Family, ...]:
+    """Every check family, PodSecurityPolicy's intents' and the levels' controls': what the
+    Gatekeeper template and the conftest module render, whatever the policies."""
+    return (*requirement_families(), *(f for found in CONTROLS.values() for f in found))

@@ -11,6 +11,10 @@ Corpus: the seeds' pods, the per-intent pods (tests/corpus/intents, each against
 intent policy and the stdlib and example policies), and the distinct Kubernetes PSA
 fixtures in ../shared (Rego and cel-expr-python against every stdlib and example policy;
 cel-python, a slow pure-Python interpreter, against a fixed sample).
+
+The CEL comes in two syntaxes (pspc.validation.cel): optionals, which cel-python does not
+parse, and has() guards. cel-expr-python runs both on the whole corpus and they must give
+the same messages; cel-python runs the has() syntax.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ def _installed(runtime: str) -> bool:
 
 CEL = tuple(r for r in CEL_RUNTIMES if _installed(r))  # every installed CEL runtime
 FAST_CEL = tuple(r for r in CEL if r == "cel-expr-python")
+# cel-expr-python in the has() syntax (CEL_RUNTIMES run their default: optionals where the
+# runtime parses them)
+HAS_SYNTAX = "cel-expr-python:has"
+FAST_CEL_BOTH = (*FAST_CEL, HAS_SYNTAX) if FAST_CEL else ()
 
 
 def _policies(path) -> list:
@@ -100,8 +108,10 @@ class Harness:
     def engine(self, policy, kind: str):
         key = (policy.source + policy.name, kind)
         if key not in self.engines:
-            self.engines[key] = (CelEngine(policy, kind) if kind in CEL_RUNTIMES
-                                 else RegoEngine(policy, kind))
+            self.engines[key] = (
+                CelEngine(policy, kind) if kind in CEL_RUNTIMES
+                else CelEngine(policy, "cel-expr-python", optionals=False) if kind == HAS_SYNTAX
+                else RegoEngine(policy, kind))
         return self.engines[key]
 
     def mismatches(self, policy, pods, kinds) -> list[str]:
@@ -136,7 +146,7 @@ def test_seed_pods_in_cel(policy):
 @pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs the whole corpus in CEL")
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
 def test_seed_and_intent_pods_against_shared_policies_in_cel(policy):
-    assert HARNESS.mismatches(policy, SEED_PODS + INTENT_PODS, FAST_CEL) == []
+    assert HARNESS.mismatches(policy, SEED_PODS + INTENT_PODS, FAST_CEL_BOTH) == []
 
 
 def _cel_messages(policy, pods, runtime) -> list[str | None]:
@@ -185,7 +195,16 @@ def test_psa_fixture_sample_in_cel(shared, policy):
 @pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs the whole corpus in CEL")
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
 def test_psa_fixtures_in_cel(shared, policy):
-    assert HARNESS.mismatches(policy, _psa_fixtures(), FAST_CEL) == []
+    assert HARNESS.mismatches(policy, _psa_fixtures(), FAST_CEL_BOTH) == []
+
+
+@pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs both CEL syntaxes")
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p.source.split('/')[-2]}:{p.name}")
+def test_the_cel_syntaxes_give_the_same_messages_on_the_whole_corpus(shared, policy):
+    """Optionals and has() guards, on every pod of the corpus (not a sample)."""
+    pods = SEED_PODS + INTENT_PODS + _psa_fixtures()
+    assert len(pods) > 400
+    assert _cel_messages(policy, pods, FAST_CEL[0]) == _cel_messages(policy, pods, HAS_SYNTAX)
 
 
 @pytest.mark.skipif(not FAST_CEL, reason="cel-expr-python runs the selection's CEL")
@@ -231,7 +250,8 @@ def test_workloads_are_checked_through_their_pod_template():
     deployment = yaml.safe_load((CORPUS / "seeds" / "001-dm.yaml").read_text())
     deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
     messages = HARNESS.engine(policy, "conftest").messages(deployment)
-    assert "restricted: container pause must not set securityContext.privileged=true" in messages
+    assert any(m.startswith("restricted: container pause must not set "
+                            "securityContext.privileged=true") for m in messages), messages
     cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
                "spec": {"jobTemplate": {"spec": {"template": deployment["spec"]["template"]}}}}
     assert HARNESS.engine(policy, "conftest").messages(cronjob) == messages

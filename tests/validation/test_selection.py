@@ -6,11 +6,12 @@ namespace; pods from the corpus, created directly by a user or by a controller. 
 case the PSP simulator (pspc/admission via pspc/engines/psp.py, with the RBAC pspc
 generates) gives the verdict; the validating outputs must give the same, for every pod PSP
 admits without mutating it and every pod it rejects: the VAP's CEL and Kyverno's CEL in
-cel-expr-python (a sample also in cel-python, a slow interpreter), the Gatekeeper
-template's Rego and the conftest Rego in regorus (in its VM where the VM runs them; each
-repository's first cases also in its interpreter, which must give the same messages). Where
-a policy states intents beyond PSP, the expectation is the contract's: some usable policy
-admits the pod unchanged and the pod meets them.
+cel-expr-python, in both syntaxes (optionals, and has() guards; a sample also in cel-python,
+a slow interpreter that parses has() only), the Gatekeeper template's Rego and the conftest
+Rego in regorus (in its VM where the VM runs them; each repository's first cases also in
+its interpreter, which must give the same messages). Where a policy states intents beyond
+PSP, the expectation is the contract's: some usable policy admits the pod unchanged and
+the pod meets them.
 
 Also the trial cluster of issue 11, end to end.
 """
@@ -154,8 +155,13 @@ class Outputs:
         assert vap_cel["validations"][0]["expression"] == kyverno_cel["expressions"][0][
             "expression"]
         self.engines = {
-            "cel": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python"),
+            "cel": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
+                                      optionals=True),
+            "cel (has)": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
+                                            optionals=False),
             "gatekeeper": SelectionRegoEngine(analysis, "gatekeeper", nobody),
+            "gatekeeper-cel": SelectionCelEngine(analysis, nobody, runtime="cel-expr-python",
+                                                 gatekeeper=True),
             "conftest": SelectionRegoEngine(analysis, "conftest", nobody),
         }
         # the Rego in regorus' interpreter: the reference for its VM, where the VM runs it
@@ -246,6 +252,9 @@ def test_the_trial_cluster_admits_as_psp_does():
     jane = Requester("jane", ("system:authenticated",))
     engines = [SelectionCelEngine(build.analysis, jane, runtime="cel-expr-python"),
                SelectionCelEngine(build.analysis, jane, runtime="cel-python"),
+               SelectionCelEngine(build.analysis, jane, runtime="cel-expr-python",
+                                  gatekeeper=True),
+               SelectionCelEngine(build.analysis, jane, runtime="cel-python", gatekeeper=True),
                SelectionRegoEngine(build.analysis, "gatekeeper", jane),
                SelectionRegoEngine(build.analysis, "conftest", jane)]
     # the DaemonSets and the Deployment are admitted, each by its own policy

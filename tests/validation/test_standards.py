@@ -5,7 +5,8 @@ For each level and each version v1.0 ... v1.37, the stdlib policy pinned to that
 (`policy p extends restricted { conform to pod security standard restricted v1.N }`) is
 rendered once and run over every Kubernetes PSA fixture of that level and version: the
 conftest and Gatekeeper Rego (regorus) and the CEL that VAP, Gatekeeper and Kyverno share
-(cel-expr-python; cel-python on a sample) must each give the fixture's verdict, with no
+(cel-expr-python in both syntaxes, optionals and has(); cel-python, has() only, on a sample)
+must each give the fixture's verdict, with no
 miss. A property test then generates pods and compares each output of `extends
 restricted` / `extends baseline` with pspc's PSA model (`pspc.pss.evaluate_pod`).
 """
@@ -77,7 +78,9 @@ class Outputs:
         self.policy = policy
         self.engines = {"conftest": RegoEngine(policy, "conftest"),
                         "gatekeeper": RegoEngine(policy, "gatekeeper"),
-                        "cel": CelEngine(policy, "cel-expr-python")}
+                        "cel": CelEngine(policy, "cel-expr-python", optionals=True),
+                        "cel (has)": CelEngine(policy, "cel-expr-python", optionals=False),
+                        "gatekeeper-cel": CelEngine(policy, "cel-expr-python", gatekeeper=True)}
 
     def verdicts(self, pod: dict) -> dict[str, bool]:
         return {name: not engine.messages(pod) for name, engine in self.engines.items()}
@@ -254,4 +257,4 @@ def test_generated_pods_get_the_psa_verdict_from_every_output(pod, level, versio
     """`extends LEVEL` (the build's version) or the level pinned to another version."""
     expected = not evaluate_pod(pod, level, version or DEFAULT_VERSION)
     assert outputs(level, version).verdicts(pod) == dict.fromkeys(
-        ("conftest", "gatekeeper", "cel"), expected)
+        ("conftest", "gatekeeper", "cel", "cel (has)", "gatekeeper-cel"), expected)

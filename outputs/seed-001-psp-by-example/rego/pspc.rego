@@ -2,13 +2,1263 @@
 package pspc
 
 import rego.v1
-import data.pspc.policies.p_100_psp
-import data.pspc.policies.p_200_psp
+
+deny contains msg if {
+	is_object(_pod)
+	not _unchanged
+	count(usable) == 0
+	msg := concat("", ["no PodSecurityPolicy-equivalent policy is usable by ", object.get(_requester, "username", ""),
+		" or service account ", _namespace, "/", _service_account, " in namespace ", _namespace])
+}
+
+deny contains msg if {
+	is_object(_pod)
+	not _unchanged
+	count(usable) > 0
+	not admitted
+	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
+		concat("; ", sort([reason | some [_, reason] in reasons]))])
+}
 
 # PodSecurityPolicy's selection rule: the pod is admitted when a policy that the requester
-# or the pod's service account may use admits it.
+# or the pod's service account may use admits it, that is, has no reason to reject it.
+admitted if {
+	some policy in _usable_policies
+	not policy.name in _rejecting
+}
 
-# The pod of a Pod, or the pod template of a workload.
+_rejecting contains name if some [name, _] in reasons
+
+usable contains policy.name if some policy in _usable_policies
+
+_usable_policies contains policy if {
+	some policy in _policies
+	_may_use(policy)
+}
+
+# who may use a policy (rbac/<policy>.yaml): members of system:masters any; else a grant
+# (cluster-wide, or in its namespaces) to one of the identities' user names or groups
+_may_use(_) if "system:masters" in object.get(_requester, "groups", [])
+
+_may_use(policy) if {
+	some grant in policy.grants
+	_namespace in object.get(grant, "namespaces", [_namespace])
+	_grants_identity(grant)
+}
+
+_grants_identity(grant) if {
+	some user in object.get(grant, "users", [])
+	user in _names
+}
+
+_grants_identity(grant) if {
+	some group in object.get(grant, "groups", [])
+	group in _groups
+}
+
+_service_account := name if {
+	some key in ["serviceAccountName", "serviceAccount"]
+	name := object.get(_pod, ["spec", key], "")
+	name != ""
+} else := "default"
+
+# the user names and groups of the two identities PSP asks: the requester, and the pod's
+# service account (without system:authenticated, as the PSP plugin asks it)
+_names := {object.get(_requester, "username", ""),
+	concat("", ["system:serviceaccount:", _namespace, ":", _service_account])}
+
+_groups := {g | some g in object.get(_requester, "groups", [])} | {
+	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}
+
+# privileged (privileged)
+reasons contains _reason(policy, params, _subject("container", c), "must not set securityContext.privileged=true") if {
+	some policy in _usable_policies
+	params := policy.privileged
+	some c in _containers
+	object.get(c, ["securityContext", "privileged"], false) == true
+}
+
+# hostNetwork (host_network)
+reasons contains _reason(policy, params, _pod_subject, "must not set hostNetwork=true") if {
+	some policy in _usable_policies
+	params := policy.hostNetwork
+	object.get(_spec, "hostNetwork", false) == true
+}
+
+# hostPID (host_pid)
+reasons contains _reason(policy, params, _pod_subject, "must not set hostPID=true") if {
+	some policy in _usable_policies
+	params := policy.hostPID
+	object.get(_spec, "hostPID", false) == true
+}
+
+# hostIPC (host_ipc)
+reasons contains _reason(policy, params, _pod_subject, "must not set hostIPC=true") if {
+	some policy in _usable_policies
+	params := policy.hostIPC
+	object.get(_spec, "hostIPC", false) == true
+}
+
+# hostPorts (host_ports)
+reasons contains _reason(policy, params, _subject("container", c), "must use only allowed host ports (with hostNetwork every containerPort is a host port)") if {
+	some policy in _usable_policies
+	params := policy.hostPorts
+	some c in _containers
+	not host_ports_ok(c, params)
+}
+
+# volumes (volumes)
+reasons contains _reason(policy, params, _subject("volume", v), "must be of an allowed type") if {
+	some policy in _usable_policies
+	params := policy.volumes
+	some v in _volumes
+	not volumes_ok(params, v)
+}
+
+# allowedHostPaths (allowed_host_paths)
+reasons contains _reason(policy, params, _subject("volume", v), "must use a host path under an allowed prefix") if {
+	some policy in _usable_policies
+	params := policy.allowedHostPaths
+	some v in _volumes
+	not allowed_host_paths_ok(params, v)
+}
+
+# allowedHostPathsReadOnly (allowed_host_paths)
+reasons contains _reason(policy, params, _subject("volume", v), "must be mounted read-only (its host path is allowed read-only)") if {
+	some policy in _usable_policies
+	params := policy.allowedHostPaths
+	some v in _volumes
+	not allowed_host_paths_read_only_ok(params, v)
+}
+
+# allowedFlexVolumes (allowed_flex_volumes)
+reasons contains _reason(policy, params, _subject("volume", v), "must use an allowed flex volume driver") if {
+	some policy in _usable_policies
+	params := policy.allowedFlexVolumes
+	some v in _volumes
+	not allowed_flex_volumes_ok(params, v)
+}
+
+# allowedCSIDrivers (allowed_csi_drivers)
+reasons contains _reason(policy, params, _subject("volume", v), "must use an allowed inline CSI driver") if {
+	some policy in _usable_policies
+	params := policy.allowedCSIDrivers
+	some v in _volumes
+	not allowed_csidrivers_ok(params, v)
+}
+
+# runAsUser (run_as_user)
+reasons contains _reason(policy, params, _subject("container", c), "must set runAsUser (container or pod) within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.runAsUser
+	some c in _containers
+	not run_as_user_ok(c, params)
+}
+
+# runAsNonRoot (run_as_user)
+reasons contains _reason(policy, params, _subject("container", c), "must set runAsNonRoot=true or a non-zero runAsUser, and neither runAsNonRoot=false nor runAsUser=0") if {
+	some policy in _usable_policies
+	params := policy.runAsNonRoot
+	some c in _containers
+	not run_as_non_root_ok(c)
+}
+
+# runAsGroup (run_as_group)
+reasons contains _reason(policy, params, _subject("container", c), "must set runAsGroup within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.runAsGroup
+	some c in _containers
+	not run_as_group_ok(c, params)
+}
+
+# runAsGroup (run_as_group)
+reasons contains _reason(policy, params, _subject("container", c), "must keep runAsGroup, when set, within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.runAsGroupMayRunAs
+	some c in _containers
+	not run_as_group_may_run_as_ok(c, params)
+}
+
+# fsGroup (fs_group)
+reasons contains _reason(policy, params, _pod_subject, "must set fsGroup within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.fsGroup
+	not fs_group_ok(params)
+}
+
+# fsGroup (fs_group)
+reasons contains _reason(policy, params, _pod_subject, "must keep fsGroup, when set, within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.fsGroupMayRunAs
+	not fs_group_may_run_as_ok(params)
+}
+
+# supplementalGroups (supplemental_groups)
+reasons contains _reason(policy, params, _pod_subject, "must set supplementalGroups, all within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.supplementalGroups
+	not supplemental_groups_ok(params)
+}
+
+# supplementalGroups (supplemental_groups)
+reasons contains _reason(policy, params, _pod_subject, "must keep supplementalGroups within the allowed ranges") if {
+	some policy in _usable_policies
+	params := policy.supplementalGroupsMayRunAs
+	not supplemental_groups_may_run_as_ok(params)
+}
+
+# readOnlyRootFilesystem (read_only_root_filesystem)
+reasons contains _reason(policy, params, _subject("container", c), "must set securityContext.readOnlyRootFilesystem=true") if {
+	some policy in _usable_policies
+	params := policy.readOnlyRootFilesystem
+	some c in _containers
+	object.get(c, ["securityContext", "readOnlyRootFilesystem"], false) != true
+}
+
+# allowPrivilegeEscalation (allow_privilege_escalation)
+reasons contains _reason(policy, params, _subject("container", c), "must set securityContext.allowPrivilegeEscalation=false") if {
+	some policy in _usable_policies
+	params := policy.allowPrivilegeEscalation
+	some c in _containers
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
+}
+
+# defaultAllowPrivilegeEscalation (default_allow_privilege_escalation)
+reasons contains _reason(policy, params, _subject("container", c), "must set securityContext.allowPrivilegeEscalation") if {
+	some policy in _usable_policies
+	params := policy.defaultAllowPrivilegeEscalation
+	some c in _containers
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], null) == null
+}
+
+# allowedCapabilities (allowed_capabilities)
+reasons contains _reason(policy, params, _subject("container", c), "must add only allowed capabilities") if {
+	some policy in _usable_policies
+	params := policy.allowedCapabilities
+	some c in _containers
+	not allowed_capabilities_ok(c, params)
+}
+
+# defaultAddCapabilities (default_add_capabilities)
+reasons contains _reason(policy, params, _subject("container", c), "must add (or drop) the policy's default capabilities") if {
+	some policy in _usable_policies
+	params := policy.defaultAddCapabilities
+	some c in _containers
+	not default_add_capabilities_ok(c, params)
+}
+
+# requiredDropCapabilities (required_drop_capabilities)
+reasons contains _reason(policy, params, _subject("container", c), "must drop the policy's required capabilities") if {
+	some policy in _usable_policies
+	params := policy.requiredDropCapabilities
+	some c in _containers
+	not required_drop_capabilities_ok(c, params)
+}
+
+# seLinux (selinux)
+reasons contains _reason(policy, params, _pod_subject, "must set securityContext.seLinuxOptions to exactly the policy's") if {
+	some policy in _usable_policies
+	params := policy.seLinux
+	not se_linux_pod_ok(params)
+}
+
+# seLinux.container (selinux)
+reasons contains _reason(policy, params, _subject("container", c), "must not set seLinuxOptions other than the policy's") if {
+	some policy in _usable_policies
+	params := policy.seLinux
+	some c in _containers
+	not se_linux_container_ok(c, params)
+}
+
+# seLinuxTypes (selinux_types)
+reasons contains _reason(policy, params, _pod_subject, "must use an allowed SELinux type and no SELinux user or role") if {
+	some policy in _usable_policies
+	params := policy.seLinuxTypes
+	not se_linux_types_pod_ok(params)
+}
+
+# seLinuxTypes.container (selinux_types)
+reasons contains _reason(policy, params, _subject("container", c), "must use an allowed SELinux type and no SELinux user or role") if {
+	some policy in _usable_policies
+	params := policy.seLinuxTypes
+	some c in _containers
+	not se_linux_types_container_ok(c, params)
+}
+
+# runAsNonRoot.explicit (require_explicit_non_root)
+reasons contains _reason(policy, params, _subject("container", c), "must set runAsNonRoot=true (on the container or the pod) and not runAsUser=0") if {
+	some policy in _usable_policies
+	params := policy.explicitNonRoot
+	some c in _containers
+	not explicit_non_root_container_ok(c)
+}
+
+# runAsUser.pod (require_explicit_non_root)
+reasons contains _reason(policy, params, _pod_subject, "must not set runAsUser=0") if {
+	some policy in _usable_policies
+	params := policy.explicitNonRoot
+	object.get(_spec, ["securityContext", "runAsUser"], 1) == 0
+}
+
+# procMount (allowed_proc_mount_types)
+reasons contains _reason(policy, params, _subject("container", c), "must use an allowed procMount") if {
+	some policy in _usable_policies
+	params := policy.procMount
+	some c in _containers
+	not object.get(c, ["securityContext", "procMount"], "Default") in params.types
+}
+
+# sysctls (allowed_unsafe_sysctls)
+reasons contains _reason(policy, params, _pod_subject, "must use only safe or allowed sysctls, none of the denied ones") if {
+	some policy in _usable_policies
+	params := policy.sysctls
+	not sysctls_ok(params)
+}
+
+# runtimeClass (runtime_class)
+reasons contains _reason(policy, params, _pod_subject, "must set runtimeClassName to an allowed class") if {
+	some policy in _usable_policies
+	params := policy.runtimeClass
+	not runtime_class_ok(params)
+}
+
+# runtimeClass (runtime_class)
+reasons contains _reason(policy, params, _pod_subject, "must not set a runtimeClassName other than the allowed ones") if {
+	some policy in _usable_policies
+	params := policy.runtimeClassAllowed
+	not runtime_class_allowed_ok(params)
+}
+
+# seccomp (seccomp_allowed)
+reasons contains _reason(policy, params, _pod_subject, "must set an allowed seccomp profile") if {
+	some policy in _usable_policies
+	params := policy.seccomp
+	not pod_seccomp_profile in params.profiles
+}
+
+# seccomp.container (seccomp_allowed)
+reasons contains _reason(policy, params, _subject("container", c), "must run with an allowed seccomp profile") if {
+	some policy in _usable_policies
+	params := policy.seccomp
+	some c in _containers
+	not container_seccomp_profile(c) in params.profiles
+}
+
+# seccomp (seccomp_allowed)
+reasons contains _reason(policy, params, _pod_subject, "must not set a seccomp profile (the policy allows none)") if {
+	some policy in _usable_policies
+	params := policy.noSeccomp
+	pod_seccomp_profile != ""
+}
+
+# seccomp.container (seccomp_allowed)
+reasons contains _reason(policy, params, _subject("container", c), "must not set a seccomp profile (the policy allows none)") if {
+	some policy in _usable_policies
+	params := policy.noSeccomp
+	some c in _containers
+	container_seccomp_profile(c) != ""
+}
+
+# apparmor (apparmor_allowed)
+reasons contains _reason(policy, params, _subject("container", c), "must set an allowed AppArmor profile") if {
+	some policy in _usable_policies
+	params := policy.apparmor
+	some c in _containers
+	not container_apparmor_profile(c) in params.profiles
+}
+
+# apparmor (apparmor_allowed)
+reasons contains _reason(policy, params, _subject("container", c), "must set an AppArmor profile") if {
+	some policy in _usable_policies
+	params := policy.anyApparmor
+	some c in _containers
+	container_apparmor_profile(c) == ""
+}
+
+# pss.privileged (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set securityContext.privileged=true (Pod Security Standards: privileged)") if {
+	some policy in _usable_policies
+	params := policy.pssPrivileged
+	some c in _containers
+	object.get(c, ["securityContext", "privileged"], false) == true
+}
+
+# pss.hostNamespaces (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not set hostNetwork, hostPID or hostIPC to true (Pod Security Standards: hostNamespaces)") if {
+	some policy in _usable_policies
+	params := policy.pssHostNamespaces
+	not pss_host_namespaces_ok
+}
+
+# pss.hostPorts (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set a hostPort (Pod Security Standards: hostPorts)") if {
+	some policy in _usable_policies
+	params := policy.pssHostPorts
+	some c in _containers
+	not pss_host_ports_ok(c)
+}
+
+# pss.hostPathVolumes (pod_security_standard)
+reasons contains _reason(policy, params, _subject("volume", v), "must not be a hostPath volume (Pod Security Standards: hostPathVolumes)") if {
+	some policy in _usable_policies
+	params := policy.pssHostPathVolumes
+	some v in _volumes
+	object.get(v, "hostPath", null) != null
+}
+
+# pss.capabilities_baseline (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must add only capabilities of the baseline set (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT) (Pod Security Standards: capabilities_baseline)") if {
+	some policy in _usable_policies
+	params := policy.pssCapabilitiesBaseline
+	some c in _containers
+	not pss_capabilities_baseline_ok(c)
+}
+
+# pss.appArmorProfile (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not set an AppArmor profile other than RuntimeDefault or Localhost (Pod Security Standards: appArmorProfile)") if {
+	some policy in _usable_policies
+	params := policy.pssAppArmorProfile
+	not pss_app_armor_profile_pod_ok
+}
+
+# pss.appArmorProfile.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set an AppArmor profile other than RuntimeDefault or Localhost (Pod Security Standards: appArmorProfile)") if {
+	some policy in _usable_policies
+	params := policy.pssAppArmorProfile
+	some c in _containers
+	not pss_app_armor_profile_container_ok(c)
+}
+
+# pss.seLinuxOptions (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must set no SELinux type but the allowed ones, and no SELinux user or role (Pod Security Standards: seLinuxOptions)") if {
+	some policy in _usable_policies
+	params := policy.pssSeLinuxOptions
+	not pss_se_linux_options_pod_ok(params)
+}
+
+# pss.seLinuxOptions.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must set no SELinux type but the allowed ones, and no SELinux user or role (Pod Security Standards: seLinuxOptions)") if {
+	some policy in _usable_policies
+	params := policy.pssSeLinuxOptions
+	some c in _containers
+	not pss_se_linux_options_container_ok(c, params)
+}
+
+# pss.procMount (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set securityContext.procMount other than Default (except with hostUsers: false where the version allows it) (Pod Security Standards: procMount)") if {
+	some policy in _usable_policies
+	params := policy.pssProcMount
+	some c in _containers
+	not pss_proc_mount_ok(c, params)
+}
+
+# pss.seccompProfile_baseline (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not set a seccomp profile type other than RuntimeDefault or Localhost (Pod Security Standards: seccompProfile_baseline)") if {
+	some policy in _usable_policies
+	params := policy.pssSeccompProfileBaseline
+	not pss_seccomp_profile_baseline_pod_ok
+}
+
+# pss.seccompProfile_baseline.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set a seccomp profile type other than RuntimeDefault or Localhost (Pod Security Standards: seccompProfile_baseline)") if {
+	some policy in _usable_policies
+	params := policy.pssSeccompProfileBaseline
+	some c in _containers
+	not pss_seccomp_profile_baseline_container_ok(c)
+}
+
+# pss.seccompProfile_baseline (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not annotate a seccomp profile other than runtime/default or localhost/* (Pod Security Standards: seccompProfile_baseline)") if {
+	some policy in _usable_policies
+	params := policy.pssSeccompAnnotationsBaseline
+	not pss_seccomp_annotations_baseline_pod_ok
+}
+
+# pss.seccompProfile_baseline.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not annotate a seccomp profile other than runtime/default or localhost/* (Pod Security Standards: seccompProfile_baseline)") if {
+	some policy in _usable_policies
+	params := policy.pssSeccompAnnotationsBaseline
+	some c in _containers
+	not pss_seccomp_annotations_baseline_container_ok(c)
+}
+
+# pss.sysctls (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must set only the allowed sysctls (Pod Security Standards: sysctls)") if {
+	some policy in _usable_policies
+	params := policy.pssSysctls
+	not pss_sysctls_ok(params)
+}
+
+# pss.windowsHostProcess (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not set securityContext.windowsOptions.hostProcess=true (Pod Security Standards: windowsHostProcess)") if {
+	some policy in _usable_policies
+	params := policy.pssWindowsHostProcess
+	object.get(_spec, ["securityContext", "windowsOptions", "hostProcess"], false) == true
+}
+
+# pss.windowsHostProcess.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set securityContext.windowsOptions.hostProcess=true (Pod Security Standards: windowsHostProcess)") if {
+	some policy in _usable_policies
+	params := policy.pssWindowsHostProcess
+	some c in _containers
+	object.get(c, ["securityContext", "windowsOptions", "hostProcess"], false) == true
+}
+
+# pss.hostProbesAndHostLifecycle (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set a host in a probe or lifecycle handler (Pod Security Standards: hostProbesAndHostLifecycle)") if {
+	some policy in _usable_policies
+	params := policy.pssHostProbesAndHostLifecycle
+	some c in _containers
+	not pss_host_probes_and_host_lifecycle_ok(c)
+}
+
+# pss.restrictedVolumes (pod_security_standard)
+reasons contains _reason(policy, params, _subject("volume", v), "must be of a restricted volume type (configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret) (Pod Security Standards: restrictedVolumes)") if {
+	some policy in _usable_policies
+	params := policy.pssRestrictedVolumes
+	some v in _volumes
+	not pss_restricted_volumes_ok(v)
+}
+
+# pss.runAsNonRoot (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not set securityContext.runAsNonRoot=false (Pod Security Standards: runAsNonRoot)") if {
+	some policy in _usable_policies
+	params := policy.pssRunAsNonRoot
+	not pss_run_as_non_root_pod_ok(params)
+}
+
+# pss.runAsNonRoot.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must set securityContext.runAsNonRoot=true (or the pod must) (Pod Security Standards: runAsNonRoot)") if {
+	some policy in _usable_policies
+	params := policy.pssRunAsNonRoot
+	some c in _containers
+	not pss_run_as_non_root_container_ok(c, params)
+}
+
+# pss.runAsUser (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must not set runAsUser=0 (Pod Security Standards: runAsUser)") if {
+	some policy in _usable_policies
+	params := policy.pssRunAsUser
+	not pss_run_as_user_pod_ok(params)
+}
+
+# pss.runAsUser.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set runAsUser=0 (Pod Security Standards: runAsUser)") if {
+	some policy in _usable_policies
+	params := policy.pssRunAsUser
+	some c in _containers
+	not pss_run_as_user_container_ok(c, params)
+}
+
+# pss.allowPrivilegeEscalation (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must set securityContext.allowPrivilegeEscalation=false (Pod Security Standards: allowPrivilegeEscalation)") if {
+	some policy in _usable_policies
+	params := policy.pssAllowPrivilegeEscalation
+	some c in _containers
+	not pss_allow_privilege_escalation_ok(c, params)
+}
+
+# pss.capabilities_restricted (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must drop ALL capabilities (securityContext.capabilities.drop) and add nothing but NET_BIND_SERVICE (Pod Security Standards: capabilities_restricted)") if {
+	some policy in _usable_policies
+	params := policy.pssCapabilitiesRestricted
+	some c in _containers
+	not pss_capabilities_restricted_ok(c, params)
+}
+
+# pss.seccompProfile_restricted (pod_security_standard)
+reasons contains _reason(policy, params, _pod_subject, "must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (Pod Security Standards: seccompProfile_restricted)") if {
+	some policy in _usable_policies
+	params := policy.pssSeccompProfileRestricted
+	not pss_seccomp_profile_restricted_pod_ok(params)
+}
+
+# pss.seccompProfile_restricted.container (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (or the pod must) (Pod Security Standards: seccompProfile_restricted)") if {
+	some policy in _usable_policies
+	params := policy.pssSeccompProfileRestricted
+	some c in _containers
+	not pss_seccomp_profile_restricted_container_ok(c, params)
+}
+
+# pss.procMount_restricted (pod_security_standard)
+reasons contains _reason(policy, params, _subject("container", c), "must not set securityContext.procMount other than Default (Pod Security Standards: procMount_restricted)") if {
+	some policy in _usable_policies
+	params := policy.pssProcMountRestricted
+	some c in _containers
+	object.get(c, ["securityContext", "procMount"], "Default") != "Default"
+}
+
+host_ports_ok(c, params) if {
+	every port in _list(object.get(c, "ports", [])) { host_port_allowed(params, port) }
+}
+
+host_port_allowed(params, port) if {
+	object.get(port, "hostPort", 0) > 0
+	some range in params.ranges
+	object.get(port, "hostPort", 0) >= range.min
+	object.get(port, "hostPort", 0) <= range.max
+}
+
+host_port_allowed(params, port) if {
+	object.get(port, "hostPort", 0) == 0
+	container_port_allowed(params, port)
+}
+
+container_port_allowed(params, port) if {
+	object.get(_spec, "hostNetwork", false) != true
+}
+
+container_port_allowed(params, port) if {
+	object.get(port, "containerPort", 0) == 0
+}
+
+container_port_allowed(params, port) if {
+	some range in params.ranges
+	object.get(port, "containerPort", 0) >= range.min
+	object.get(port, "containerPort", 0) <= range.max
+}
+
+volumes_ok(params, v) if {
+	some source in params.sources
+	object.get(v, source, null) != null
+}
+
+volumes_ok(params, v) if {
+	"emptyDir" in params.sources
+	count(object.remove(v, ["name"])) == 0
+}
+
+volumes_ok(params, v) if {
+	params.serviceAccountToken == true
+	object.get(v, "projected", null) != null
+	every src in _list(object.get(v, ["projected", "sources"], [])) { token_volume_source(src) }
+}
+
+token_volume_source(src) if {
+	object.get(src, "serviceAccountToken", null) != null
+	object.get(src, ["serviceAccountToken", "path"], "") == "token"
+	object.get(src, ["serviceAccountToken", "audience"], "") == ""
+}
+
+token_volume_source(src) if {
+	object.get(src, "configMap", null) != null
+	object.get(src, ["configMap", "name"], "") == "kube-root-ca.crt"
+}
+
+token_volume_source(src) if {
+	object.get(src, "downwardAPI", null) != null
+	every item in _list(object.get(src, ["downwardAPI", "items"], [])) { token_volume_source_item(item) }
+}
+
+token_volume_source_item(item) if {
+	object.get(item, "path", "") == "namespace"
+	object.get(item, ["fieldRef", "apiVersion"], "v1") == "v1"
+	object.get(item, ["fieldRef", "fieldPath"], "") == "metadata.namespace"
+}
+
+allowed_host_paths_ok(params, v) if {
+	object.get(v, "hostPath", null) == null
+}
+
+allowed_host_paths_ok(params, v) if {
+	some prefix in params.prefixes
+	allowed_host_paths_ok_either(prefix, v)
+}
+
+allowed_host_paths_ok_either(prefix, v) if {
+	object.get(v, ["hostPath", "path"], "") == prefix.path
+}
+
+allowed_host_paths_ok_either(prefix, v) if {
+	startswith(object.get(v, ["hostPath", "path"], ""), concat("", [prefix.path, "/"]))
+}
+
+allowed_host_paths_read_only_ok(params, v) if {
+	object.get(v, "hostPath", null) == null
+}
+
+allowed_host_paths_read_only_ok(params, v) if {
+	some prefix in params.prefixes
+	prefix.readOnly == false
+	allowed_host_paths_read_only_ok_either(prefix, v)
+}
+
+allowed_host_paths_read_only_ok(params, v) if {
+	every ctr in _containers { every mount in _list(object.get(ctr, "volumeMounts", [])) { mount_read_only_or_other(mount, v) } }
+}
+
+allowed_host_paths_read_only_ok_either(prefix, v) if {
+	object.get(v, ["hostPath", "path"], "") == prefix.path
+}
+
+allowed_host_paths_read_only_ok_either(prefix, v) if {
+	startswith(object.get(v, ["hostPath", "path"], ""), concat("", [prefix.path, "/"]))
+}
+
+mount_read_only_or_other(mount, v) if {
+	object.get(mount, "name", "") != object.get(v, "name", "")
+}
+
+mount_read_only_or_other(mount, v) if {
+	object.get(mount, "readOnly", false) == true
+}
+
+allowed_flex_volumes_ok(params, v) if {
+	object.get(v, "flexVolume", null) == null
+}
+
+allowed_flex_volumes_ok(params, v) if {
+	object.get(v, ["flexVolume", "driver"], "") in params.drivers
+}
+
+allowed_csidrivers_ok(params, v) if {
+	object.get(v, "csi", null) == null
+}
+
+allowed_csidrivers_ok(params, v) if {
+	object.get(v, ["csi", "driver"], "") in params.drivers
+}
+
+run_as_user_ok(c, params) if {
+	some range in params.ranges
+	object.get(c, ["securityContext", "runAsUser"], object.get(_spec, ["securityContext", "runAsUser"], -1)) >= range.min
+	object.get(c, ["securityContext", "runAsUser"], object.get(_spec, ["securityContext", "runAsUser"], -1)) <= range.max
+}
+
+run_as_non_root_ok(c) if {
+	run_as_non_root_ok_either(c)
+	object.get(c, ["securityContext", "runAsNonRoot"], object.get(_spec, ["securityContext", "runAsNonRoot"], true)) != false
+	object.get(c, ["securityContext", "runAsUser"], object.get(_spec, ["securityContext", "runAsUser"], 1)) != 0
+}
+
+run_as_non_root_ok_either(c) if {
+	object.get(c, ["securityContext", "runAsNonRoot"], null) != null
+}
+
+run_as_non_root_ok_either(c) if {
+	object.get(_spec, ["securityContext", "runAsNonRoot"], null) != null
+}
+
+run_as_non_root_ok_either(c) if {
+	object.get(c, ["securityContext", "runAsUser"], null) != null
+}
+
+run_as_non_root_ok_either(c) if {
+	object.get(_spec, ["securityContext", "runAsUser"], null) != null
+}
+
+run_as_group_ok(c, params) if {
+	some range in params.ranges
+	object.get(c, ["securityContext", "runAsGroup"], object.get(_spec, ["securityContext", "runAsGroup"], -1)) >= range.min
+	object.get(c, ["securityContext", "runAsGroup"], object.get(_spec, ["securityContext", "runAsGroup"], -1)) <= range.max
+}
+
+run_as_group_may_run_as_ok(c, params) if {
+	not run_as_group_set(c)
+}
+
+run_as_group_may_run_as_ok(c, params) if {
+	some range in params.ranges
+	object.get(c, ["securityContext", "runAsGroup"], object.get(_spec, ["securityContext", "runAsGroup"], -1)) >= range.min
+	object.get(c, ["securityContext", "runAsGroup"], object.get(_spec, ["securityContext", "runAsGroup"], -1)) <= range.max
+}
+
+run_as_group_set(c) if {
+	object.get(c, ["securityContext", "runAsGroup"], null) != null
+}
+
+run_as_group_set(c) if {
+	object.get(_spec, ["securityContext", "runAsGroup"], null) != null
+}
+
+fs_group_ok(params) if {
+	some range in params.ranges
+	object.get(_spec, ["securityContext", "fsGroup"], -1) >= range.min
+	object.get(_spec, ["securityContext", "fsGroup"], -1) <= range.max
+}
+
+fs_group_may_run_as_ok(params) if {
+	object.get(_spec, ["securityContext", "fsGroup"], null) == null
+}
+
+fs_group_may_run_as_ok(params) if {
+	some range in params.ranges
+	object.get(_spec, ["securityContext", "fsGroup"], -1) >= range.min
+	object.get(_spec, ["securityContext", "fsGroup"], -1) <= range.max
+}
+
+supplemental_groups_ok(params) if {
+	count(_list(object.get(_spec, ["securityContext", "supplementalGroups"], []))) > 0
+	every gid in _list(object.get(_spec, ["securityContext", "supplementalGroups"], [])) { supplemental_groups_ok_gid(gid, params) }
+}
+
+supplemental_groups_ok_gid(gid, params) if {
+	some range in params.ranges
+	gid >= range.min
+	gid <= range.max
+}
+
+supplemental_groups_may_run_as_ok(params) if {
+	every gid in _list(object.get(_spec, ["securityContext", "supplementalGroups"], [])) { supplemental_groups_may_run_as_ok_gid(gid, params) }
+}
+
+supplemental_groups_may_run_as_ok_gid(gid, params) if {
+	some range in params.ranges
+	gid >= range.min
+	gid <= range.max
+}
+
+allowed_capabilities_ok(c, params) if {
+	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in params.capabilities }
+}
+
+default_add_capabilities_ok(c, params) if {
+	every cap in params.capabilities { default_add_capabilities_ok_cap_either(c, cap) }
+}
+
+default_add_capabilities_ok_cap_either(c, cap) if {
+	cap in _list(object.get(c, ["securityContext", "capabilities", "add"], []))
+}
+
+default_add_capabilities_ok_cap_either(c, cap) if {
+	cap in _list(object.get(c, ["securityContext", "capabilities", "drop"], []))
+}
+
+required_drop_capabilities_ok(c, params) if {
+	every cap in params.capabilities { cap in _list(object.get(c, ["securityContext", "capabilities", "drop"], [])) }
+}
+
+se_linux_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "seLinuxOptions"], null) != null
+	object.get(_spec, ["securityContext", "seLinuxOptions", "level"], "") in params.levels
+	object.get(_spec, ["securityContext", "seLinuxOptions", "role"], "") == params.role
+	object.get(_spec, ["securityContext", "seLinuxOptions", "type"], "") == params.type
+	object.get(_spec, ["securityContext", "seLinuxOptions", "user"], "") == params.user
+}
+
+se_linux_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seLinuxOptions"], null) == null
+}
+
+se_linux_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seLinuxOptions", "level"], "") in params.levels
+	object.get(c, ["securityContext", "seLinuxOptions", "role"], "") == params.role
+	object.get(c, ["securityContext", "seLinuxOptions", "type"], "") == params.type
+	object.get(c, ["securityContext", "seLinuxOptions", "user"], "") == params.user
+}
+
+se_linux_types_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "seLinuxOptions", "type"], "") in params.types
+	object.get(_spec, ["securityContext", "seLinuxOptions", "user"], "") == ""
+	object.get(_spec, ["securityContext", "seLinuxOptions", "role"], "") == ""
+}
+
+se_linux_types_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seLinuxOptions", "type"], "") in params.types
+	object.get(c, ["securityContext", "seLinuxOptions", "user"], "") == ""
+	object.get(c, ["securityContext", "seLinuxOptions", "role"], "") == ""
+}
+
+explicit_non_root_container_ok(c) if {
+	object.get(c, ["securityContext", "runAsNonRoot"], object.get(_spec, ["securityContext", "runAsNonRoot"], false)) == true
+	object.get(c, ["securityContext", "runAsUser"], 1) != 0
+}
+
+sysctls_ok(params) if {
+	every sysctl in _list(object.get(_spec, ["securityContext", "sysctls"], [])) { sysctls_ok_sysctl(params, sysctl) }
+}
+
+sysctls_ok_sysctl(params, sysctl) if {
+	not forbidden_sysctl(params, sysctl)
+	allowed_sysctl(params, sysctl)
+}
+
+forbidden_sysctl(params, sysctl) if {
+	object.get(sysctl, "name", "") in params.forbidden
+}
+
+forbidden_sysctl(params, sysctl) if {
+	some prefix in params.forbiddenPrefixes
+	startswith(object.get(sysctl, "name", ""), prefix)
+}
+
+allowed_sysctl(params, sysctl) if {
+	object.get(sysctl, "name", "") in ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"]
+}
+
+allowed_sysctl(params, sysctl) if {
+	object.get(sysctl, "name", "") in params.allowed
+}
+
+allowed_sysctl(params, sysctl) if {
+	some prefix in params.allowedPrefixes
+	startswith(object.get(sysctl, "name", ""), prefix)
+}
+
+runtime_class_ok(params) if {
+	object.get(_spec, "runtimeClassName", null) != null
+	runtime_class_ok_either(params)
+}
+
+runtime_class_ok_either(params) if {
+	"*" in params.classes
+}
+
+runtime_class_ok_either(params) if {
+	object.get(_spec, "runtimeClassName", "") in params.classes
+}
+
+runtime_class_allowed_ok(params) if {
+	object.get(_spec, "runtimeClassName", null) == null
+}
+
+runtime_class_allowed_ok(params) if {
+	"*" in params.classes
+}
+
+runtime_class_allowed_ok(params) if {
+	object.get(_spec, "runtimeClassName", "") in params.classes
+}
+
+pod_seccomp_profile := object.get(_pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") if {
+	object.get(_pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") != ""
+} else := pod_seccomp_field_profile
+
+pod_seccomp_field_profile := "runtime/default" if {
+	object.get(_spec, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
+} else := concat("", ["localhost/", object.get(_spec, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(_spec, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(_spec, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := "unconfined" if {
+	object.get(_spec, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
+
+container_seccomp_profile(c) := container_seccomp_field_profile(c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) != null
+} else := object.get(_pod, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") if {
+	object.get(_pod, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) != null
+} else := pod_seccomp_field_profile if {
+	object.get(_spec, ["securityContext", "seccompProfile"], null) != null
+} else := object.get(_pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "")
+
+container_seccomp_field_profile(c) := "runtime/default" if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "RuntimeDefault"
+} else := concat("", ["localhost/", object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], "")]) if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Localhost"
+	object.get(c, ["securityContext", "seccompProfile", "localhostProfile"], null) != null
+} else := "unconfined" if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") == "Unconfined"
+} else := ""
+
+container_apparmor_profile(c) := object.get(_pod, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") if {
+	object.get(_pod, ["metadata", "annotations", concat("", ["container.apparmor.security.beta.kubernetes.io/", object.get(c, "name", "")])], "") != ""
+} else := container_apparmor_field_profile(c) if {
+	object.get(c, ["securityContext", "appArmorProfile"], null) != null
+} else := pod_apparmor_field_profile
+
+container_apparmor_field_profile(c) := "runtime/default" if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
+} else := concat("", ["localhost/", object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
+	object.get(c, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
+} else := "unconfined" if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
+} else := ""
+
+pod_apparmor_field_profile := "runtime/default" if {
+	object.get(_spec, ["securityContext", "appArmorProfile", "type"], "") == "RuntimeDefault"
+} else := concat("", ["localhost/", object.get(_spec, ["securityContext", "appArmorProfile", "localhostProfile"], "")]) if {
+	object.get(_spec, ["securityContext", "appArmorProfile", "type"], "") == "Localhost"
+	object.get(_spec, ["securityContext", "appArmorProfile", "localhostProfile"], null) != null
+} else := "unconfined" if {
+	object.get(_spec, ["securityContext", "appArmorProfile", "type"], "") == "Unconfined"
+} else := ""
+
+pss_host_namespaces_ok if {
+	object.get(_spec, "hostNetwork", false) != true
+	object.get(_spec, "hostPID", false) != true
+	object.get(_spec, "hostIPC", false) != true
+}
+
+pss_host_ports_ok(c) if {
+	every port in _list(object.get(c, "ports", [])) { object.get(port, "hostPort", 0) == 0 }
+}
+
+pss_capabilities_baseline_ok(c) if {
+	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap in ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"] }
+}
+
+pss_app_armor_profile_pod_ok if {
+	pss_app_armor_profile_pod_ok_either
+	every key in object.keys(object.get(_pod, ["metadata", "annotations"], {})) { pss_app_armor_profile_pod_ok_key_either(key) }
+}
+
+pss_app_armor_profile_pod_ok_either if {
+	object.get(_spec, ["securityContext", "appArmorProfile"], null) == null
+}
+
+pss_app_armor_profile_pod_ok_either if {
+	object.get(_spec, ["securityContext", "appArmorProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+pss_app_armor_profile_pod_ok_key_either(key) if {
+	not startswith(key, "container.apparmor.security.beta.kubernetes.io/")
+}
+
+pss_app_armor_profile_pod_ok_key_either(key) if {
+	object.get(_pod, ["metadata", "annotations", key], "") in ["", "runtime/default"]
+}
+
+pss_app_armor_profile_pod_ok_key_either(key) if {
+	startswith(object.get(_pod, ["metadata", "annotations", key], ""), "localhost/")
+}
+
+pss_app_armor_profile_container_ok(c) if {
+	object.get(c, ["securityContext", "appArmorProfile"], null) == null
+}
+
+pss_app_armor_profile_container_ok(c) if {
+	object.get(c, ["securityContext", "appArmorProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+pss_se_linux_options_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "seLinuxOptions"], null) == null
+}
+
+pss_se_linux_options_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "seLinuxOptions", "type"], "") in params.types
+	object.get(_spec, ["securityContext", "seLinuxOptions", "user"], "") == ""
+	object.get(_spec, ["securityContext", "seLinuxOptions", "role"], "") == ""
+}
+
+pss_se_linux_options_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seLinuxOptions"], null) == null
+}
+
+pss_se_linux_options_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seLinuxOptions", "type"], "") in params.types
+	object.get(c, ["securityContext", "seLinuxOptions", "user"], "") == ""
+	object.get(c, ["securityContext", "seLinuxOptions", "role"], "") == ""
+}
+
+pss_proc_mount_ok(c, params) if {
+	params.userNamespaces == true
+	object.get(_spec, "hostUsers", true) == false
+}
+
+pss_proc_mount_ok(c, params) if {
+	object.get(c, ["securityContext", "procMount"], "Default") == "Default"
+}
+
+pss_seccomp_profile_baseline_pod_ok if {
+	object.get(_spec, ["securityContext", "seccompProfile"], null) == null
+}
+
+pss_seccomp_profile_baseline_pod_ok if {
+	object.get(_spec, ["securityContext", "seccompProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+pss_seccomp_profile_baseline_container_ok(c) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) == null
+}
+
+pss_seccomp_profile_baseline_container_ok(c) if {
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+pss_seccomp_annotations_baseline_pod_ok if {
+	object.get(_pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], null) == null
+}
+
+pss_seccomp_annotations_baseline_pod_ok if {
+	object.get(_pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], "") in ["docker/default", "runtime/default"]
+}
+
+pss_seccomp_annotations_baseline_pod_ok if {
+	startswith(object.get(_pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], ""), "localhost/")
+}
+
+pss_seccomp_annotations_baseline_container_ok(c) if {
+	object.get(_pod, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], null) == null
+}
+
+pss_seccomp_annotations_baseline_container_ok(c) if {
+	object.get(_pod, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], "") in ["docker/default", "runtime/default"]
+}
+
+pss_seccomp_annotations_baseline_container_ok(c) if {
+	startswith(object.get(_pod, ["metadata", "annotations", concat("", ["container.seccomp.security.alpha.kubernetes.io/", object.get(c, "name", "")])], ""), "localhost/")
+}
+
+pss_sysctls_ok(params) if {
+	every sysctl in _list(object.get(_spec, ["securityContext", "sysctls"], [])) { object.get(sysctl, "name", "") in params.sysctls }
+}
+
+pss_host_probes_and_host_lifecycle_ok(c) if {
+	object.get(c, ["livenessProbe", "httpGet", "host"], "") == ""
+	object.get(c, ["livenessProbe", "tcpSocket", "host"], "") == ""
+	object.get(c, ["readinessProbe", "httpGet", "host"], "") == ""
+	object.get(c, ["readinessProbe", "tcpSocket", "host"], "") == ""
+	object.get(c, ["startupProbe", "httpGet", "host"], "") == ""
+	object.get(c, ["startupProbe", "tcpSocket", "host"], "") == ""
+	object.get(c, ["lifecycle", "postStart", "httpGet", "host"], "") == ""
+	object.get(c, ["lifecycle", "postStart", "tcpSocket", "host"], "") == ""
+	object.get(c, ["lifecycle", "preStop", "httpGet", "host"], "") == ""
+	object.get(c, ["lifecycle", "preStop", "tcpSocket", "host"], "") == ""
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "configMap", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "csi", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "downwardAPI", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "emptyDir", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "ephemeral", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "image", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "persistentVolumeClaim", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "projected", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	object.get(v, "secret", null) != null
+}
+
+pss_restricted_volumes_ok(v) if {
+	count(object.remove(v, ["name"])) == 0
+}
+
+pss_run_as_non_root_pod_ok(params) if {
+	params.userNamespaces == true
+	object.get(_spec, "hostUsers", true) == false
+}
+
+pss_run_as_non_root_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "runAsNonRoot"], true) != false
+}
+
+pss_run_as_non_root_container_ok(c, params) if {
+	params.userNamespaces == true
+	object.get(_spec, "hostUsers", true) == false
+}
+
+pss_run_as_non_root_container_ok(c, params) if {
+	object.get(c, ["securityContext", "runAsNonRoot"], object.get(_spec, ["securityContext", "runAsNonRoot"], false)) == true
+}
+
+pss_run_as_user_pod_ok(params) if {
+	params.userNamespaces == true
+	object.get(_spec, "hostUsers", true) == false
+}
+
+pss_run_as_user_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "runAsUser"], 1) != 0
+}
+
+pss_run_as_user_container_ok(c, params) if {
+	params.userNamespaces == true
+	object.get(_spec, "hostUsers", true) == false
+}
+
+pss_run_as_user_container_ok(c, params) if {
+	object.get(c, ["securityContext", "runAsUser"], 1) != 0
+}
+
+pss_allow_privilege_escalation_ok(c, params) if {
+	params.windows == true
+	object.get(_spec, ["os", "name"], "") == "windows"
+}
+
+pss_allow_privilege_escalation_ok(c, params) if {
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) == false
+}
+
+pss_capabilities_restricted_ok(c, params) if {
+	params.windows == true
+	object.get(_spec, ["os", "name"], "") == "windows"
+}
+
+pss_capabilities_restricted_ok(c, params) if {
+	"ALL" in _list(object.get(c, ["securityContext", "capabilities", "drop"], []))
+	every cap in _list(object.get(c, ["securityContext", "capabilities", "add"], [])) { cap == "NET_BIND_SERVICE" }
+}
+
+pss_seccomp_profile_restricted_pod_ok(params) if {
+	params.windows == true
+	object.get(_spec, ["os", "name"], "") == "windows"
+}
+
+pss_seccomp_profile_restricted_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "seccompProfile"], null) == null
+}
+
+pss_seccomp_profile_restricted_pod_ok(params) if {
+	object.get(_spec, ["securityContext", "seccompProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+pss_seccomp_profile_restricted_container_ok(c, params) if {
+	params.windows == true
+	object.get(_spec, ["os", "name"], "") == "windows"
+}
+
+pss_seccomp_profile_restricted_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) != null
+	object.get(c, ["securityContext", "seccompProfile", "type"], "") in ["Localhost", "RuntimeDefault"]
+}
+
+pss_seccomp_profile_restricted_container_ok(c, params) if {
+	object.get(c, ["securityContext", "seccompProfile"], null) == null
+	object.get(_spec, ["securityContext", "seccompProfile"], null) != null
+}
+
+# why a policy rejects the pod, by policy name: what must change, and where the policy asks
+# for it (the statement, else the policy's Pod Security Standards level)
+_reason(policy, params, subject, text) := [policy.name, sprintf("%s: %s %s (%s)", [
+	policy.name, subject, text,
+	object.get(params, "origin", object.get(policy, ["podSecurityStandard", "origin"], "")),
+])]
+
+_pod_subject := concat(" ", ["pod", object.get(_pod, ["metadata", "name"], "")])
+
+_subject(kind, item) := concat(" ", [kind, object.get(item, "name", "")])
+
+_spec := object.get(_pod, "spec", {})
+
+_volumes := _list(object.get(_spec, "volumes", []))
+
+# init, regular and ephemeral containers, in the order PSP visits them
+_containers := array.concat(
+	array.concat(_list(object.get(_spec, "initContainers", [])),
+		_list(object.get(_spec, "containers", []))),
+	_list(object.get(_spec, "ephemeralContainers", [])))
+
+# a list field, or [] when it is absent or null (`ports:` with nothing after it)
+_list(value) := value if is_array(value)
+
+_list(value) := [] if not is_array(value)
+
+# conftest: the pod of a Pod, or the pod template of a workload; the policies are data
+# (rego/policies.rego)
 _pod := input if input.kind == "Pod"
 
 _pod := input.spec.template if input.kind == "Deployment"
@@ -18,6 +1268,8 @@ _pod := input.spec.template if input.kind == "StatefulSet"
 _pod := input.spec.template if input.kind == "DaemonSet"
 _pod := input.spec.template if input.kind == "Job"
 _pod := input.spec.jobTemplate.spec.template if input.kind == "CronJob"
+
+_policies := data.pspc.parameters.policies
 
 _namespace := ns if {
 	ns := object.get(input, ["metadata", "namespace"], "")
@@ -45,66 +1297,17 @@ _requester := {"username": concat("", ["system:serviceaccount:kube-system:", con
 
 _unchanged := false
 
-_service_account := name if {
-	some key in ["serviceAccountName", "serviceAccount"]
-	name := object.get(_pod, ["spec", key], "")
-	name != ""
-} else := "default"
-
-# the user names and groups of the two identities PSP asks: the requester, and the pod's
-# service account (without system:authenticated, as the PSP plugin asks it)
-_names := {object.get(_requester, "username", ""),
-	concat("", ["system:serviceaccount:", _namespace, ":", _service_account])}
-
-_groups := {g | some g in object.get(_requester, "groups", [])} | {
-	"system:serviceaccounts", concat("", ["system:serviceaccounts:", _namespace])}
-
-# every policy: members of system:masters may use them all
-_policies := {"100-psp", "200-psp"}
-
-usable contains name if {
-	"system:masters" in object.get(_requester, "groups", [])
-	some name in _policies
-}
-
-# 100-psp: who may use it (rbac/100-psp.yaml), and its verdict
-usable contains "100-psp" if "system:authenticated" in _groups
-
-rejections contains msg if {
-	"100-psp" in usable
-	some msg in p_100_psp.reasons
-}
-
-# 200-psp: who may use it (rbac/200-psp.yaml), and its verdict
-usable contains "200-psp" if "system:serviceaccount:kube-system:replicaset-controller" in _names
-
-rejections contains msg if {
-	"200-psp" in usable
-	some msg in p_200_psp.reasons
-}
-
-# the first usable policy, by name, that admits the pod
-admitted := "100-psp" if {
-	"100-psp" in usable
-	count(p_100_psp.reasons) == 0
-} else := "200-psp" if {
-	"200-psp" in usable
-	count(p_200_psp.reasons) == 0
-}
-
+# a manifest of another kind that carries a pod template: pspc cannot read it, so it is
+# denied rather than passed unchecked (fail closed)
 deny contains msg if {
-	is_object(_pod)
-	not _unchanged
-	count(usable) == 0
-	msg := concat("", ["no PodSecurityPolicy-equivalent policy is usable by ", object.get(_requester, "username", ""),
-		" or service account ", _namespace, "/", _service_account, " in namespace ", _namespace])
+	not _pod
+	_carries_pod_template
+	msg := sprintf("%s %s: carries a pod template pspc cannot judge (it reads %s)",
+		[input.kind, object.get(input, ["metadata", "name"], ""), "List, Pod, Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job, CronJob"])
 }
 
-deny contains msg if {
-	is_object(_pod)
-	not _unchanged
-	count(usable) > 0
-	not admitted
-	msg := concat("", ["no usable policy admits the pod (usable: ", concat(", ", sort(usable)), "): ",
-		concat("; ", sort(rejections))])
-}
+_carries_pod_template if object.get(input, "template", null) != null
+
+_carries_pod_template if object.get(input, ["spec", "template"], null) != null
+
+_carries_pod_template if object.get(input, ["spec", "jobTemplate"], null) != null
