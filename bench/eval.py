@@ -4,7 +4,10 @@ Generates (seeded) a dump of N pods and workloads — Deployments, Pods, DaemonS
 CronJobs with varied security contexts, across the examples' namespaces — and evaluates it
 against the policies of examples/ (copied side by side, the two policies named
 `restricted` renamed so that they do not clash). Each engine runs in its own subprocess;
-peak memory is that process's maximum resident set size.
+peak memory is that process's maximum resident set size (with both Rego engines and another,
+`pspc eval` forks a worker for the Rego engines: the figure is then the larger of the two
+processes', whose sum is at most twice that, less the pages they share). CPU time is both
+processes'.
 
 Run from the repository root: `python bench/eval.py [--pods 10000] [--engines psp,all]
 [--code DIR]`. `--code` runs another checkout's pspc (e.g. an older commit) on the same

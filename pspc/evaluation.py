@@ -9,10 +9,11 @@ cluster before migrating.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
@@ -32,6 +33,7 @@ from pspc.compiler import (
 from pspc.diagnostics import Diagnostics, Span
 from pspc.engines import Engine, Verdict
 from pspc.engines.validating import ContractOracle
+from pspc.engines.worker import EngineWorker, can_fork
 from pspc.manifests import (
     MAX_MANIFEST_BYTES,
     Manifest,
@@ -43,7 +45,7 @@ from pspc.manifests import (
 from pspc.model import ir
 from pspc.targets import psp as psp_target
 from pspc.targets import rbac as rbac_target
-from pspc.workloads import WORKLOADS, NoPodTemplateError, pod_request
+from pspc.workloads import WORKLOADS, NoPodTemplateError, PodRequest, pod_request
 
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 PSP_API_VERSIONS = ("policy/v1beta1", "extensions/v1beta1")
@@ -229,7 +231,7 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
         return None
     if loader_class is None or len(data) > MAX_MANIFEST_BYTES:
         return None
-    maybe_aliases = "*" in text  # an alias is written *name
+    maybe_aliases = _ALIAS.search(text) is not None
     lines = text.splitlines()
     loader = loader_class(text)
     found: list[Manifest] = []
@@ -244,7 +246,7 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
             span = Span(display, start[0] + 1, start[1] + 1, start[0] + 1, start[1] + 2)
             if maybe_aliases and _shares_nodes(node):
                 return None
-            document = loader.construct_document(node)
+            document = _construct(loader, node)
             if document is None:
                 index += 1
                 continue
@@ -266,6 +268,32 @@ def _read_with_libyaml(path: Path, display: str) -> list[Manifest] | None:
     finally:
         loader.dispose()
     return found
+
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _construct(loader, node: yaml.Node):
+    """What `loader.construct_document(node)` returns for a node without aliases, in a
+    third of the time: maps, sequences and strings are built here, other scalars by the
+    loader's own constructor for their tag, anything else (a merge key `<<`, a set...) by
+    the loader. A key that cannot be one (a map) raises, and the reference reader reports
+    it."""
+    if isinstance(node, yaml.ScalarNode) and node.tag in _SCALARS:
+        return loader.yaml_constructors[node.tag](loader, node)
+    if node.tag == _MAP and not any(key.tag == _MERGE for key, _ in node.value):
+        return {_construct(loader, key): _construct(loader, value) for key, value in node.value}
+    if node.tag == _SEQ:
+        return [_construct(loader, item) for item in node.value]
+    return loader.construct_object(node, deep=True)
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "timestamp", "binary"))
+
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
+"""Where an alias may be (`*name` where a node starts); `0 3 * * *` is no alias."""
 
 
 def _document_start(lines: list[str], after: int, mark) -> tuple[int, int] | None:
@@ -297,29 +325,77 @@ def _shares_nodes(root: yaml.Node) -> bool:
     return False
 
 
-def iter_results(manifests: Iterable[Manifest], engines: list[Engine], namespace: str,
+REGO_ENGINES = ("rego", "gatekeeper")
+PARALLEL_FROM = 1000  # objects: below that, forking a worker costs more than it saves
+BATCH = 100  # requests sent to the worker at a time
+
+
+def iter_results(manifests: Sequence[Manifest], engines: list[Engine], namespace: str,
                  diags: Diagnostics, oracle: ContractOracle | None = None,
                  psa: PsaConsistency | None = None,
-                 progress: Progress | None = None) -> Iterator[ObjectResult]:
-    """Each object's result as soon as it is evaluated (see `evaluate`)."""
-    for done, manifest in enumerate(manifests, 1):
+                 progress: Progress | None = None,
+                 parallel_from: int = PARALLEL_FROM) -> Iterator[ObjectResult]:
+    """Each object's result as soon as it is evaluated (see `evaluate`); from
+    `parallel_from` objects on, batch by batch, the Rego engines running in a second
+    process beside the others (pspc.engines.worker)."""
+    offloaded = [e for e in engines if e.name in REGO_ENGINES]
+    if len(manifests) < parallel_from or len(offloaded) == len(engines) or not can_fork():
+        offloaded = []
+    local = [e for e in engines if e not in offloaded]
+    worker = EngineWorker(offloaded) if offloaded else None
+
+    def prepare(batch: list[tuple[int, Manifest]]) -> list[tuple[Manifest, PodRequest]]:
+        requests = []
+        for done, manifest in batch:
+            if progress is not None:
+                progress.update(done)
+            try:
+                requests.append((manifest, pod_request(manifest.object, namespace)))
+            except NoPodTemplateError as exc:
+                diags.error("E031", str(exc), manifest.span)
+        if worker is not None:
+            worker.submit([request for _, request in requests])
+        return requests
+
+    def finish(requests: list[tuple[Manifest, PodRequest]]) -> Iterator[ObjectResult]:
+        mine = [{e.name: e.evaluate(request) for e in local} for _, request in requests]
+        theirs = worker.verdicts() if worker is not None else [{}] * len(requests)
+        for (manifest, request), here, there in zip(requests, mine, theirs, strict=True):
+            verdicts = {e.name: here[e.name] if e.name in here else there[e.name]
+                        for e in engines}
+            yield _result(manifest, request, verdicts, oracle, psa)
+
+    try:
+        ahead = None  # the worker evaluates the next batch while this process finishes one
+        for batch in _batches(list(enumerate(manifests, 1)), BATCH if worker else 1):
+            requests = prepare(batch)
+            if ahead is not None:
+                yield from finish(ahead)
+            ahead = requests
+        if ahead is not None:
+            yield from finish(ahead)
+    finally:
+        if worker is not None:
+            worker.close()
         if progress is not None:
-            progress.update(done)
-        try:
-            request = pod_request(manifest.object, namespace)
-        except NoPodTemplateError as exc:
-            diags.error("E031", str(exc), manifest.span)
-            continue
-        metadata = request.pod["metadata"]
-        pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
-        verdicts = {engine.name: engine.evaluate(request) for engine in engines}
-        expected = {engine.name: oracle.expected(request) for engine in engines
-                    if oracle is not None and engine.name in VALIDATING_ENGINES}
-        admitted_by = psa.admitted_by(request) if psa is not None else ()
-        yield ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
-                           request.requester, pod_name, verdicts, expected, admitted_by)
-    if progress is not None:
-        progress.close()
+            progress.close()
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _result(manifest: Manifest, request, verdicts: dict[str, Verdict],
+            oracle: ContractOracle | None, psa: PsaConsistency | None) -> ObjectResult:
+    metadata = request.pod["metadata"]
+    pod_name = metadata.get("name") or metadata.get("generateName") or "Unknown"
+    validating = [name for name in verdicts if name in VALIDATING_ENGINES]
+    expected = dict.fromkeys(validating, oracle.expected(request)) \
+        if oracle is not None and validating else {}
+    admitted_by = psa.admitted_by(request) if psa is not None else ()
+    return ObjectResult(manifest.source, manifest.kind, manifest.name, request.namespace,
+                        request.requester, pod_name, verdicts, expected, admitted_by)
 
 
 def evaluate(manifests: list[Manifest], engines: list[Engine], namespace: str,

@@ -1,6 +1,7 @@
 """`pspc eval` plumbing around the engines: the message when an evaluator is missing, the
-CEL runtime chosen, streamed output identical to the whole document, the fast YAML reader
-identical to the reference one, the progress counter."""
+CEL runtime chosen, the Rego interpreter where regorus' VM cannot run a module, the Rego
+engines in a second process, streamed output identical to the whole document, the fast YAML
+reader identical to the reference one, the progress counter."""
 
 from __future__ import annotations
 
@@ -15,11 +16,17 @@ from conftest import EXAMPLES, REPO
 from pspc.cli import main
 from pspc.diagnostics import Diagnostics
 from pspc.engines import Verdict
+from pspc.engines.validating import ContractOracle
 from pspc.evaluation import (
+    BATCH,
     ObjectResult,
     Progress,
     _read_with_libyaml,
+    iter_results,
+    load_objects,
+    load_policy_objects,
     read_objects,
+    validating_engines,
     write_results,
 )
 from pspc.manifests import read_manifests
@@ -47,6 +54,33 @@ def test_cel_falls_back_to_cel_python(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "cel_expr_python", None)
     assert cel_runtime() == "cel-python"
+
+
+def test_rego_the_vm_cannot_compile_runs_in_the_interpreter():
+    pytest.importorskip("regorus")
+    from pspc.engines.validators import RegoProgram
+
+    module = 'package m\n\nimport rego.v1\n\nx contains v if v := input.a with input as {"a": 1}\n'
+    program = RegoProgram({"m.rego": module}, ["data.m.x"])  # `with`: not compiled yet
+    assert program.vm is None
+    program.set_input({"a": 2})
+    assert program.query("data.m.x") == [1]
+
+
+def test_rego_the_vm_fails_on_runs_in_the_interpreter_from_then_on():
+    pytest.importorskip("regorus")
+    from pspc.engines.validators import RegoProgram
+
+    # more instructions than the VM runs for one query
+    module = ("package m\n\nimport rego.v1\n\nx contains n if {\n"
+              "\tsome n in numbers.range(1, input.n)\n\tn % 50000 == 0\n}\n")
+    program = RegoProgram({"m.rego": module}, ["data.m.x"])
+    assert program.vm is not None
+    program.set_input({"n": 10})
+    assert program.query("data.m.x") == []  # within the VM's limit
+    program.set_input({"n": 100_000})
+    assert program.query("data.m.x") == [50000, 100000]
+    assert program.vm is None
 
 
 def test_the_engines_extra_is_in_the_test_extra():
@@ -84,7 +118,8 @@ def test_the_libyaml_reader_reads_what_the_reference_reader_reads(tmp_path):
     path.write_text("# a dump\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n---\n"
                     "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: b}\n"
                     "- kind: Deployment\n  metadata: {name: c}\n  spec: {replicas: 1.5e3}\n"
-                    "--- {kind: Pod, metadata: {name: d}}\n--- # note\n\n  kind: Pod\n...\n")
+                    "--- {kind: Pod, metadata: {name: d}}\n--- # note\n\n  kind: Pod\n...\n"
+                    "---\nkind: CronJob\nspec: {schedule: 0 3 * * *}\n")  # stars, no alias
     fast = _read_with_libyaml(path, "pods.yaml")
     assert fast is not None
     assert read_objects(path, "pods.yaml", Diagnostics()) == fast
@@ -107,6 +142,56 @@ def test_the_reference_reader_reports_what_libyaml_would_pass_over(tmp_path, tex
     read_manifests(path, "bad.yaml", reference)
     assert fast.items == reference.items
     assert fast.has_errors
+
+
+def test_the_rego_engines_in_a_second_process_give_what_they_give_here():
+    pytest.importorskip("regorus")
+    from pspc.engines.psp import BOOTSTRAP_RBAC, DEFAULT_REQUESTER, PspEngine, PspOptions
+    from pspc.engines.worker import can_fork
+
+    if not can_fork():
+        pytest.skip("the platform cannot fork: the engines run in one process")
+    diags = Diagnostics()
+    objects = load_policy_objects([ACK], diags)
+    pods = sorted(str(p) for p in (REPO / "tests" / "corpus" / "seeds").glob("*.yaml"))
+    manifests = load_objects(pods, diags) * 10  # several batches
+    engines = [PspEngine(objects.psps, objects.rbac + list(BOOTSTRAP_RBAC), PspOptions()),
+               *validating_engines(objects.analysis, ["rego", "gatekeeper", "cel"],
+                                   DEFAULT_REQUESTER)]
+    oracle = ContractOracle(objects.policies)
+
+    def results(parallel_from: int) -> tuple[list[ObjectResult], list]:
+        found = Diagnostics()
+        return list(iter_results(manifests, engines, "default", found, oracle,
+                                 parallel_from=parallel_from)), found.items
+
+    assert len(manifests) > BATCH
+    assert results(parallel_from=1) == results(parallel_from=len(manifests) + 1)
+
+
+class _Failing:
+    name = "rego"  # a Rego engine: run in the worker
+
+    def evaluate(self, request):
+        raise ValueError(f"cannot evaluate {request.namespace}")
+
+
+class _Admitting:
+    name = "psa"  # run here
+
+    def evaluate(self, request):
+        return Verdict(True)
+
+
+def test_an_engine_failing_in_the_worker_fails_here():
+    from pspc.engines.worker import can_fork
+
+    if not can_fork():
+        pytest.skip("the platform cannot fork: the engines run in one process")
+    manifests = load_objects([POD], Diagnostics())
+    with pytest.raises(ValueError, match="cannot evaluate default"):
+        list(iter_results(manifests, [_Failing(), _Admitting()], "default", Diagnostics(),
+                          parallel_from=1))
 
 
 class _Terminal(io.StringIO):

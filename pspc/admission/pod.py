@@ -76,10 +76,14 @@ _LOCALHOST_PREFIX = "localhost/"
 def json_clone(value: Any) -> Any:
     """Deep-copy JSON-like data, dropping null object members (Go decodes them as unset)."""
     if isinstance(value, dict):
-        return {key: json_clone(item) for key, item in value.items() if item is not None}
+        return {key: json_clone(item) if isinstance(item, _CONTAINERS) else item
+                for key, item in value.items() if item is not None}
     if isinstance(value, list):
-        return [json_clone(item) for item in value]
+        return [json_clone(item) if isinstance(item, _CONTAINERS) else item for item in value]
     return value
+
+
+_CONTAINERS = (dict, list)  # json_clone calls itself only for these: most members are scalars
 
 
 def default_pod(pod: dict) -> dict:

@@ -77,13 +77,14 @@ class ContractOracle:
         # check ask the same questions about one pod
         self._request: PodRequest | None = None
         self._answers: dict[str, bool] = {}
+        self._annotated: dict | None = None  # the pod as PSP reads it (one copy per pod)
 
     def admits_unchanged(self, policy: ir.Policy, request: PodRequest,
                          beyond: bool = True) -> bool:
         """Whether the policy's PSP admits the pod unchanged and, unless `beyond` is
         false, the pod meets the policy's intents beyond PSP."""
         if request is not self._request:
-            self._request, self._answers = request, {}
+            self._request, self._answers, self._annotated = request, {}, None
         answer = self._answers.get(policy.name)
         if answer is None and policy.name in self.levels:
             level, version = self.levels[policy.name]
@@ -92,8 +93,10 @@ class ContractOracle:
                 passes(check, request.pod) for check in self.beyond[policy.name]
                 if check.intent != INTENT))
         if answer is None:
-            result = self.pipelines[policy.name].review("CREATE", with_apparmor_annotations(
-                request.pod), user=_ANYONE, namespace=request.namespace)
+            if self._annotated is None:
+                self._annotated = with_apparmor_annotations(request.pod)
+            result = self.pipelines[policy.name].review(
+                "CREATE", self._annotated, user=_ANYONE, namespace=request.namespace)
             answer = self._answers[policy.name] = (result.allowed and not result.mutated, all(
                 passes(check, request.pod) for check in self.beyond[policy.name]))
         return answer[0] and (answer[1] or not beyond)

@@ -270,28 +270,92 @@ def _requester(request: PodRequest, default: Requester) -> Requester:
     return default
 
 
+class RegoProgram:
+    """Rego modules that answer queries on one input at a time, compiled once.
+
+    By default for regorus' VM (RVM): the compiled program evaluates pspc's selection about
+    four times faster than the interpreter walks the modules' syntax tree. The interpreter
+    (`vm=False`; when the compiler refuses a module, as it does constructs it does not
+    support yet, e.g. `with`; and from the first query the VM fails, e.g. past its limit of
+    instructions per query) stays the reference the VM is tested against.
+    """
+
+    def __init__(self, modules: dict[str, str], entry_points: list[str],
+                 vm: bool = True) -> None:
+        import regorus
+
+        self.modules = modules
+        self.vm = self.engine = None
+        self._input = self._data = None  # as JSON: what the interpreter gets if it takes over
+        if vm:
+            try:
+                program = regorus.Program.compile_from_modules(
+                    "{}", list(modules.items()), entry_points)
+            except RuntimeError:
+                pass  # a construct the compiler does not support: interpret
+            else:
+                self.vm = regorus.Rvm()
+                self.vm.load_program(program)
+        if self.vm is None:
+            self._interpret()
+
+    def _interpret(self) -> None:
+        import regorus
+
+        self.vm, self.engine = None, regorus.Engine()
+        for path, module in self.modules.items():
+            self.engine.add_policy(path, module)
+        if self._data is not None:
+            self.engine.add_data_json(self._data)
+        if self._input is not None:
+            self.engine.set_input_json(self._input)
+
+    def set_data(self, data: dict) -> None:
+        self._data = json.dumps(data)
+        if self.vm is not None:
+            self.vm.set_data_json(self._data)
+        else:
+            self.engine.clear_data()
+            self.engine.add_data_json(self._data)
+
+    def set_input(self, document: dict | str) -> None:
+        """The input: a document, or its JSON."""
+        self._input = document if isinstance(document, str) else json.dumps(document)
+        (self.engine if self.vm is None else self.vm).set_input_json(self._input)
+
+    def query(self, rule: str) -> list:
+        """The value of a partial set rule (its members: [] when it has none)."""
+        if self.vm is not None:
+            try:
+                value = json.loads(self.vm.execute_entry_point(rule))
+            except RuntimeError:  # what the interpreter says decides, from now on
+                self._interpret()
+            else:
+                return value if isinstance(value, list) else []  # the VM's "<undefined>"
+        return json.loads(self.engine.eval_rule_as_json(rule))
+
+
 class SelectionRegoEngine:
     """What pspc writes for Gatekeeper (`gatekeeper`: the template's Rego, with the
     admission review's userInfo) or conftest (`conftest`: rego/, given the manifest, and
-    for a Pod the requester as `data.pspc_requester`), over all policies, in regorus."""
+    for a Pod the requester as `data.pspc_requester`), over all policies, in regorus (its
+    VM unless `vm` is false: see RegoProgram)."""
 
     def __init__(self, analysis: Analysis, flavour: str, requester: Requester,
-                 operation: str = "CREATE") -> None:
-        import regorus
-
+                 operation: str = "CREATE", vm: bool = True) -> None:
         self.name = "rego" if flavour == "conftest" else "gatekeeper"
         self.flavour = flavour
         self.requester = requester
         self.operation = operation
-        self.engine = regorus.Engine()
-        self.engine.add_policy("pspc.rego", analysis.rego_selection(flavour).main)
         parameters = analysis.parameters()
+        modules = {"pspc.rego": analysis.rego_selection(flavour).main}
         if flavour == "conftest":
-            self.engine.add_policy("main.rego", CONFTEST_MAIN)
-            self.engine.add_policy("policies.rego", rego_parameters(parameters))
+            modules["main.rego"] = CONFTEST_MAIN
+            modules["policies.rego"] = rego_parameters(parameters)
         # serialised once: the constraint's parameters go into every review's input
         self._parameters = json.dumps(parameters)
         self.query = "data.pspc.violation" if flavour == "gatekeeper" else "data.main.deny"
+        self.program = RegoProgram(modules, [self.query], vm)
         self._data: Requester | None = None
 
     def messages(self, request: PodRequest, old: dict | None = None) -> list[str]:
@@ -305,16 +369,17 @@ class SelectionRegoEngine:
                 review["oldObject"] = old
             document = f'{{"review": {json.dumps(review)}, "parameters": {self._parameters}}}'
         else:
-            document = json.loads(json.dumps(request.workload or request.pod))
-            document.setdefault("metadata", {})["namespace"] = request.namespace
+            # the manifest as conftest reads it, in the request's namespace (copied only
+            # as deep as that changes it)
+            document = dict(request.workload or request.pod)
+            document["metadata"] = dict(document.get("metadata") or {},
+                                        namespace=request.namespace)
             if request.workload is None and requester != self._data:
-                self.engine.clear_data()
-                self.engine.add_data_json(json.dumps({"pspc_requester": {
-                    "username": requester.username, "groups": list(requester.groups)}}))
+                self.program.set_data({"pspc_requester": {
+                    "username": requester.username, "groups": list(requester.groups)}})
                 self._data = requester
-            document = json.dumps(document)
-        self.engine.set_input_json(document)
-        values = json.loads(self.engine.eval_rule_as_json(self.query))
+        self.program.set_input(document)
+        values = self.program.query(self.query)
         return sorted(v if isinstance(v, str) else v["msg"] for v in values)
 
     def evaluate(self, request: PodRequest) -> Verdict:

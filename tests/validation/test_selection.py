@@ -7,8 +7,9 @@ case the PSP simulator (pspc/admission via pspc/engines/psp.py, with the RBAC ps
 generates) gives the verdict; the validating outputs must give the same, for every pod PSP
 admits without mutating it and every pod it rejects: the VAP's CEL and Kyverno's CEL in
 cel-expr-python, in both syntaxes (optionals, and has() guards; a sample also in cel-python,
-a slow interpreter that parses has() only), the Gatekeeper
-template's Rego and the conftest Rego in regorus. Where a policy states intents beyond
+a slow interpreter that parses has() only), the Gatekeeper template's Rego and the conftest
+Rego in regorus (in its VM where the VM runs them; each repository's first cases also in
+its interpreter, which must give the same messages). Where a policy states intents beyond
 PSP, the expectation is the contract's: some usable policy admits the pod unchanged and
 the pod meets them.
 
@@ -56,6 +57,7 @@ REPOS = 130
 CASES_PER_REPO = 95
 CEL_PYTHON_REPOS = 10  # one repository in 10 also runs its first cases in cel-python
 CEL_PYTHON_CASES = 10
+INTERPRETER_CASES = 20  # each repository's first cases also run in regorus' interpreter
 
 NAMESPACES = ("team-a", "team-b", "kube-system")
 SUBJECTS = (
@@ -162,6 +164,10 @@ class Outputs:
                                                  gatekeeper=True),
             "conftest": SelectionRegoEngine(analysis, "conftest", nobody),
         }
+        # the Rego in regorus' interpreter: the reference for its VM, where the VM runs it
+        self.interpreted = {flavour: SelectionRegoEngine(analysis, flavour, nobody, vm=False)
+                            for flavour in ("gatekeeper", "conftest")
+                            if self.engines[flavour].program.vm is not None}
         self._celpy: SelectionCelEngine | None = None
         self.analysis = analysis
 
@@ -177,7 +183,7 @@ def test_the_validating_outputs_select_as_psp_does():
     pool, pods = _pool(), _pods()
     start = time.monotonic()
     counts = {"cases": 0, "admitted": 0, "rejected": 0, "mutated (skipped)": 0,
-              "beyond PSP": 0, "cel-python": 0, "none usable": 0}
+              "beyond PSP": 0, "cel-python": 0, "none usable": 0, "interpreted": 0}
     mismatches: list[str] = []
     for index in range(REPOS):
         outputs = Outputs(_repo(rng, pool, index))
@@ -211,6 +217,14 @@ def test_the_validating_outputs_select_as_psp_does():
                         f"{request.requester} {request.namespace}/"
                         f"{request.pod['metadata'].get('name')}: got {got.allowed}, "
                         f"expected {expected} ({got.message})")
+            for flavour, interpreter in outputs.interpreted.items():
+                if case >= INTERPRETER_CASES:
+                    break
+                counts["interpreted"] += 1
+                vm, interpreted = (engine.messages(request) for engine in (
+                    outputs.engines[flavour], interpreter))
+                if vm != interpreted:
+                    mismatches.append(f"{flavour}: regorus VM {vm} != interpreter {interpreted}")
     elapsed = time.monotonic() - start
     print(f"\nselection differential: {counts} in {elapsed:.1f} s; "
           f"{len(mismatches)} mismatches")
@@ -218,6 +232,7 @@ def test_the_validating_outputs_select_as_psp_does():
     assert counts["cases"] >= 10_000
     assert counts["admitted"] > 1_000 and counts["rejected"] > 1_000
     assert counts["none usable"] > 100 and counts["beyond PSP"] > 0
+    assert counts["interpreted"] > 1_000
 
 
 # -- the trial cluster of issue 11 ----------------------------------------------------------
