@@ -151,7 +151,13 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     if not build.ok:
         click.echo("nothing written: fix the errors above", err=True)
         sys.exit(EXIT_FAILED)
-    update(out, build.outputs(), check)
+    for chosen in build.profiles:
+        if not build.for_profile(chosen).options.targets:
+            click.echo(f"profile {chosen.name!r} builds none of the targets asked for "
+                       f"({', '.join(targets)}); nothing written", err=True)
+            sys.exit(EXIT_USAGE)
+    # one profile owns only its folder: the other profiles' files stay
+    update(out, build.outputs(), check, scope=f"{profile}/" if profile else None)
 
 
 @main.command("check")

@@ -86,6 +86,33 @@ def test_build_writes_one_folder_per_profile_and_profile_picks_one(tmp_path):
     assert sorted(p.name for p in only.iterdir() if p.is_dir()) == ["new"]
 
 
+def test_one_profile_updates_only_its_folder(tmp_path):
+    """Per-cluster CI jobs share one OUTPUT: `--profile` neither deletes nor reports the
+    other profiles' files, and a profile that builds none of the targets asked for is an
+    error, not an empty folder."""
+    root = repo(tmp_path, '[profiles.old]\nkubernetes = "1.24"\nenforce = ["psp", "psa"]\n'
+                '[profiles.new]\nkubernetes = "1.33"\nenforce = ["vap", "psa"]\n')
+    out = tmp_path / "out"
+    assert run("build", str(root / "policies"), "-o", str(out)).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for extra in ([], ["--check"]):
+        result = run("build", str(root / "policies"), "-o", str(out), "--profile", "new", *extra)
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    (root / "policies" / "web.pspc").write_text(POLICY.replace("restricted", "baseline"))
+    result = run("build", str(root / "policies"), "-o", str(out), "--profile", "new")
+    assert result.exit_code == 0 and "0 deleted" in result.output, result.output
+    old_psp = out / "old" / "psp" / "web.yaml"
+    assert old_psp.read_bytes() == before[old_psp]
+    listed = (out / ".pspc-manifest").read_text()
+    assert "old/psp/web.yaml" in listed and "new/vap/pspc.yaml" in listed
+    empty = run("build", str(root / "policies"), "-o", str(out), "--profile", "new",
+                "--target", "psp")
+    assert empty.exit_code == 2 and "builds none of the targets" in empty.output
+    assert (out / "new" / "vap" / "pspc.yaml").is_file()
+
+
 def test_explicit_config_and_usage_errors(tmp_path):
     root = repo(tmp_path, None)
     other = tmp_path / "elsewhere.toml"

@@ -10,17 +10,19 @@ import click
 from pspc.output import writer
 
 
-def update(out: str, files: dict[str, bytes], check: bool, empty: str | None = None) -> None:
+def update(out: str, files: dict[str, bytes], check: bool, empty: str | None = None,
+           scope: str | None = None) -> None:
     """Bring OUT up to date with `files`, or with `check` say how it differs (exit 1).
 
     `empty` names the sources when there are none left: the files pspc generated from
-    them are then removed (their policies are gone), rather than the build refusing."""
+    them are then removed (their policies are gone), rather than the build refusing.
+    `scope` (`PROFILE/`) limits the update to one profile's folder (writer.plan)."""
     def waiting() -> None:
         click.echo(f"waiting for another pspc build of {out}...", err=True)
 
     try:
         with writer.locked(Path(out), write=not check, on_wait=waiting):
-            plan = writer.plan(Path(out), files)
+            plan = writer.plan(Path(out), files, scope)
             generated = [n for n in plan.removed if n != writer.MANIFEST]
             if empty is not None and generated:
                 click.echo(f"no .pspc files in {empty}: {'would remove' if check else 'removing'}"
