@@ -265,6 +265,15 @@ BEYOND_PSP = ("policy web extends restricted {\n  require explicit non-root\n}\n
               "bind web to service accounts in namespace shop\n")
 
 
+def test_a_profile_whose_gatekeeper_enforces_what_psp_cannot_says_so(tmp_path):
+    root = repo(tmp_path, '[profiles.legacy]\nkubernetes = "1.24"\n'
+                'enforce = ["psp", "gatekeeper"]\n', BEYOND_PSP)
+    result = run("build", str(root / "policies"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    (line,) = [w for w in result.output.splitlines() if "W303" in w]
+    assert line.endswith("; gatekeeper does") and "no target" not in line, line
+
+
 def test_psp_only_profile_warns_where_a_build_without_profiles_fails(tmp_path):
     root = repo(tmp_path, '[profiles.legacy]\nkubernetes = "1.24"\nenforce = ["psp"]\n'
                 '[profiles.prod]\nkubernetes = "1.33"\nenforce = ["vap"]\n', BEYOND_PSP)

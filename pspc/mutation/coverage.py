@@ -119,7 +119,6 @@ def filled(target: str, analysis: Analysis, policy: ir.Policy) -> set[str]:
     found = defaults(policy, apparmor_field(analysis))
     texts = {d.text for d in (*found.pod, *found.container) if limits(target, d) is None}
     if found.capabilities:
-        texts |= {f"capabilities.drop {c}" for c in found.capabilities.drop}
-        texts |= {f"capabilities.add {c}" for c in found.capabilities.add
-                  if target != "gatekeeper-mutation"}
+        texts |= {t for t in found.capabilities.texts
+                  if target != "gatekeeper-mutation" or t.startswith("capabilities.drop")}
     return texts

@@ -64,8 +64,9 @@ class Capabilities:
 
     @property
     def texts(self) -> tuple[str, ...]:
-        return tuple([f"capabilities.add {c}" for c in self.add]
-                     + [f"capabilities.drop {c}" for c in self.drop])
+        """As the validating checks name these defaults (one per list, as PSP's fields)."""
+        return tuple(f"capabilities.{kind} {', '.join(caps)}"
+                     for kind, caps in (("add", self.add), ("drop", self.drop)) if caps)
 
 
 @dataclass(frozen=True)

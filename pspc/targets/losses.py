@@ -121,7 +121,7 @@ def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> 
         message += (f", and no target of this profile enforces them ({', '.join(enforcing)} "
                     f"only {build.profile.mode} in its {build.profile.mode} mode)")
         enforcing = []
-    elif build.profile is not None:
+    elif not enforcing and build.profile is not None:
         message += ", and no target of this profile does: its cluster does not enforce them"
     if enforcing:
         verb = "does" if len(enforcing) == 1 else "do"

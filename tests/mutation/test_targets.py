@@ -93,6 +93,17 @@ def test_w301_spares_what_the_mutating_targets_fill_in():
     assert "pathTest" in messages["W308"]
 
 
+def test_w301_spares_several_capabilities_filled_in_at_once():
+    """The validating check names all of a policy's required drops in one default, as the
+    PSP field lists them; the mutating targets fill them all in."""
+    two = SOURCE.replace("  fs group 3000\n", "  fs group 3000\n  drop capabilities NET_RAW, "
+                         "SYS_ADMIN\n")
+    assert "capabilities.drop NET_RAW, SYS_ADMIN" in {
+        d.message for d in _build(two, ("vap",)).diagnostics.items if d.code == "W301"}.pop()
+    for mutating in ("map", "kyverno-mutation"):
+        assert "W301" not in _codes(_build(two, ("vap", mutating)))
+
+
 def test_w307_names_builds_where_the_map_can_choose_differently():
     two = SOURCE + "policy other extends restricted { run as user 5000 }\n"
     assert "W307" in _codes(_build(two, ("map",)))
