@@ -204,9 +204,11 @@ def _nonempty(items: list[str], var: str) -> str:
 
 
 def _usable_comment(policy: ir.Policy, sources: dict[str, list[str]]) -> str:
-    """A `//` line per binding (its source), or one saying none binds the policy."""
-    lines = [f"// {b.span.file}:{b.span.line} {source_text(sources, b.span)}".rstrip()
-             for b in policy.bindings if b.span is not None]
+    """A `//` line per binding statement (its source; a statement naming several namespaces
+    binds in each), or one saying none binds the policy."""
+    lines = list(dict.fromkeys(
+        f"// {b.span.file}:{b.span.line} {source_text(sources, b.span)}".rstrip()
+        for b in policy.bindings if b.span is not None))
     return "\n".join(lines) if lines else f"// no binding: {policy.name} is usable by " \
         f"members of {SUPERUSER_GROUP} only"
 

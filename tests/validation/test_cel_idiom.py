@@ -133,3 +133,12 @@ def test_messages_name_the_container_and_the_field():
     (message,) = CelEngine(policy, "cel-expr-python").messages(pod)
     assert message.startswith("web (Pod Security Standards restricted v1.30): ")
     assert "container app must not set securityContext.privileged=true (privileged)" in message
+
+
+def test_a_binding_statement_is_cited_once_however_many_namespaces_it_names():
+    source = ("policy web extends restricted {}\n"
+              "bind web to group devs in namespaces shop, staging\n")
+    build = compile_texts({"p.pspc": source}, Options(("vap",)))
+    (usable,) = [v["expression"] for v in build.analysis.cel_selection(True).variables
+                 if v["name"] == "usable_web"]
+    assert usable.count("// p.pspc:2 bind web") == 1, usable
