@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pspc.diagnostics import Diagnostics, Span
 from pspc.targets import DEFAULT_TARGETS, TARGETS
+from pspc.vocabulary import OUTPUT_MANIFEST
 
 if TYPE_CHECKING:
     from pspc.analysis import Analysis
@@ -46,14 +47,17 @@ def display_path(path: Path) -> str:
 def discover(paths: list[str], suffixes: tuple[str, ...], take_named: bool = False) -> list[Path]:
     """Every file with one of `suffixes` named in `paths` or found below its folders, in a
     stable order (by display name). Below a folder, hidden files and folders (a leading
-    `.`, like .git) are skipped; a file named explicitly is taken whatever its suffix when
+    `.`, like .git) and pspc's own output folders (holding a .pspc-manifest: `pspc eval .`
+    in a repository whose outputs/ lies inside must not read the generated PSPs as more
+    policies) are skipped; a file named explicitly is taken whatever its suffix when
     `take_named` (the command reads only one kind of file)."""
     found: dict[str, Path] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                                 and not os.path.exists(os.path.join(root, d, OUTPUT_MANIFEST)))
                 for name in files:
                     if name.endswith(suffixes) and not name.startswith("."):
                         file = Path(root) / name

@@ -13,6 +13,9 @@ VOLUME_TYPES = (
     "storageos", "vsphereVolume",
 )
 ALL = "*"
+# The list of the files pspc generated in an output folder (pspc.output.writer); a folder
+# holding one is pspc's output, never an input found by walking a folder.
+OUTPUT_MANIFEST = ".pspc-manifest"
 
 MAX_ID = 2**31 - 1
 MAX_PORT = 65535

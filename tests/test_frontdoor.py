@@ -63,3 +63,20 @@ def test_check_and_build_agree_on_gap_diagnostics(case, targets, tmp_path):
         assert codes == {"W301", "W303"} and check_code == 0
     if case == "w304" and targets == ("psp", "rbac"):
         assert codes == {"W304"} and check_code == 0
+
+
+def test_discovery_skips_pspc_output_folders_below_a_folder(tmp_path):
+    """`pspc eval .` in a repository whose outputs/ lies inside reads the workloads, not the
+    PSPs pspc generated there (a folder holding a .pspc-manifest is pspc's output)."""
+    from pspc.compiler import discover
+
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "web.yaml").write_text("kind: Pod\n")
+    out = tmp_path / "outputs" / "psp"
+    out.mkdir(parents=True)
+    (out / "web.yaml").write_text("kind: PodSecurityPolicy\n")
+    assert [p.name for p in discover([str(tmp_path)], (".yaml",))] == ["web.yaml", "web.yaml"]
+    (tmp_path / "outputs" / ".pspc-manifest").write_text("psp/web.yaml\n")
+    assert discover([str(tmp_path)], (".yaml",)) == [tmp_path / "apps" / "web.yaml"]
+    # named explicitly, the output folder is read
+    assert discover([str(tmp_path / "outputs")], (".yaml",)) == [out / "web.yaml"]

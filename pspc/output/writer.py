@@ -23,12 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from pspc import vocabulary as voc
+
 try:
     import fcntl
 except ImportError:  # Windows: builds are not serialized
     fcntl = None
 
-MANIFEST = ".pspc-manifest"
+MANIFEST = voc.OUTPUT_MANIFEST
 LOCK = ".pspc-lock"
 _TEMP_PREFIX, _TEMP_SUFFIX = ".pspc-", ".tmp"
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
