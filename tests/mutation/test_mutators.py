@@ -81,7 +81,8 @@ def test_the_mutators_fill_in_what_psp_does(mechanism):
     for policy in pool:
         psp = PspEngine([manifest(policy)], rbac_manifests(policy) + list(BOOTSTRAP_RBAC),
                         PspOptions())
-        objects = mutators(policy) if mechanism == "gatekeeper" else cluster_policy((policy,))
+        objects = (mutators((policy,), policy) if mechanism == "gatekeeper"
+                   else cluster_policy((policy,)))
         requests = [_request(rng, pods) for _ in range(CASES)]
         for request in requests:
             result = psp.pipeline.review("CREATE", request.pod, user=Identity(
