@@ -44,14 +44,20 @@ _CHOICE = {
             "the pod anyway, W307)"),
     "gatekeeper-mutation": (PARTIAL, "Gatekeeper mutators match namespaces, not who sends the "
                             "request: they match only where no other policy may be usable "
-                            "(W309 names the namespaces left out), and there also a pod whose "
-                            "requester and service account may not use the policy gets its "
-                            "defaults (PSP and the validating targets reject that pod)"),
+                            "(W309 names the namespaces left out); there a pod whose requester "
+                            "and service account may not use the policy still gets its "
+                            "defaults (PSP and the validating targets reject that pod), and so "
+                            "does a pod a member of system:masters creates, who may use every "
+                            "policy (PSP leaves it alone where another policy admits it "
+                            "unchanged)"),
     "kyverno-mutation": (PARTIAL, "Kyverno mutate rules match namespaces, not who may use "
                          "the policy: they match only where no other policy may be usable "
-                         "(W309 names the namespaces left out), and there also a pod whose "
-                         "requester and service account may not use the policy gets its "
-                         "defaults (PSP and the validating targets reject that pod)"),
+                         "(W309 names the namespaces left out), and not for members of "
+                         "system:masters where another policy exists (they may use every "
+                         "policy: their pods are left alone, and the validating targets "
+                         "reject those relying on the defaults); there a pod whose requester "
+                         "and service account may not use the policy still gets its defaults "
+                         "(PSP and the validating targets reject that pod)"),
 }
 
 

@@ -12,6 +12,9 @@ out (fail closed), and the validating targets reject pods relying on the default
 
 A policy may be usable in the namespaces of its bindings, everywhere for a cluster-wide
 one; a policy admission cannot build (pspc.mutation.defaults `usable`) is never usable.
+Members of system:masters may use every policy everywhere: Kyverno, which sees the
+requester, leaves their pods alone where another policy exists (`superusers_shared`);
+Gatekeeper cannot, and its coverage says so.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class Scope:
     excluded: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()  # where the policy may be usable, but is not matched
+    # another policy exists, which members of system:masters may use anywhere (every policy
+    # is usable by them, bound or not): a mechanism that sees the requester leaves them out
+    superusers_shared: bool = False
 
     @property
     def empty(self) -> bool:
@@ -62,6 +68,9 @@ def scope(policies: tuple[ir.Policy, ...], policy: ir.Policy) -> Scope:
     """Where `policy`'s mutators may match: its namespaces but those another policy of
     `policies` may be usable in."""
     own = _reach(policy)
+    if own == set():
+        return Scope(())  # unbound, or never usable: nothing to fill in
+    superusers = any(usable(p) for p in policies if p.name != policy.name)
     taken: set[str] = set()
     reasons = []
     everywhere = False
@@ -76,7 +85,7 @@ def scope(policies: tuple[ir.Policy, ...], policy: ir.Policy) -> Scope:
             taken |= reach
             reasons.append(f"bound cluster-wide, and policy `{other.name}` is bound in "
                            + _listed(reach))
-        elif reach is None and own:
+        elif reach is None:
             taken |= own
             reasons.append(f"policy `{other.name}` is bound cluster-wide, so may be usable "
                            f"in every namespace of this one")
@@ -86,5 +95,7 @@ def scope(policies: tuple[ir.Policy, ...], policy: ir.Policy) -> Scope:
     if everywhere:
         return Scope((), (), tuple(reasons))
     if own is None:
-        return Scope(None, tuple(sorted(taken)), tuple(reasons), tuple(sorted(taken)))
-    return Scope(tuple(sorted(own - taken)), (), tuple(reasons), tuple(sorted(taken)))
+        return Scope(None, tuple(sorted(taken)), tuple(reasons), tuple(sorted(taken)),
+                     superusers)
+    return Scope(tuple(sorted(own - taken)), (), tuple(reasons), tuple(sorted(taken)),
+                 superusers)

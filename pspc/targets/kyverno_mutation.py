@@ -2,7 +2,8 @@
 `pspc-defaults` whose mutate rules fill in each policy's PodSecurityPolicy defaults in pods
 created in the namespaces where the policy is bound (every namespace for a cluster-wide
 binding, `exclude` naming those left out; an unbound policy gets none), but those where
-another policy may be usable too (pspc.mutation.scope: left out, W309).
+another policy may be usable too (pspc.mutation.scope: left out, W309), and not for members
+of system:masters where another policy exists (they may use every policy).
 
 * a field default is a strategic merge patch with Kyverno's add anchor, `+(field): value`:
   added only where the pod leaves the field unset;
@@ -32,6 +33,7 @@ from pspc.mutation.scope import Scope, scope
 from pspc.targets import MANAGED_BY, OutputFile, Target, sources
 from pspc.validation.expr import Concat, Path
 from pspc.validation.requirements import SPEC
+from pspc.validation.selection import SUPERUSER_GROUP
 
 if TYPE_CHECKING:
     from pspc.compiler import Build
@@ -83,13 +85,19 @@ def _merge(into: dict, patch: dict) -> dict:
 
 
 def _match(within: Scope) -> dict:
-    """The rule's `match`, and `exclude` for the namespaces left out of a cluster-wide one."""
+    """The rule's `match`, and `exclude` for the namespaces left out of a cluster-wide one
+    and for members of system:masters, who may use every policy (pspc.mutation.scope)."""
     resources: dict = {"kinds": ["Pod"], "operations": ["CREATE"]}
     if within.namespaces is not None:
         resources["namespaces"] = list(within.namespaces)
     found = {"match": {"any": [{"resources": resources}]}}
+    exclude: list[dict] = []
     if within.excluded:
-        found["exclude"] = {"any": [{"resources": {"namespaces": list(within.excluded)}}]}
+        exclude.append({"resources": {"namespaces": list(within.excluded)}})
+    if within.superusers_shared:
+        exclude.append({"subjects": [{"kind": "Group", "name": SUPERUSER_GROUP}]})
+    if exclude:
+        found["exclude"] = {"any": exclude}
     return found
 
 

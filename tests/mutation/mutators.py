@@ -22,7 +22,8 @@ Kyverno (mutate docs: patchStrategicMerge anchors, foreach, preconditions, varia
 * preconditions: `Equals` compares values; `AnyNotIn` holds when some key item is not in
   the value list;
 * a rule applies where its `match` resources fit (kind Pod, in `namespaces` when given) and
-  its `exclude` resources' `namespaces` do not name the pod's;
+  no `exclude` entry does (its resources' `namespaces` name the pod's, or its subjects
+  name a group of the requester);
 * rules apply in order, each to the pod the previous one produced; a foreach evaluates its
   list on the pod as it was when the foreach started.
 """
@@ -148,14 +149,20 @@ def _patch(target: dict, patch: dict) -> None:
             target[key] = copy.deepcopy(value)
 
 
-def kyverno(policy: dict, pod: dict, namespace: str) -> dict:
+def _excluded(exclude: dict, namespace: str, groups: tuple[str, ...]) -> bool:
+    return any(namespace in entry.get("resources", {}).get("namespaces", ()) or any(
+        subject["kind"] == "Group" and subject["name"] in groups
+        for subject in entry.get("subjects", ())) for entry in exclude.get("any", ()))
+
+
+def kyverno(policy: dict, pod: dict, namespace: str, groups: tuple[str, ...] = ()) -> dict:
+    """The pod after the policy's rules, created in `namespace` by a requester in `groups`."""
     pod = copy.deepcopy(pod)
     for rule in policy["spec"]["rules"]:
         resources = rule["match"]["any"][0]["resources"]
-        excluded = rule.get("exclude", {"any": [{"resources": {}}]})["any"][0]["resources"]
         if "Pod" not in resources["kinds"] or (
                 "namespaces" in resources and namespace not in resources["namespaces"]) or (
-                namespace in excluded.get("namespaces", ())):
+                _excluded(rule.get("exclude", {}), namespace, groups)):
             continue
         context = {"request": {"object": copy.deepcopy(pod)}}
         if "preconditions" in rule and not _holds(rule["preconditions"], context):
