@@ -9,7 +9,7 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E041-E045: `pspc import`
 - W101-W111: pspc sources that compile but probably do not do what was meant
 - W201-W205: YAML inputs that are skipped or incomplete
-- W301-W308, E303: what a build's targets cannot enforce
+- W301-W309, E303: what a build's targets cannot enforce
 - E050-E054: pspc.toml (cluster profiles)
 - W401-W404: what a profile's cluster does differently
 """
@@ -280,10 +280,21 @@ CODES: dict[str, Code] = _codes(
     ("W308", WARNING, "a Gatekeeper or Kyverno mutation target cannot follow PodSecurityPolicy's "
      "choice of policy, or fill a default in exactly as it does", """
         Gatekeeper mutators and Kyverno mutate rules match namespaces, not who sends the
-        request: every pod in a namespace where the policy is bound gets its defaults, also
-        a pod another usable policy admits unchanged (PSP leaves it alone). Defaults that
+        request: they match only namespaces where no other policy may be usable (W309 names
+        those left out), and there also a pod whose requester and service account may not
+        use the policy gets its defaults (PSP and the validating targets reject it). Defaults that
         the mechanism cannot fill in as PSP does are named (report.md lists them). Prefer
         the map target where the cluster serves MutatingAdmissionPolicy."""),
+    ("W309", WARNING, "a Gatekeeper or Kyverno mutation target leaves a policy's defaults out "
+     "where another policy may be usable too", """
+        Gatekeeper mutators and Kyverno mutate rules match namespaces, not who may use which
+        policy. Where another policy may be usable as well (bound in the same namespace, or
+        cluster-wide), PodSecurityPolicy leaves alone a pod that policy admits unchanged, or
+        gives it that policy's defaults: the mutators cannot tell, so they do not match there
+        (fail closed). The policy's defaults are not filled in in those namespaces (all of
+        them when two policies are bound cluster-wide), and the validating targets reject
+        pods relying on them (W301). Bind the policy in namespaces of its own, set the fields
+        in the workloads, or use the map target."""),
     ("E303", ERROR, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
      "target of the build does (gatekeeper, vap, kyverno, or psa where its labels cover "
      "it)", """

@@ -78,6 +78,22 @@ def test_gatekeeper_and_kyverno_objects_have_the_documented_shape():
         jsonschema.validate(document, _schema_for(document))
 
 
+def test_scoped_mutators_have_the_documented_shape():
+    """Mutators left out of some namespaces (pspc.mutation.scope): Gatekeeper's
+    excludedNamespaces, Kyverno's exclude by namespace and by system:masters."""
+    from mutation.test_targets import OVERLAP
+
+    from pspc.compiler import compile_texts
+
+    build = compile_texts({"t.pspc": OVERLAP}, Options(("gatekeeper-mutation",
+                                                        "kyverno-mutation")))
+    documents = _documents(build.outputs())
+    assert {d["kind"] for d in documents} >= {"Assign", "ClusterPolicy"}
+    assert "excludedNamespaces" in str(documents) and "system:masters" in str(documents)
+    for document in documents:
+        jsonschema.validate(document, _schema_for(document))
+
+
 def _mutating_documents(version: tuple[int, int]) -> list[dict]:
     """Every example built with the mutating targets for a cluster of `version`."""
     from pspc.profiles import Profile, unsupported

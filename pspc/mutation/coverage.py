@@ -12,6 +12,10 @@ Per target, the limits are those of its mechanism:
   field outside the path it assigns (its pathTests test that path's own prefixes);
 * kyverno-mutation matches namespaces, not who may use a policy, so it cannot follow PSP's
   choice either; it fills each default in exactly (pod-level fields in preconditions).
+
+Both therefore leave a policy's defaults out of the namespaces where another policy may be
+usable too (pspc.mutation.scope): there its defaults are not covered (`scope_loss`, W309),
+so W301 names them.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pspc.coverage import BINDINGS, EXACT, PARTIAL, Coverage, unsupported
+from pspc.coverage import BINDINGS, EXACT, NOT_EXPRESSIBLE, PARTIAL, Coverage, unsupported
 from pspc.mutation.defaults import ANNOTATION, Default, defaults
+from pspc.mutation.scope import scope
 from pspc.profiles import APPARMOR_FIELD_SINCE
 from pspc.validation.expr import Path
 from pspc.validation.requirements import SPEC
@@ -38,16 +43,30 @@ _CHOICE = {
             "whose defaults make the pod valid: they differ only where that policy rejects "
             "the pod anyway, W307)"),
     "gatekeeper-mutation": (PARTIAL, "Gatekeeper mutators match namespaces, not who sends the "
-                            "request: every pod in a namespace where the policy is bound gets "
-                            "its defaults, also one that another usable policy admits "
-                            "unchanged (PSP leaves that pod alone) or whose requester and "
-                            "service account may not use the policy"),
+                            "request: they match only where no other policy may be usable "
+                            "(W309 names the namespaces left out); there a pod whose requester "
+                            "and service account may not use the policy still gets its "
+                            "defaults (PSP and the validating targets reject that pod), and so "
+                            "does a pod a member of system:masters creates, who may use every "
+                            "policy (PSP leaves it alone where another policy admits it "
+                            "unchanged)"),
     "kyverno-mutation": (PARTIAL, "Kyverno mutate rules match namespaces, not who may use "
-                         "the policy: every pod in a namespace where the policy is bound gets "
-                         "its defaults, also one that another usable policy admits unchanged "
-                         "(PSP leaves that pod alone) or whose requester and service account "
-                         "may not use the policy"),
+                         "the policy: they match only where no other policy may be usable "
+                         "(W309 names the namespaces left out), and not for members of "
+                         "system:masters where another policy exists (they may use every "
+                         "policy: their pods are left alone, and the validating targets "
+                         "reject those relying on the defaults); there a pod whose requester "
+                         "and service account may not use the policy still gets its defaults "
+                         "(PSP and the validating targets reject that pod)"),
 }
+
+
+def scope_loss(target: str, analysis: Analysis, policy: ir.Policy) -> str | None:
+    """Where and why `target` leaves the policy's defaults out (pspc.mutation.scope)."""
+    if target == "map" or not defaults(policy, apparmor_field(analysis)):
+        return None
+    within = scope(analysis.program.policies, policy)
+    return within.describe() if within.reasons else None
 
 
 def limits(target: str, default: Default) -> str | None:
@@ -109,6 +128,11 @@ def mutating_coverage(target: str) -> Callable[[Analysis, ir.Policy], list[Cover
                                  "dropped capabilities where missing, as PodSecurityPolicy does"))
         status, reason = _CHOICE[target]
         rows.append(Coverage(BINDINGS, status, reason))
+        if loss := scope_loss(target, analysis, policy):
+            status = NOT_EXPRESSIBLE if scope(analysis.program.policies, policy).empty \
+                else PARTIAL
+            rows = [r if r.intent == BINDINGS or r.status == NOT_EXPRESSIBLE
+                    else Coverage(r.intent, status, loss) for r in rows]
         return rows
 
     return declare
@@ -117,6 +141,8 @@ def mutating_coverage(target: str) -> Callable[[Analysis, ir.Policy], list[Cover
 def filled(target: str, analysis: Analysis, policy: ir.Policy) -> set[str]:
     """The defaults (as validating checks name them) that `target` fills in for `policy`."""
     found = defaults(policy, apparmor_field(analysis))
+    if scope_loss(target, analysis, policy):
+        return set()
     texts = {d.text for d in (*found.pod, *found.container) if limits(target, d) is None}
     if found.capabilities:
         texts |= {t for t in found.capabilities.texts

@@ -1,7 +1,9 @@
 """The Gatekeeper mutation target (mutating/gatekeeper/<policy>.yaml): each policy's
 PodSecurityPolicy defaults as Gatekeeper mutators (mutations.gatekeeper.sh/v1), matching
 pods created in the namespaces where the policy is bound (every namespace for a
-cluster-wide binding; an unbound policy gets none).
+cluster-wide binding; an unbound policy gets none), but those where another policy may be
+usable too (pspc.mutation.scope: there the mutators cannot tell which policy PSP would
+choose, so they are left out and W309 says so).
 
 * a field default is an `Assign` whose pathTest `MustNotExist` on the assigned path makes it
   apply only where the pod leaves the field unset; container defaults assign
@@ -15,9 +17,8 @@ pod-level runAsUser that makes PSP leave the container's alone, the seccomp anno
 capability the container drops (PSP does not add a default it drops); the AppArmor
 annotation, whose key holds the container's name (Kubernetes before 1.30).
 
-Gatekeeper applies every matching mutator, in name order, until the pod stops changing:
-mutator names start with the policy's, so where several policies' namespaces overlap, the
-first policy by name sets a field first, and MustNotExist keeps the others from it.
+Gatekeeper applies every matching mutator, in name order, until the pod stops changing; no
+two policies' mutators match the same namespace.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from pspc import vocabulary as voc
 from pspc.mutation.coverage import apparmor_field, mutating_coverage
 from pspc.mutation.defaults import ANNOTATION, Default, defaults
+from pspc.mutation.scope import Scope, scope
 from pspc.targets import MANAGED_BY, OutputFile, Target
 
 if TYPE_CHECKING:
@@ -38,10 +40,12 @@ CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _APPLY_TO = [{"groups": [""], "kinds": ["Pod"], "versions": ["v1"]}]
 
 
-def _match(namespaces: list[str] | None) -> dict:
+def _match(within: Scope) -> dict:
     match: dict = {"scope": "Namespaced", "kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}
-    if namespaces is not None:
-        match["namespaces"] = namespaces
+    if within.namespaces is not None:
+        match["namespaces"] = list(within.namespaces)
+    if within.excluded:
+        match["excludedNamespaces"] = list(within.excluded)
     return match
 
 
@@ -69,13 +73,15 @@ def _field_name(default: Default) -> str:
     return "-".join(k.lower() for k in default.field if k != "securityContext")
 
 
-def mutators(policy: ir.Policy, with_apparmor_field: bool = True) -> list[dict]:
-    """The policy's mutators, in the order PSP applies its defaults."""
-    namespaces = policy.namespaces()
+def mutators(policies: tuple[ir.Policy, ...], policy: ir.Policy,
+             with_apparmor_field: bool = True) -> list[dict]:
+    """The policy's mutators, in the order PSP applies its defaults, where no other policy
+    of `policies` may be usable (pspc.mutation.scope)."""
+    within = scope(policies, policy)
     found = defaults(policy, with_apparmor_field)
-    if namespaces == [] or not found:
+    if within.empty or not found:
         return []
-    match = _match(namespaces)
+    match = _match(within)
     docs = []
     for default in found.pod:
         docs.append(_assign(_name(policy.name, _field_name(default)),
@@ -98,8 +104,9 @@ def mutators(policy: ir.Policy, with_apparmor_field: bool = True) -> list[dict]:
 
 def build(build: Build) -> list[OutputFile]:
     field = apparmor_field(build.analysis)
+    policies = build.program.policies
     return [OutputFile(f"mutating/gatekeeper/{voc.file_stem(p.name)}.yaml", p.source, tuple(docs))
-            for p in build.program.policies if (docs := mutators(p, field))]
+            for p in policies if (docs := mutators(policies, p, field))]
 
 
 TARGET = Target("gatekeeper-mutation", build, manifests=True,

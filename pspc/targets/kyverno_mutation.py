@@ -1,7 +1,9 @@
 """The Kyverno mutation target (mutating/kyverno/pspc-defaults.yaml): one ClusterPolicy
 `pspc-defaults` whose mutate rules fill in each policy's PodSecurityPolicy defaults in pods
 created in the namespaces where the policy is bound (every namespace for a cluster-wide
-binding; an unbound policy gets none).
+binding, `exclude` naming those left out; an unbound policy gets none), but those where
+another policy may be usable too (pspc.mutation.scope: left out, W309), and not for members
+of system:masters where another policy exists (they may use every policy).
 
 * a field default is a strategic merge patch with Kyverno's add anchor, `+(field): value`:
   added only where the pod leaves the field unset;
@@ -13,8 +15,9 @@ binding; an unbound policy gets none).
   container lacks it (and, for a capability to add, does not drop it), appending it to the
   list (rules apply in order, each to the pod the previous one produced).
 
-What Kyverno cannot say (pspc.mutation.coverage declares it): which policy PSP would choose,
-because a rule matches namespaces, not who may use a policy.
+What these rules do not say (pspc.mutation.coverage declares it): which policy PSP would
+choose among several usable ones, because a rule matches namespaces, not who may use a
+policy; hence no two policies' rules match the same namespace.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from typing import TYPE_CHECKING
 from pspc import vocabulary as voc
 from pspc.mutation.coverage import apparmor_field, mutating_coverage
 from pspc.mutation.defaults import ANNOTATION, Capabilities, Default, defaults
+from pspc.mutation.scope import Scope, scope
 from pspc.targets import MANAGED_BY, OutputFile, Target, sources
 from pspc.validation.expr import Concat, Path
 from pspc.validation.requirements import SPEC
+from pspc.validation.selection import SUPERUSER_GROUP
 
 if TYPE_CHECKING:
     from pspc.compiler import Build
@@ -79,11 +84,21 @@ def _merge(into: dict, patch: dict) -> dict:
     return into
 
 
-def _match(namespaces: list[str] | None) -> dict:
+def _match(within: Scope) -> dict:
+    """The rule's `match`, and `exclude` for the namespaces left out of a cluster-wide one
+    and for members of system:masters, who may use every policy (pspc.mutation.scope)."""
     resources: dict = {"kinds": ["Pod"], "operations": ["CREATE"]}
-    if namespaces is not None:
-        resources["namespaces"] = namespaces
-    return {"any": [{"resources": resources}]}
+    if within.namespaces is not None:
+        resources["namespaces"] = list(within.namespaces)
+    found = {"match": {"any": [{"resources": resources}]}}
+    exclude: list[dict] = []
+    if within.excluded:
+        exclude.append({"resources": {"namespaces": list(within.excluded)}})
+    if within.superusers_shared:
+        exclude.append({"subjects": [{"kind": "Group", "name": SUPERUSER_GROUP}]})
+    if exclude:
+        found["exclude"] = {"any": exclude}
+    return found
 
 
 def _rule_name(*parts: str) -> str:
@@ -98,10 +113,10 @@ def _pod_rules(name: str, found: tuple[Default, ...], match: dict) -> list[dict]
         patch: dict = {}
         for default in plain:
             _merge(patch, _nested(default.field, default.value))
-        rules.append({"name": f"{name}-pod", "match": match,
+        rules.append({"name": f"{name}-pod", **match,
                       "mutate": {"patchStrategicMerge": {"spec": patch}}})
     for default in (d for d in found if d.unless):
-        rules.append({"name": _rule_name(name, "pod", default.field[-1].lower()), "match": match,
+        rules.append({"name": _rule_name(name, "pod", default.field[-1].lower()), **match,
                       "preconditions": {"all": [_unset(u) for u in default.unless]},
                       "mutate": {"patchStrategicMerge": {"spec": _nested(default.field,
                                                                          default.value)}}})
@@ -138,7 +153,7 @@ def _capability_rules(name: str, caps: Capabilities, match: dict) -> list[dict]:
                          for v in (("add", "drop") if verb == "add" else ("drop",))]
                 grown = f"{{{{ [{context}.{verb} || `[]`, `{json.dumps([cap])}`][] }}}}"
                 rules.append({"name": _rule_name(name, key.lower(), verb, cap.lower()),
-                              "match": match, "mutate": {"foreach": [{
+                              **match, "mutate": {"foreach": [{
                                   "list": f"request.object.spec.{key} || `[]`",
                                   "preconditions": {"all": lacks},
                                   "patchStrategicMerge": _entry(key, {"securityContext": {
@@ -146,16 +161,18 @@ def _capability_rules(name: str, caps: Capabilities, match: dict) -> list[dict]:
     return rules
 
 
-def rules(policy: ir.Policy, with_apparmor_field: bool = True) -> list[dict]:
-    """The policy's mutate rules, in the order PSP applies its defaults."""
-    namespaces = policy.namespaces()
+def rules(policies: tuple[ir.Policy, ...], policy: ir.Policy,
+          with_apparmor_field: bool = True) -> list[dict]:
+    """The policy's mutate rules, in the order PSP applies its defaults, where no other
+    policy of `policies` may be usable (pspc.mutation.scope)."""
+    within = scope(policies, policy)
     found = defaults(policy, with_apparmor_field)
-    if namespaces == [] or not found:
+    if within.empty or not found:
         return []
-    name, match = voc.file_stem(policy.name).lower(), _match(namespaces)
+    name, match = voc.file_stem(policy.name).lower(), _match(within)
     found_rules = _pod_rules(name, found.pod, match)
     if found.container:
-        found_rules += [{"name": _rule_name(name, key.lower()), "match": match, "mutate": {
+        found_rules += [{"name": _rule_name(name, key.lower()), **match, "mutate": {
             "foreach": [_foreach(key, d) for d in found.container]}}
             for key in CONTAINER_LISTS]
     if found.capabilities:
@@ -169,7 +186,7 @@ def cluster_policy(policies: tuple[ir.Policy, ...], with_apparmor_field: bool = 
                          "annotations": {AUTOGEN: "none"}},
             "spec": {"background": False, "rules": [
                 r for p in sorted(policies, key=lambda p: p.name)
-                for r in rules(p, with_apparmor_field)]}}
+                for r in rules(policies, p, with_apparmor_field)]}}
 
 
 def build(build: Build) -> list[OutputFile]:

@@ -3,8 +3,8 @@ coverage declarations (pspc.coverage), so that `pspc check` and `pspc build` say
 
 W301: the validating targets are stricter than PSP (they cannot fill in its defaults), never
 weaker; not for the defaults every mutating target of the build fills in (W307 and W308
-say what those cannot reproduce). (They apply PSP's selection rule exactly:
-pspc.validation.selection.)
+say what those cannot reproduce, W309 where they leave the defaults out). (They apply
+PSP's selection rule exactly: pspc.validation.selection.)
 W303/E303: the PSP target is weaker than the policy (an intent beyond PSP): a warning when
 an admission-time target of the same build enforces it (gatekeeper, vap, kyverno, or psa
 where its labels cover the intent), an error (fail closed) when the build has no such target.
@@ -26,7 +26,7 @@ from pspc import profiles
 from pspc.coverage import EXACT
 from pspc.diagnostics import Span
 from pspc.model import ir
-from pspc.mutation.coverage import MUTATING
+from pspc.mutation.coverage import MUTATING, scope_loss
 from pspc.mutation.coverage import filled as filled_in
 from pspc.mutation.defaults import defaults as defaults_of
 from pspc.targets import target
@@ -87,7 +87,8 @@ def report_losses(build: Build) -> None:
 def _mutating_limits(build: Build, policy: ir.Policy, mutating: list[str], coverage: dict,
                      span: Span) -> None:
     """W307 once per build (at the first policy with defaults, when there are two or more),
-    W308 per policy for the Gatekeeper and Kyverno mutation targets."""
+    W308 per policy for the Gatekeeper and Kyverno mutation targets, and W309 where they
+    leave the policy's defaults out (another policy may be usable there too)."""
     prefix, notes = _prefix(build), _notes(build)
     with_defaults = sorted(p.name for p in build.program.policies if defaults_of(p))
     if "map" in mutating and len(with_defaults) > 1 and policy.name == with_defaults[0]:
@@ -97,7 +98,14 @@ def _mutating_limits(build: Build, policy: ir.Policy, mutating: list[str], cover
             "PodSecurityPolicy would take a later one's defaults, the MutatingAdmissionPolicy "
             "does not", span, notes=notes, help="see report.md (bindings, map)")
     for name in mutating:
-        partial = [c for c in coverage[name] if c.status != EXACT]
+        loss = scope_loss(name, build.analysis, policy)
+        if loss:
+            build.diagnostics.warning(
+                "W309", f"{prefix}policy `{policy.name}`: {name}: {loss}", span, notes=notes,
+                help="bind the policy in namespaces of its own, set the fields in the "
+                "workloads, or build the map target where the cluster serves "
+                "MutatingAdmissionPolicy")
+        partial = [c for c in coverage[name] if c.status != EXACT and c.reason != loss]
         if name != "map" and defaults_of(policy) and partial:
             build.diagnostics.warning(
                 "W308", f"{prefix}policy `{policy.name}`: {name} "

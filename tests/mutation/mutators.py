@@ -9,7 +9,8 @@ Gatekeeper (mutation docs: Assign, ModifySet, pathTests, list globs):
 * pathTests: `MustNotExist` skips the assignment where the sub path exists, `MustExist`
   where it does not;
 * ModifySet `merge` appends the values a list lacks (creating the list);
-* mutators whose `match` fits the pod (kind Pod, `namespaces` when given) apply in name
+* mutators whose `match` fits the pod (kind Pod, in `namespaces` when given, not in
+  `excludedNamespaces`) apply in name
   order; Gatekeeper repeats until the pod stops changing, which with these idempotent
   mutators is one pass.
 
@@ -20,6 +21,9 @@ Kyverno (mutate docs: patchStrategicMerge anchors, foreach, preconditions, varia
   inner `{{ ... }}` first; a string that is one whole `{{ }}` takes the expression's value;
 * preconditions: `Equals` compares values; `AnyNotIn` holds when some key item is not in
   the value list;
+* a rule applies where its `match` resources fit (kind Pod, in `namespaces` when given) and
+  no `exclude` entry does (its resources' `namespaces` name the pod's, or its subjects
+  name a group of the requester);
 * rules apply in order, each to the pod the previous one produced; a foreach evaluates its
   list on the pod as it was when the foreach started.
 """
@@ -41,7 +45,8 @@ def _matches(match: dict, pod: dict, namespace: str) -> bool:
     kinds = [k for entry in match.get("kinds", []) for k in entry.get("kinds", [])]
     if kinds and "Pod" not in kinds:
         return False
-    return "namespaces" not in match or namespace in match["namespaces"]
+    return ("namespaces" not in match or namespace in match["namespaces"]) and \
+        namespace not in match.get("excludedNamespaces", ())
 
 
 def _targets(node: object, steps: list[str]) -> list[tuple[dict, str]]:
@@ -144,12 +149,20 @@ def _patch(target: dict, patch: dict) -> None:
             target[key] = copy.deepcopy(value)
 
 
-def kyverno(policy: dict, pod: dict, namespace: str) -> dict:
+def _excluded(exclude: dict, namespace: str, groups: tuple[str, ...]) -> bool:
+    return any(namespace in entry.get("resources", {}).get("namespaces", ()) or any(
+        subject["kind"] == "Group" and subject["name"] in groups
+        for subject in entry.get("subjects", ())) for entry in exclude.get("any", ()))
+
+
+def kyverno(policy: dict, pod: dict, namespace: str, groups: tuple[str, ...] = ()) -> dict:
+    """The pod after the policy's rules, created in `namespace` by a requester in `groups`."""
     pod = copy.deepcopy(pod)
     for rule in policy["spec"]["rules"]:
         resources = rule["match"]["any"][0]["resources"]
         if "Pod" not in resources["kinds"] or (
-                "namespaces" in resources and namespace not in resources["namespaces"]):
+                "namespaces" in resources and namespace not in resources["namespaces"]) or (
+                _excluded(rule.get("exclude", {}), namespace, groups)):
             continue
         context = {"request": {"object": copy.deepcopy(pod)}}
         if "preconditions" in rule and not _holds(rule["preconditions"], context):

@@ -127,7 +127,7 @@ def test_gatekeeper_mutators_cannot_write_the_apparmor_annotation():
     rows = {c.intent: c.status for c in mutating_coverage("gatekeeper-mutation")(
         view.analysis, _policy(build))}
     assert rows["apparmor_default"] == NOT_EXPRESSIBLE
-    names = [m["metadata"]["name"] for m in mutators(_policy(build), False)]
+    names = [m["metadata"]["name"] for m in mutators((_policy(build),), _policy(build), False)]
     assert not [n for n in names if "apparmor" in n.lower()]
     kyverno = cluster_policy((_policy(build),), False)
     assert any("container.apparmor.security.beta.kubernetes.io/" in str(r)
@@ -136,9 +136,11 @@ def test_gatekeeper_mutators_cannot_write_the_apparmor_annotation():
 
 def test_mutators_match_the_namespaces_where_the_policy_is_bound():
     policy = _policy(_build())
-    assert {m["spec"]["match"]["namespaces"] == ["team-a"] for m in mutators(policy)} == {True}
+    assert {m["spec"]["match"]["namespaces"] == ["team-a"]
+            for m in mutators((policy,), policy)} == {True}
     unbound = _policy(_build("policy app extends restricted { run as user 1 }\n"))
-    assert mutators(unbound) == [] and cluster_policy((unbound,))["spec"]["rules"] == []
+    assert mutators((unbound,), unbound) == [] and \
+        cluster_policy((unbound,))["spec"]["rules"] == []
 
 
 @pytest.mark.parametrize("target, folder", [("map", "mutating/map/"),
@@ -150,3 +152,83 @@ def test_the_migration_plan_offers_the_mutating_output_as_the_no_edit_path(targe
     assert f"Either apply `{folder}`" in text and "no-edit path" in text
     assert "helm/<policy>.values.yaml" in text
     assert "no-edit" not in plan(build.analysis, Profile("q", (1, 36), ("vap",)))
+
+
+# The new-user trial: `batch` bound cluster-wide (to jane) and in namespace batch, `web` in
+# shop; the mutators matched every pod, and a compliant shop pod got runAsUser 10000.
+OVERLAP = """
+policy batch extends restricted {
+  run as user 10000..20000
+  run as group 10000..20000
+  fs group 10000..20000
+  supplemental groups 10000..20000
+}
+bind batch to user jane
+bind batch to service accounts in namespace batch
+
+policy web extends restricted {
+  run as user 1000..2000
+}
+bind web to service accounts in namespace shop
+"""
+SHOP_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shop", "namespace": "shop"},
+            "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 1500,
+                                         "seccompProfile": {"type": "RuntimeDefault"}},
+                     "containers": [{"name": "app", "image": "app", "securityContext": {
+                         "allowPrivilegeEscalation": False,
+                         "capabilities": {"drop": ["ALL"]}}}]}}
+
+
+def _mutated(build, pod: dict, namespace: str) -> dict[str, dict]:
+    from .mutators import gatekeeper, kyverno
+
+    policies = build.program.policies
+    return {"gatekeeper": gatekeeper([m for p in policies for m in mutators(policies, p)], pod,
+                                     namespace),
+            "kyverno": kyverno(cluster_policy(policies), pod, namespace)}
+
+
+def test_mutators_leave_out_the_namespaces_another_policy_may_be_usable_in():
+    pytest.importorskip("jmespath", reason="jmespath evaluates Kyverno's variables")
+    build = _build(OVERLAP, ("vap", "gatekeeper-mutation", "kyverno-mutation", "report"))
+    policies = build.program.policies
+    assert mutators(policies, _policy(build, "web")) == []
+    matches = [m["spec"]["match"] for m in mutators(policies, _policy(build, "batch"))]
+    assert matches and all(m.get("excludedNamespaces") == ["shop"] and "namespaces" not in m
+                           for m in matches)
+    rules = cluster_policy(policies)["spec"]["rules"]
+    assert rules and all(r["name"].startswith("batch") and r["exclude"]["any"][0][
+        "resources"]["namespaces"] == ["shop"] for r in rules)
+    # the compliant shop pod is left alone; a pod in batch's own namespace gets its defaults
+    assert _mutated(build, SHOP_POD, "shop") == {"gatekeeper": SHOP_POD, "kyverno": SHOP_POD}
+    bare = {**SHOP_POD, "spec": {"containers": [{"name": "app", "image": "app"}]}}
+    for got in _mutated(build, bare, "batch").values():
+        assert got["spec"]["securityContext"]["fsGroup"] == 10000
+        assert got["spec"]["containers"][0]["securityContext"]["runAsUser"] == 10000
+    # said at the point of loss, and W301 names the defaults no longer filled in
+    messages = [(d.code, d.message) for d in build.diagnostics.items]
+    w309 = [m for c, m in messages if c == "W309"]
+    assert len(w309) == 4  # two policies, two targets
+    assert any("`batch`: gatekeeper-mutation: bound cluster-wide, and policy `web` is bound "
+               "in namespace shop" in m and "not filled in in namespace shop" in m for m in w309)
+    assert any("`web`: kyverno-mutation: policy `batch` is bound cluster-wide" in m
+               for m in w309)
+    w301 = {m.split("`")[1]: m for c, m in messages if c == "W301"}
+    assert "runAsUser 1000" in w301["web"] and "fsGroup 10000" in w301["batch"]
+    rows = {c.intent: c for c in mutating_coverage("kyverno-mutation")(
+        build.analysis, _policy(build, "web"))}
+    assert rows["run_as_user"].status == NOT_EXPRESSIBLE and "shop" in rows[
+        "run_as_user"].reason
+    report = build.outputs()["report.md"].decode()
+    assert "policy `batch` is bound cluster-wide" in report
+
+
+def test_two_policies_bound_cluster_wide_get_no_mutators():
+    two = OVERLAP.replace("bind web to service accounts in namespace shop",
+                          "bind web to group system:authenticated")
+    build = _build(two, ("vap", "gatekeeper-mutation", "kyverno-mutation"))
+    policies = build.program.policies
+    assert [m for p in policies for m in mutators(policies, p)] == []
+    assert "mutating/kyverno/pspc-defaults.yaml" not in build.outputs()
+    w309 = [d.message for d in build.diagnostics.items if d.code == "W309"]
+    assert len(w309) == 4 and all("not filled in in any namespace" in m for m in w309)
