@@ -31,6 +31,7 @@ from pspc.profiles import (
     DEFAULT_MODE,
     ENFORCE_TARGETS,
     MODES,
+    MUTATING_TARGETS,
     OLDEST,
     Profile,
     Version,
@@ -246,10 +247,18 @@ def _profile(name: str, table: object, where: _Locator, diags: Diagnostics) -> P
         elif note := caveat(target, version):
             diags.warning("W401", f"profile `{name}` enforces {target} on Kubernetes "
                           f"{profile.version}: {note}", span)
-    if "psp" in enforce and mode != "deny":
-        diags.warning("W404", f"profile `{name}` is in {mode} mode, but PodSecurityPolicy "
-                      "has no such mode: its psp output enforces", where.value(path, "mode", mode),
+    unmoded = [t for t in ("psp", *MUTATING_TARGETS) if t in enforce]
+    if unmoded and mode != "deny":
+        diags.warning("W404", f"profile `{name}` is in {mode} mode, but {', '.join(unmoded)} "
+                      "have no such mode: PodSecurityPolicy enforces, a mutating target changes "
+                      "pods", where.value(path, "mode", mode),
                       help="the other targets of the profile follow the mode")
+    mutating = [t for t in MUTATING_TARGETS if t in enforce]
+    if len(mutating) > 1:
+        diags.warning("W405", f"profile `{name}` enforces {', '.join(mutating)}: each fills "
+                      "in the same defaults, and a cluster runs one of them",
+                      where.value(path, "enforce", mutating[1]),
+                      help="keep one (map where the cluster serves MutatingAdmissionPolicy)")
     return profile
 
 

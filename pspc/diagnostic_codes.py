@@ -341,9 +341,14 @@ CODES: dict[str, Code] = _codes(
         with the annotation container.apparmor.security.beta.kubernetes.io/CONTAINER, whose
         name depends on the chart. The values file says which annotation to add to
         podAnnotations."""),
-    ("W404", WARNING, "a profile in warn or audit mode enforces psp, which has no such "
-     "mode", """
-        PodSecurityPolicy always enforces; the profile's other targets follow its mode."""),
+    ("W404", WARNING, "a profile in warn or audit mode enforces psp or a mutating target, "
+     "which have no such mode", """
+        PodSecurityPolicy always enforces, and a mutating target always changes the pods it
+        matches; the profile's other targets follow its mode."""),
+    ("W405", WARNING, "a profile enforces more than one mutating target", """
+        map, gatekeeper-mutation and kyverno-mutation each fill in the same PodSecurityPolicy
+        defaults: a cluster runs one of them (map where it serves MutatingAdmissionPolicy,
+        which follows PodSecurityPolicy's choice of policy most closely)."""),
 )
 
 

@@ -32,8 +32,8 @@ from pspc.vocabulary import DEFAULT_VERSION
 Version = tuple[int, int]
 
 # Targets that enforce on a cluster, and the CI-side ones; rbac comes with psp.
-ENFORCE_TARGETS = ("psp", "gatekeeper", "vap", "kyverno", "psa", "map", "gatekeeper-mutation",
-                   "kyverno-mutation")
+MUTATING_TARGETS = ("map", "gatekeeper-mutation", "kyverno-mutation")
+ENFORCE_TARGETS = ("psp", "gatekeeper", "vap", "kyverno", "psa", *MUTATING_TARGETS)
 CI_TARGETS = ("rego", "report", "migration", "helm")
 DEFAULT_CI = CI_TARGETS
 MODES = ("deny", "warn", "audit")

@@ -258,6 +258,16 @@ def test_version_warnings(tmp_path):
     assert by_code["W404"]["file"] == "pspc.toml" or by_code["W404"]["file"].endswith("pspc.toml")
 
 
+def test_mutating_targets_have_no_rollout_mode_and_a_cluster_runs_one(tmp_path):
+    root = repo(tmp_path, '[profiles.prod]\nkubernetes = "1.36"\n'
+                'enforce = ["vap", "map", "kyverno-mutation"]\nmode = "warn"\n')
+    found = json.loads(run("check", str(root / "policies"), "--format", "json").output)
+    by_code = {d["code"]: d for d in found["diagnostics"]}
+    assert "map, kyverno-mutation have no such mode" in by_code["W404"]["message"]
+    assert by_code["W405"]["message"].startswith("profile `prod` enforces map, kyverno-mutation")
+    assert by_code["W405"]["line"] == 3
+
+
 # -- an intent beyond PSP: a warning for one profile, not a failed build ----------------------
 
 
