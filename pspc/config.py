@@ -249,9 +249,11 @@ def _profile(name: str, table: object, where: _Locator, diags: Diagnostics) -> P
                           f"{profile.version}: {note}", span)
     unmoded = [t for t in ("psp", *MUTATING_TARGETS) if t in enforce]
     if unmoded and mode != "deny":
-        diags.warning("W404", f"profile `{name}` is in {mode} mode, but {', '.join(unmoded)} "
-                      "have no such mode: PodSecurityPolicy enforces, a mutating target changes "
-                      "pods", where.value(path, "mode", mode),
+        what = ("its psp output enforces" if unmoded == ["psp"] else
+                "PodSecurityPolicy enforces, a mutating target changes pods")
+        diags.warning("W404", f"profile `{name}` is in {mode} mode, but "
+                      f"{', '.join(unmoded)} {'has' if len(unmoded) == 1 else 'have'} no such "
+                      f"mode: {what}", where.value(path, "mode", mode),
                       help="the other targets of the profile follow the mode")
     mutating = [t for t in MUTATING_TARGETS if t in enforce]
     if len(mutating) > 1:
