@@ -78,6 +78,12 @@ def target(name: str) -> Target:
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pspc"}
 
 
+def pod_admission_rules(*operations: str) -> dict:
+    """The matchConstraints of an admission policy (validating or mutating) for pods."""
+    return {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                               "operations": list(operations), "resources": ["pods"]}]}
+
+
 def namespace_selector(scope: list[str]) -> dict:
     """A selector for exactly these namespaces; for none, one that matches no namespace
     (every namespace carries the kubernetes.io/metadata.name label)."""

@@ -33,7 +33,7 @@ from pspc import profiles
 from pspc.mutation.choice import CONTAINER_LISTS, WINNER, applies, cel_variables, grows, needing
 from pspc.mutation.coverage import mutating_coverage
 from pspc.mutation.defaults import Capabilities, Default, Defaults, defaults
-from pspc.targets import MANAGED_BY, OutputFile, Target, sources
+from pspc.targets import MANAGED_BY, OutputFile, Target, pod_admission_rules, sources
 from pspc.validation.cel import CelWriter
 from pspc.validation.expr import Items
 from pspc.validation.requirements import SC
@@ -140,9 +140,7 @@ def policy_object(analysis: Analysis, api: str, defaulting: list[Defaults]) -> d
         "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
-                "resources": ["pods"]}]},
+            "matchConstraints": pod_admission_rules("CREATE"),
             "variables": cel_variables(analysis, defaulting),
             "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
                 "expression": mutation(idents, defaulting)}}],

@@ -11,7 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from pspc import profiles
-from pspc.targets import MANAGED_BY, OutputFile, Target, sources
+from pspc.targets import MANAGED_BY, OutputFile, Target, pod_admission_rules, sources
 from pspc.validation.coverage import validating_coverage
 
 if TYPE_CHECKING:
@@ -31,9 +31,7 @@ def policy_object(analysis: Analysis, api: str = API, optionals: bool = True) ->
         "metadata": {"name": NAME, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                "resources": ["pods"]}]},
+            "matchConstraints": pod_admission_rules("CREATE", "UPDATE"),
             "variables": list(selection.variables),
             "validations": [{"expression": selection.expression,
                              "messageExpression": selection.message_expression,
