@@ -106,7 +106,7 @@ def main() -> None:
 def _profile_options(command):
     command = click.option(
         "--profile", default=None, help="Only this profile of pspc.toml (default: every "
-        "profile, each into OUTPUT/PROFILE/).")(command)
+        "profile, each into OUTPUT/PROFILE/); `build` then updates only OUTPUT/PROFILE/.")(command)
     return click.option(
         "--config", "config", default=None, type=click.Path(dir_okay=False),
         help="The pspc.toml to use (default: the first found from PATHS upward to the "
@@ -131,7 +131,9 @@ def build(paths: tuple[str, ...], out: str, check: bool, targets: tuple[str, ...
     Per policy, OUTPUT gets psp/ and rbac/ (PodSecurityPolicy and the RBAC that makes it
     take effect) and helm/; for all policies together, PodSecurityPolicy's selection rule
     in gatekeeper/, rego/ (conftest), vap/ (ValidatingAdmissionPolicy) and kyverno/; and
-    psa/namespaces.yaml (Pod Security Admission labels),
+    psa/namespaces.yaml (Pod Security Admission labels); when chosen (--target, or a
+    profile's enforce), mutating/ (PodSecurityPolicy's defaults as a MutatingAdmissionPolicy,
+    Gatekeeper mutators or Kyverno mutate rules);
     migration.md (the plan off PodSecurityPolicy), report.md/report.json (what each target
     enforces, intent by intent) and a kustomization.yaml per deployable unit. With a
     pspc.toml, each of its cluster profiles gets OUTPUT/PROFILE/ with the targets of that
