@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from pspc.coverage import BINDINGS, EXACT, NOT_EXPRESSIBLE, PARTIAL, Coverage, unsupported
 from pspc.mutation.defaults import ANNOTATION, Default, defaults
-from pspc.mutation.scope import scope
+from pspc.mutation.scope import Scope, scopes
 from pspc.profiles import APPARMOR_FIELD_SINCE
 from pspc.validation.expr import Path
 from pspc.validation.requirements import SPEC
@@ -65,8 +65,14 @@ def scope_loss(target: str, analysis: Analysis, policy: ir.Policy) -> str | None
     """Where and why `target` leaves the policy's defaults out (pspc.mutation.scope)."""
     if target == "map" or not defaults(policy, apparmor_field(analysis)):
         return None
-    within = scope(analysis.program.policies, policy)
+    within = scope(analysis, policy)
     return within.describe() if within.reasons else None
+
+
+def scope(analysis: Analysis, policy: ir.Policy) -> Scope:
+    """The policy's scope (pspc.mutation.scope), the scopes of all computed once."""
+    return analysis.once(("mutation scopes",),
+                         lambda: scopes(analysis.program.policies))[policy.name]
 
 
 def limits(target: str, default: Default) -> str | None:
@@ -129,7 +135,7 @@ def mutating_coverage(target: str) -> Callable[[Analysis, ir.Policy], list[Cover
         status, reason = _CHOICE[target]
         rows.append(Coverage(BINDINGS, status, reason))
         if loss := scope_loss(target, analysis, policy):
-            status = NOT_EXPRESSIBLE if scope(analysis.program.policies, policy).empty \
+            status = NOT_EXPRESSIBLE if scope(analysis, policy).empty \
                 else PARTIAL
             rows = [r if r.intent == BINDINGS or r.status == NOT_EXPRESSIBLE
                     else Coverage(r.intent, status, loss) for r in rows]

@@ -64,38 +64,60 @@ def _listed(namespaces: set[str]) -> str:
     return "namespace" + "s" * (len(namespaces) > 1) + " " + ", ".join(sorted(namespaces))
 
 
-def scope(policies: tuple[ir.Policy, ...], policy: ir.Policy) -> Scope:
-    """Where `policy`'s mutators may match: its namespaces but those another policy of
-    `policies` may be usable in."""
-    own = _reach(policy)
+NAMED = 3  # other policies a reason names; more are counted, so that reasons stay short
+
+
+def _others(names: list[str]) -> str:
+    """"policy `a`", "policies `a` and `b`", or the first NAMED and how many more: with many
+    policies in one namespace, a reason stays one line, not one line per policy."""
+    shown = ", ".join(f"`{n}`" for n in names[:NAMED])
+    if len(names) == 1:
+        return f"policy {shown}"
+    if len(names) <= NAMED:
+        head, _, last = shown.rpartition(", ")
+        return f"policies {head} and {last}"
+    return f"policies {shown} and {len(names) - NAMED} more"
+
+
+def scopes(policies: tuple[ir.Policy, ...]) -> dict[str, Scope]:
+    """The scope of each policy of `policies`, by name: where its mutators may match (its
+    namespaces but those another policy may be usable in). One pass over an index of who
+    may be usable where, so that a build of many policies stays linear in them."""
+    reach = {p.name: _reach(p) for p in sorted(policies, key=lambda p: p.name)}
+    everywhere = [name for name, where in reach.items() if where is None]
+    bound_in: dict[str, list[str]] = {}
+    for name, where in reach.items():
+        for namespace in sorted(where or ()):
+            bound_in.setdefault(namespace, []).append(name)
+    # members of system:masters may use every usable policy, bound or not
+    users = {p.name for p in policies if usable(p)}
+    return {name: _scope(name, where, everywhere, bound_in, bool(users - {name}))
+            for name, where in reach.items()}
+
+
+def _scope(name: str, own: set[str] | None, everywhere: list[str],
+           bound_in: dict[str, list[str]], superusers: bool) -> Scope:
     if own == set():
         return Scope(())  # unbound, or never usable: nothing to fill in
-    superusers = any(usable(p) for p in policies if p.name != policy.name)
-    taken: set[str] = set()
-    reasons = []
-    everywhere = False
-    for other in sorted(policies, key=lambda p: p.name):
-        reach = _reach(other)
-        if other.name == policy.name or reach == set():
-            continue
-        if own is None and reach is None:
-            everywhere = True
-            reasons.append(f"bound cluster-wide, as policy `{other.name}` is")
-        elif own is None:
-            taken |= reach
-            reasons.append(f"bound cluster-wide, and policy `{other.name}` is bound in "
-                           + _listed(reach))
-        elif reach is None:
-            taken |= own
-            reasons.append(f"policy `{other.name}` is bound cluster-wide, so may be usable "
-                           f"in every namespace of this one")
-        elif shared := own & reach:
-            taken |= shared
-            reasons.append(f"shares {_listed(shared)} with policy `{other.name}`")
-    if everywhere:
-        return Scope((), (), tuple(reasons))
+    wide = [n for n in everywhere if n != name]
     if own is None:
-        return Scope(None, tuple(sorted(taken)), tuple(reasons), tuple(sorted(taken)),
-                     superusers)
+        if wide:
+            return Scope((), (), (f"bound cluster-wide, as {_others(wide)} "
+                                  + ("is" if len(wide) == 1 else "are"),))
+        taken = set(bound_in)
+        others = sorted({n for ns in taken for n in bound_in[ns]})
+        reasons = (f"bound cluster-wide, and {_others(others)} "
+                   + ("is" if len(others) == 1 else "are") + f" bound in {_listed(taken)}",
+                   ) if taken else ()
+        return Scope(None, tuple(sorted(taken)), reasons, tuple(sorted(taken)), superusers)
+    if wide:
+        return Scope((), (), (f"{_others(wide)} " + ("is" if len(wide) == 1 else "are")
+                              + " bound cluster-wide, so may be usable in every namespace "
+                              "of this one",), tuple(sorted(own)), superusers)
+    reasons, taken = [], set()
+    for namespace in sorted(own):
+        if others := [n for n in bound_in[namespace] if n != name]:
+            taken.add(namespace)
+            reasons.append(f"shares namespace {namespace} with {_others(others)}")
     return Scope(tuple(sorted(own - taken)), (), tuple(reasons), tuple(sorted(taken)),
                  superusers)

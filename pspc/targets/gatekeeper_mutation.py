@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from pspc import vocabulary as voc
 from pspc.mutation.coverage import apparmor_field, mutating_coverage
 from pspc.mutation.defaults import ANNOTATION, Default, defaults
-from pspc.mutation.scope import Scope, scope
+from pspc.mutation.scope import Scope, scopes
 from pspc.targets import MANAGED_BY, OutputFile, Target
 
 if TYPE_CHECKING:
@@ -73,11 +73,9 @@ def _field_name(default: Default) -> str:
     return "-".join(k.lower() for k in default.field if k != "securityContext")
 
 
-def mutators(policies: tuple[ir.Policy, ...], policy: ir.Policy,
-             with_apparmor_field: bool = True) -> list[dict]:
-    """The policy's mutators, in the order PSP applies its defaults, where no other policy
-    of `policies` may be usable (pspc.mutation.scope)."""
-    within = scope(policies, policy)
+def mutators(policy: ir.Policy, within: Scope, with_apparmor_field: bool = True) -> list[dict]:
+    """The policy's mutators, in the order PSP applies its defaults, `within` the namespaces
+    where no other policy may be usable (pspc.mutation.scope)."""
     found = defaults(policy, with_apparmor_field)
     if within.empty or not found:
         return []
@@ -105,8 +103,9 @@ def mutators(policies: tuple[ir.Policy, ...], policy: ir.Policy,
 def build(build: Build) -> list[OutputFile]:
     field = apparmor_field(build.analysis)
     policies = build.program.policies
+    within = scopes(policies)
     return [OutputFile(f"mutating/gatekeeper/{voc.file_stem(p.name)}.yaml", p.source, tuple(docs))
-            for p in policies if (docs := mutators(policies, p, field))]
+            for p in policies if (docs := mutators(p, within[p.name], field))]
 
 
 TARGET = Target("gatekeeper-mutation", build, manifests=True,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from pspc import vocabulary as voc
 from pspc.mutation.coverage import apparmor_field, mutating_coverage
 from pspc.mutation.defaults import ANNOTATION, Capabilities, Default, defaults
-from pspc.mutation.scope import Scope, scope
+from pspc.mutation.scope import Scope, scopes
 from pspc.targets import MANAGED_BY, OutputFile, Target, sources
 from pspc.validation.expr import Concat, Path
 from pspc.validation.requirements import SPEC
@@ -161,11 +161,9 @@ def _capability_rules(name: str, caps: Capabilities, match: dict) -> list[dict]:
     return rules
 
 
-def rules(policies: tuple[ir.Policy, ...], policy: ir.Policy,
-          with_apparmor_field: bool = True) -> list[dict]:
-    """The policy's mutate rules, in the order PSP applies its defaults, where no other
-    policy of `policies` may be usable (pspc.mutation.scope)."""
-    within = scope(policies, policy)
+def rules(policy: ir.Policy, within: Scope, with_apparmor_field: bool = True) -> list[dict]:
+    """The policy's mutate rules, in the order PSP applies its defaults, `within` the
+    namespaces where no other policy may be usable (pspc.mutation.scope)."""
     found = defaults(policy, with_apparmor_field)
     if within.empty or not found:
         return []
@@ -181,12 +179,13 @@ def rules(policies: tuple[ir.Policy, ...], policy: ir.Policy,
 
 
 def cluster_policy(policies: tuple[ir.Policy, ...], with_apparmor_field: bool = True) -> dict:
+    within = scopes(policies)
     return {"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
             "metadata": {"name": "pspc-defaults", "labels": dict(MANAGED_BY),
                          "annotations": {AUTOGEN: "none"}},
             "spec": {"background": False, "rules": [
                 r for p in sorted(policies, key=lambda p: p.name)
-                for r in rules(policies, p, with_apparmor_field)]}}
+                for r in rules(p, within[p.name], with_apparmor_field)]}}
 
 
 def build(build: Build) -> list[OutputFile]:

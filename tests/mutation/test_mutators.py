@@ -33,7 +33,7 @@ from pspc.engines.psp import BOOTSTRAP_RBAC, PspEngine, PspOptions
 from pspc.model import ir
 from pspc.mutation.coverage import limits
 from pspc.mutation.defaults import defaults
-from pspc.mutation.scope import Scope, scope
+from pspc.mutation.scope import Scope, scopes
 from pspc.targets.gatekeeper_mutation import mutators
 from pspc.targets.kyverno_mutation import cluster_policy
 from pspc.targets.psp import manifest
@@ -91,7 +91,7 @@ def test_the_mutators_fill_in_what_psp_does(mechanism):
     for policy in pool:
         psp = PspEngine([manifest(policy)], rbac_manifests(policy) + list(BOOTSTRAP_RBAC),
                         PspOptions())
-        objects = (mutators((policy,), policy) if mechanism == "gatekeeper"
+        objects = (mutators(policy, scopes((policy,))[policy.name]) if mechanism == "gatekeeper"
                    else cluster_policy((policy,)))
         requests = [_request(rng, pods) for _ in range(CASES)]
         for request in requests:
@@ -155,7 +155,7 @@ def test_a_repository_of_policies_is_mutated_as_psp_does_or_left_alone(mechanism
         psp = PspEngine([manifest(p) for p in policies],
                         [d for p in policies for d in rbac_manifests(p)]
                         + list(BOOTSTRAP_RBAC), PspOptions())
-        objects = ([m for p in policies for m in mutators(policies, p)]
+        objects = ([m for p in policies for m in mutators(p, scopes(policies)[p.name])]
                    if mechanism == "gatekeeper" else cluster_policy(policies))
         for _ in range(CASES_PER_REPO):
             request = _request(rng, pods)
@@ -177,7 +177,7 @@ def test_a_repository_of_policies_is_mutated_as_psp_does_or_left_alone(mechanism
                 counts["rejected either way"] += ok and got != alone
                 limit = not ok and mechanism == "gatekeeper" and any(
                     _beyond_gatekeeper(p, original) for p in policies
-                    if _matches(scope(policies, p), request.namespace))
+                    if _matches(scopes(policies)[p.name], request.namespace))
                 counts["documented limit"] += limit
                 ok = ok or limit
             elif got == (comparable(result.pod, request.pod, psp=True) if result.mutated
@@ -185,7 +185,7 @@ def test_a_repository_of_policies_is_mutated_as_psp_does_or_left_alone(mechanism
                 counts["as PSP"] += 1
                 continue
             elif got == alone:
-                within = scope(policies, chosen)
+                within = scopes(policies)[chosen.name]
                 if mechanism == "kyverno" and superuser and within.superusers_shared:
                     counts["system:masters left alone"] += 1
                     continue
@@ -195,7 +195,7 @@ def test_a_repository_of_policies_is_mutated_as_psp_does_or_left_alone(mechanism
                 # Gatekeeper: a pathTest cannot see the field, or a member of system:masters
                 # (who may use every policy) gets the namespace's policy's defaults
                 ok = mechanism == "gatekeeper" and (superuser or chosen is not None and _matches(
-                    scope(policies, chosen), request.namespace) and _beyond_gatekeeper(
+                    scopes(policies)[chosen.name], request.namespace) and _beyond_gatekeeper(
                     chosen, original))
                 counts["system:masters given defaults" if superuser else "documented limit"] += ok
             if not ok:

@@ -10,6 +10,7 @@ from pspc.compiler import Options, compile_texts
 from pspc.coverage import EXACT, NOT_EXPRESSIBLE, PARTIAL
 from pspc.mutation.coverage import mutating_coverage
 from pspc.mutation.defaults import ANNOTATION, defaults
+from pspc.mutation.scope import scopes
 from pspc.profiles import Profile, caveat, map_api, unsupported
 from pspc.targets import DEFAULT_TARGETS, MUTATING, TARGETS
 from pspc.targets.gatekeeper_mutation import mutators
@@ -34,6 +35,16 @@ def _build(text: str = SOURCE, targets: tuple[str, ...] = MUTATING):
 
 def _policy(build, name: str = "app"):
     return {p.name: p for p in build.program.policies}[name]
+
+
+def _alone(policy):
+    """The scope of a policy that is the only one."""
+    return scopes((policy,))[policy.name]
+
+
+def _all_mutators(policies) -> list[dict]:
+    within = scopes(policies)
+    return [m for p in policies for m in mutators(p, within[p.name])]
 
 
 def _codes(build) -> list[str]:
@@ -127,7 +138,7 @@ def test_gatekeeper_mutators_cannot_write_the_apparmor_annotation():
     rows = {c.intent: c.status for c in mutating_coverage("gatekeeper-mutation")(
         view.analysis, _policy(build))}
     assert rows["apparmor_default"] == NOT_EXPRESSIBLE
-    names = [m["metadata"]["name"] for m in mutators((_policy(build),), _policy(build), False)]
+    names = [m["metadata"]["name"] for m in mutators(_policy(build), _alone(_policy(build)), False)]
     assert not [n for n in names if "apparmor" in n.lower()]
     kyverno = cluster_policy((_policy(build),), False)
     assert any("container.apparmor.security.beta.kubernetes.io/" in str(r)
@@ -137,9 +148,9 @@ def test_gatekeeper_mutators_cannot_write_the_apparmor_annotation():
 def test_mutators_match_the_namespaces_where_the_policy_is_bound():
     policy = _policy(_build())
     assert {m["spec"]["match"]["namespaces"] == ["team-a"]
-            for m in mutators((policy,), policy)} == {True}
+            for m in mutators(policy, _alone(policy))} == {True}
     unbound = _policy(_build("policy app extends restricted { run as user 1 }\n"))
-    assert mutators((unbound,), unbound) == [] and \
+    assert mutators(unbound, _alone(unbound)) == [] and \
         cluster_policy((unbound,))["spec"]["rules"] == []
 
 
@@ -183,7 +194,7 @@ def _mutated(build, pod: dict, namespace: str) -> dict[str, dict]:
     from .mutators import gatekeeper, kyverno
 
     policies = build.program.policies
-    return {"gatekeeper": gatekeeper([m for p in policies for m in mutators(policies, p)], pod,
+    return {"gatekeeper": gatekeeper(_all_mutators(policies), pod,
                                      namespace),
             "kyverno": kyverno(cluster_policy(policies), pod, namespace)}
 
@@ -192,8 +203,9 @@ def test_mutators_leave_out_the_namespaces_another_policy_may_be_usable_in():
     pytest.importorskip("jmespath", reason="jmespath evaluates Kyverno's variables")
     build = _build(OVERLAP, ("vap", "gatekeeper-mutation", "kyverno-mutation", "report"))
     policies = build.program.policies
-    assert mutators(policies, _policy(build, "web")) == []
-    matches = [m["spec"]["match"] for m in mutators(policies, _policy(build, "batch"))]
+    within = scopes(policies)
+    assert mutators(_policy(build, "web"), within["web"]) == []
+    matches = [m["spec"]["match"] for m in mutators(_policy(build, "batch"), within["batch"])]
     assert matches and all(m.get("excludedNamespaces") == ["shop"] and "namespaces" not in m
                            for m in matches)
     rules = cluster_policy(policies)["spec"]["rules"]
@@ -228,7 +240,20 @@ def test_two_policies_bound_cluster_wide_get_no_mutators():
                           "bind web to group system:authenticated")
     build = _build(two, ("vap", "gatekeeper-mutation", "kyverno-mutation"))
     policies = build.program.policies
-    assert [m for p in policies for m in mutators(policies, p)] == []
+    assert _all_mutators(policies) == []
     assert "mutating/kyverno/pspc-defaults.yaml" not in build.outputs()
     w309 = [d.message for d in build.diagnostics.items if d.code == "W309"]
     assert len(w309) == 4 and all("not filled in in any namespace" in m for m in w309)
+
+
+def test_scope_reasons_stay_short_when_many_policies_share_a_namespace():
+    text = "".join(f"policy p{i} extends restricted {{ run as user 1000 }}\n"
+                   f"bind p{i} to service accounts in namespace shared\n" for i in range(10))
+    text += "bind p0 to service accounts in namespace own\n"
+    build = _build(text, ("vap",))
+    within = scopes(build.program.policies)
+    assert within["p0"].namespaces == ("own",) and within["p0"].left_out == ("shared",)
+    assert within["p0"].reasons == (
+        "shares namespace shared with policies `p1`, `p2`, `p3` and 6 more",)
+    assert within["p9"].empty and within["p9"].reasons == (
+        "shares namespace shared with policies `p0`, `p1`, `p2` and 6 more",)
