@@ -9,7 +9,7 @@ requires it set, and says so.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pspc import vocabulary as voc
 from pspc.model import ir
@@ -64,6 +64,28 @@ class Family:
     scope: str
     check: Expr
     text: str
+    # the check specialised, by the values it was specialised with (as `_frozen` gives
+    # them): policies share most values (`deny privileged` has none), so a build of many
+    # policies evaluates each family once per distinct value, not once per policy
+    _specialised: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def specialised(self, params: dict) -> Expr:
+        """The check with the values `params` substituted and folded (pspc.validation.partial)."""
+        key = _frozen(params)
+        found = self._specialised.get(key)
+        if found is None:
+            found = self._specialised[key] = specialise(self.check, params)
+        return found
+
+
+def _frozen(value: object) -> object:
+    """`value` (parameters: dicts, lists, scalars) as a hashable key; a scalar keeps its
+    type, as True == 1 but a check of `True` is not one of `1`."""
+    if isinstance(value, dict):
+        return ("dict", *((k, _frozen(v)) for k, v in sorted(value.items())))
+    if isinstance(value, list | tuple):
+        return ("list", *(_frozen(v) for v in value))
+    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)
@@ -86,7 +108,7 @@ class Requirement:
 def require(family: Family, params: dict, requirement: str | None = None,
             default: str | None = None) -> Requirement:
     """The requirement of `family` with the policy's values `params`."""
-    return Requirement(family.id, family.intent, family.scope, specialise(family.check, params),
+    return Requirement(family.id, family.intent, family.scope, family.specialised(params),
                        family.text if requirement is None else requirement, default, family,
                        params)
 

@@ -32,6 +32,7 @@ pspc.pss.levels.DEFAULT_VERSION (v1.30).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 from pspc import vocabulary as voc
 from pspc.model import ir
@@ -296,11 +297,13 @@ class _Standard:
         return found
 
 
-def standard_requirements(level: str, version: str) -> list[Requirement]:
-    """The requirements that a pod passes exactly when PSA `level` at `version` admits it."""
+@cache
+def standard_requirements(level: str, version: str) -> tuple[Requirement, ...]:
+    """The requirements that a pod passes exactly when PSA `level` at `version` admits it;
+    computed once per level and version, which many policies share."""
     parsed = parse_version(version)
     label = f"{level} {version}"
-    return [r for r in _Standard(level, parsed, label).requirements() if r.ok != TRUE]
+    return tuple(r for r in _Standard(level, parsed, label).requirements() if r.ok != TRUE)
 
 
 def policy_requirements(policy: ir.Policy, stated: list[Requirement],
