@@ -83,11 +83,13 @@ class LevelReport:
     caveats: tuple[Conflict, ...]  # checks of `level` that no PSP field controls
 
 
-def conflicts(policy: ir.Policy, level: str, version: str) -> tuple[Conflict, ...]:
-    """Every check of `level:version` that rejects pods `policy` admits (caveats included)."""
+def conflicts(policy: ir.Policy, level: str, version: str,
+              intents: dict[str, str] | None = None) -> tuple[Conflict, ...]:
+    """Every check of `level:version` that rejects pods `policy` admits (caveats included).
+    `intents`: the policy's statements (`_intents`), when the caller has them."""
     parsed = parse_version(version)
     rules = rules_for(parsed)
-    intents = _intents(policy)
+    intents = _intents(policy) if intents is None else intents
     return tuple(
         Conflict(level, spec.id, field, intents.get(field) if field else None, sentence)
         for spec in checks_for(level, parsed)
@@ -122,7 +124,8 @@ def _standard_report(policy: ir.Policy, version: str,
     outputs require the level's controls): it fits the strictest level that contains it."""
     standard = policy.pod_security_standard
     at = standard_version(policy, profile_version)
-    statement = _intents(policy).get("pod_security_standard")
+    intents = _intents(policy)
+    statement = intents.get("pod_security_standard")
     order = LEVELS[:LEVELS.index(standard.level) + 1][::-1]
     level = next(name for name in order if contains(standard.level, at, name, version))
     blockers = tuple(
@@ -131,7 +134,8 @@ def _standard_report(policy: ir.Policy, version: str,
                  f"that {name} {version} rejects included")
         for name in LEVELS[LEVELS.index(level) + 1:])
     return LevelReport(policy=policy.name, version=version, level=level,
-                       gaps=gaps(policy, level, version, profile_version), blockers=blockers,
+                       gaps=gaps(policy, level, version, profile_version, intents),
+                       blockers=blockers,
                        caveats=())
 
 
@@ -141,7 +145,8 @@ def recommend_level(policy: ir.Policy, version: str,
     `profile_version`: the cluster's version, for a level the policy states without one."""
     if policy.pod_security_standard is not None:
         return _standard_report(policy, version, profile_version)
-    found = {level: conflicts(policy, level, version) for level in LEVELS}
+    intents = _intents(policy)
+    found = {level: conflicts(policy, level, version, intents) for level in LEVELS}
     level = next((name for name in ("restricted", "baseline")
                   if all(c.field is None for c in found[name])), "privileged")
     stricter = LEVELS[LEVELS.index(level) + 1:]
@@ -149,19 +154,20 @@ def recommend_level(policy: ir.Policy, version: str,
         policy=policy.name,
         version=version,
         level=level,
-        gaps=gaps(policy, level, version),
+        gaps=gaps(policy, level, version, intents=intents),
         blockers=tuple(c for name in stricter for c in found[name] if c.field is not None),
         caveats=tuple(c for c in found[level] if c.field is None),
     )
 
 
-def gaps(policy: ir.Policy, level: str, version: str,
-         profile_version: str | None = None) -> tuple[Gap, ...]:
-    """Every intent of `policy` that `level:version` does not enforce."""
+def gaps(policy: ir.Policy, level: str, version: str, profile_version: str | None = None,
+         intents: dict[str, str] | None = None) -> tuple[Gap, ...]:
+    """Every intent of `policy` that `level:version` does not enforce. `intents`: the
+    policy's statements (`_intents`), when the caller has them."""
     parsed = parse_version(version)
     at = _Level(level, parsed, rules_for(parsed),
                 frozenset(c.id for c in checks_for(level, parsed)))
-    intents = _intents(policy)
+    intents = _intents(policy) if intents is None else intents
     found = tuple(Gap(field, intents.get(field), sentence, why)
                   for finder in GAPS for field, sentence, why in finder(policy, at)
                   if field not in policy.psp_only)
