@@ -90,7 +90,8 @@ def _mutating_limits(build: Build, policy: ir.Policy, mutating: list[str], cover
     W308 per policy for the Gatekeeper and Kyverno mutation targets, and W309 where they
     leave the policy's defaults out (another policy may be usable there too)."""
     prefix, notes = _prefix(build), _notes(build)
-    with_defaults = sorted(p.name for p in build.program.policies if defaults_of(p))
+    with_defaults = build.analysis.once(("policies with defaults",), lambda: sorted(
+        p.name for p in build.program.policies if defaults_of(p)))
     if "map" in mutating and len(with_defaults) > 1 and policy.name == with_defaults[0]:
         build.diagnostics.warning(
             "W307", f"{prefix}map: policies {', '.join(with_defaults)} have defaults; where "
