@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pspc.model.ir import Program
     from pspc.profiles import Profile
     from pspc.syntax import ast
+    from pspc.targets import OutputFile
 
 SOURCE_SUFFIX = ".pspc"
 
@@ -166,6 +167,13 @@ class Build:
             rendered.update(self.for_profile(profile)._rendered(profile.name + "/", whole=True))
         return dict(sorted(rendered.items()))
 
+    def files(self, name: str) -> tuple[OutputFile, ...]:
+        """The files of target `name`, built once: the build's diagnostics read some
+        (pspc.targets.object_sizes) before they are rendered."""
+        from pspc.targets import target
+
+        return self.analysis.once(("files", name), lambda: tuple(target(name).build(self)))
+
     def _rendered(self, prefix: str, whole: bool) -> dict[str, bytes]:
         from pspc.output.render import kustomizations, render
         from pspc.targets import target
@@ -174,7 +182,7 @@ class Build:
         manifests: list[str] = []
         for name in self.options.targets:
             chosen = target(name)
-            for file in chosen.build(self):
+            for file in self.files(name):
                 rendered[prefix + file.path] = render(file)
                 if chosen.manifests and file.path.endswith(".yaml"):
                     manifests.append(file.path)
@@ -230,6 +238,7 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
     from pspc.pss.loosened import drop_loosened_levels
     from pspc.pss.namespaces import lint_declarations
     from pspc.targets.losses import report_losses
+    from pspc.targets.object_sizes import report_object_sizes
 
     options = options or Options()
     diags = diags if diags is not None else Diagnostics()
@@ -250,9 +259,7 @@ def compile_texts(texts: dict[str, str], options: Options | None = None,
     build = Build(program, diags, {**program.sources, **texts}, options, analysis, loaded,
                   profiles)
     if not diags.has_errors:  # a policy in error has no meaning for the targets to carry
-        if profiles:
-            for profile in profiles:
-                report_losses(build.for_profile(profile))
-        else:
-            report_losses(build)
+        for view in [build.for_profile(p) for p in profiles] if profiles else [build]:
+            report_losses(view)
+            report_object_sizes(view)
     return build

@@ -9,7 +9,7 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E041-E045: `pspc import`
 - W101-W111: pspc sources that compile but probably do not do what was meant
 - W201-W205: YAML inputs that are skipped or incomplete
-- W301-W309, E303: what a build's targets cannot enforce
+- W301-W310, E303: what a build's targets cannot enforce or a cluster cannot take
 - E050-E054: pspc.toml (cluster profiles)
 - W401-W404: what a profile's cluster does differently
 """
@@ -301,6 +301,13 @@ CODES: dict[str, Code] = _codes(
         The policy states something PodSecurityPolicy cannot check, and no target of this
         build enforces it, so the output would be weaker than the policy. Also build
         gatekeeper, vap or kyverno (`--target`)."""),
+    ("W310", WARNING, "a generated object is too large for a stock cluster to take as it "
+     "is applied", """
+        The cluster-wide outputs (ValidatingAdmissionPolicy, Kyverno ClusterPolicy,
+        Gatekeeper constraint) hold every policy in one object. Client-side `kubectl apply`
+        copies the object into an annotation, and annotations hold 256 KiB at most: apply
+        it with `kubectl apply --server-side`. etcd refuses a request over 1.5 MiB unless
+        its --max-request-bytes is raised."""),
     ("W305", WARNING, "the PodSecurityPolicy cannot enforce an intent beyond PSP, and no "
      "target of the profile does", """
         With cluster profiles, an intent beyond PSP that no target of one profile enforces
