@@ -119,10 +119,11 @@ class CelWriter:
         self.used.setdefault(ANNOTATIONS_VARIABLE, e.Keys(e.Path(e.Var("obj"), _ANNOTATIONS)))
         return f"variables.{ANNOTATIONS_VARIABLE}"
 
-    def _base(self, path: e.Path) -> tuple[str, tuple[e.Key, ...]]:
-        """Where the reads of `path` start, and the keys left to read."""
+    def _base(self, path: e.Path, presence: bool = False) -> tuple[str, tuple[e.Key, ...]]:
+        """Where the reads of `path` start, and the keys left to read (for a `presence`
+        test, at least one: whether the pod has annotations is not in the variable)."""
         if self.hoisted and path.base.name == "obj" and path.keys[:2] == _ANNOTATIONS \
-                and path.keys != _ANNOTATIONS:  # (whether there are any: the read itself)
+                and not (presence and path.keys == _ANNOTATIONS):
             return self.annotations(), path.keys[2:]
         return _name(path.base), path.keys
 
@@ -145,15 +146,15 @@ class CelWriter:
         tests, access = self._steps(path)
         return f"({' && '.join(tests)} ? {access} : {self.value(default)})"
 
-    def _optional(self, path: e.Path) -> str:
-        text, keys = self._base(path)
+    def _optional(self, path: e.Path, presence: bool = False) -> str:
+        text, keys = self._base(path, presence)
         for key in keys:
             text += f".?{key}" if _field(key) else f"[?{self._key(key)}]"
         return text
 
-    def _steps(self, path: e.Path) -> tuple[list[str], str]:
+    def _steps(self, path: e.Path, presence: bool = False) -> tuple[list[str], str]:
         """The has()/in tests that make each step of `path` safe, and the access itself."""
-        tests, (access, keys) = [], self._base(path)
+        tests, (access, keys) = [], self._base(path, presence)
         for key in keys:
             if _field(key):
                 tests.append(f"has({access}.{key})")
@@ -226,9 +227,9 @@ class CelWriter:
     def _has(self, path: e.Path) -> str:
         """`has(x.f)` for one step (the idiom in both syntaxes); a deeper path is
         `x.?f.?g.hasValue()` with optionals, else a has() per step."""
-        if self.optionals and len(self._base(path)[1]) > 1:
-            return f"{self._optional(path)}.hasValue()"
-        tests, _ = self._steps(path)
+        if self.optionals and len(self._base(path, presence=True)[1]) > 1:
+            return f"{self._optional(path, presence=True)}.hasValue()"
+        tests, _ = self._steps(path, presence=True)
         return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"
 
     def _term(self, node: e.Expr) -> bool:
@@ -240,7 +241,7 @@ class CelWriter:
             return True
         if not isinstance(node, e.Has):
             return False
-        keys = self._base(node.path)[1]
+        keys = self._base(node.path, presence=True)[1]
         return len(keys) > 1 or _field(keys[0])
 
 

@@ -75,7 +75,7 @@ def test_every_policy_variable_cites_its_source_lines():
                 assert lines[0].startswith("// "), name
             if not name.startswith(("usable_", "violations_")) or lines == ["[]"]:
                 continue
-            first = lines[1] if lines[0] == "[" else lines[0]
+            first = next(line for line in lines if not line.endswith("["))  # a list's start
             assert CITATION.match(first) or first.startswith("// no binding"), (name, first)
             for line in lines:
                 found = CITATION.match(line)
