@@ -31,6 +31,8 @@ _RESERVED = {"in", "as", "break", "const", "continue", "else", "for", "function"
              "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
              "true", "false", "null"}
 CONTAINERS_VARIABLE = "containers"
+ANNOTATIONS_VARIABLE = "annotations"
+_ANNOTATIONS = ("metadata", "annotations")
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
@@ -47,12 +49,14 @@ class CelWriter:
 
     `hoisted` maps pod-level derivations (expression nodes) to the names of the variables
     that hold them; `used` records, in order of first use, those the rendered text reads,
-    so that the caller defines exactly those."""
+    so that the caller defines exactly those. A writer that hoists also reads the pod's
+    annotations from `variables.annotations`."""
 
     def __init__(self, optionals: bool = False, hoisted: dict[e.Expr, str] | None = None) -> None:
         self.optionals = optionals
         self.hoisted = hoisted or {}
         self.used: dict[str, e.Expr] = {}
+        self._keys: dict[str, e.Path] = {}  # a quantifier's variable -> the map it ranges over
 
     # -- values ---------------------------------------------------------------------------
 
@@ -110,10 +114,29 @@ class CelWriter:
     def _key(self, key: e.Key) -> str:
         return self.value(key) if isinstance(key, e.Concat) else json.dumps(key)
 
+    def annotations(self) -> str:
+        """The pod's annotations (a map, {} when absent), as `variables.annotations`."""
+        self.used.setdefault(ANNOTATIONS_VARIABLE, e.Keys(e.Path(e.Var("obj"), _ANNOTATIONS)))
+        return f"variables.{ANNOTATIONS_VARIABLE}"
+
+    def _base(self, path: e.Path, presence: bool = False) -> tuple[str, tuple[e.Key, ...]]:
+        """Where the reads of `path` start, and the keys left to read (for a `presence`
+        test, at least one: whether the pod has annotations is not in the variable)."""
+        if self.hoisted and path.base.name == "obj" and path.keys[:2] == _ANNOTATIONS \
+                and not (presence and path.keys == _ANNOTATIONS):
+            return self.annotations(), path.keys[2:]
+        return _name(path.base), path.keys
+
     def _read(self, path: e.Path, default: e.Expr) -> str:
-        """The value at `path`, or `default` when a step is absent."""
-        if not path.keys:
-            return _name(path.base)
+        """The value at `path`, or `default` when a step is absent; in a quantifier over a
+        map's keys, the map's value at the key, present."""
+        base, keys = self._base(path)
+        if not keys:
+            return base
+        key = keys[-1]
+        if (isinstance(key, e.Concat) and len(key.parts) == 1 and isinstance(key.parts[0], e.Var)
+                and self._keys.get(key.parts[0].name) == e.Path(path.base, path.keys[:-1])):
+            return f"{self.value(e.Keys(self._keys[key.parts[0].name]))}[{key.parts[0].name}]"
         if self.optionals:
             text = self._optional(path)
             while isinstance(default, e.Val) and default.path.keys:  # a fallback field
@@ -123,16 +146,16 @@ class CelWriter:
         tests, access = self._steps(path)
         return f"({' && '.join(tests)} ? {access} : {self.value(default)})"
 
-    def _optional(self, path: e.Path) -> str:
-        text = _name(path.base)
-        for key in path.keys:
+    def _optional(self, path: e.Path, presence: bool = False) -> str:
+        text, keys = self._base(path, presence)
+        for key in keys:
             text += f".?{key}" if _field(key) else f"[?{self._key(key)}]"
         return text
 
-    def _steps(self, path: e.Path) -> tuple[list[str], str]:
+    def _steps(self, path: e.Path, presence: bool = False) -> tuple[list[str], str]:
         """The has()/in tests that make each step of `path` safe, and the access itself."""
-        tests, access = [], _name(path.base)
-        for key in path.keys:
+        tests, (access, keys) = [], self._base(path, presence)
+        for key in keys:
             if _field(key):
                 tests.append(f"has({access}.{key})")
                 access = f"{access}.{key}"
@@ -164,36 +187,74 @@ class CelWriter:
             return f"{_name(node.var)}.all(key, key in {json.dumps(list(node.keys))})"
         if isinstance(node, e.Has):
             return self._has(node.path)
+        if isinstance(node, e.Not) and isinstance(node.operand, e.NonEmpty):
+            return f"size({self.value(node.operand.items)}) == 0"
         if isinstance(node, e.Not):
             inner = self.condition(node.operand)
-            return f"!{inner}" if _term(node.operand) else f"!({inner})"
+            return f"!{inner}" if self._term(node.operand) else f"!({inner})"
         if isinstance(node, e.And):
             return "(" + " && ".join(self.condition(o) for o in node.operands) + ")"
         if isinstance(node, e.Or):
-            return "(" + " || ".join(self.condition(o) for o in node.operands) + ")"
-        if isinstance(node, e.All):
-            return f"{self.value(node.items)}.all({node.var.name}, {self.condition(node.body)})"
-        if isinstance(node, e.Any):
-            return (f"{self.value(node.items)}.exists({node.var.name}, "
-                    f"{self.condition(node.body)})")
+            return "(" + " || ".join(self._disjuncts(node.operands)) + ")"
+        if isinstance(node, e.All | e.Any):
+            macro = "all" if isinstance(node, e.All) else "exists"
+            if isinstance(node.items, e.Keys):
+                self._keys[node.var.name] = node.items.path
+            try:
+                body = self.condition(node.body)
+                return f"{self.value(node.items)}.{macro}({node.var.name}, {body})"
+            finally:
+                self._keys.pop(node.var.name, None)
         raise TypeError(f"not a condition: {node!r}")
+
+    def _disjuncts(self, operands: tuple[e.Expr, ...]) -> list[str]:
+        """The operands of a disjunction; `(has(p) && A) || (!has(p) && B)` as the one
+        term `(has(p) ? A : B)`, which says the same."""
+        rendered, paired = [], set()
+        for i, operand in enumerate(operands):
+            if i in paired:
+                continue
+            found = next(((j, split) for j in range(i + 1, len(operands)) if j not in paired
+                          and (split := _cases(operand, operands[j])) is not None), None)
+            if found is None:
+                rendered.append(self.condition(operand))
+                continue
+            paired.add(found[0])
+            test, then, otherwise = (self.condition(part) for part in found[1])
+            rendered.append(f"({test} ? {then} : {otherwise})")
+        return rendered
 
     def _has(self, path: e.Path) -> str:
         """`has(x.f)` for one step (the idiom in both syntaxes); a deeper path is
         `x.?f.?g.hasValue()` with optionals, else a has() per step."""
-        if self.optionals and len(path.keys) > 1:
-            return f"{self._optional(path)}.hasValue()"
-        tests, _ = self._steps(path)
+        if self.optionals and len(self._base(path, presence=True)[1]) > 1:
+            return f"{self._optional(path, presence=True)}.hasValue()"
+        tests, _ = self._steps(path, presence=True)
         return tests[0] if len(tests) == 1 else "(" + " && ".join(tests) + ")"
 
+    def _term(self, node: e.Expr) -> bool:
+        """Whether `node` renders as one parenthesised, called or method-chained term, safe
+        to negate without parentheses: a conjunction or disjunction (parenthesised), a
+        method call (`.startsWith()`), a presence test but `"key" in map` (a has(), a
+        parenthesised chain of them, or `.hasValue()`)."""
+        if isinstance(node, (e.And, e.Or, e.StartsWith)):
+            return True
+        if not isinstance(node, e.Has):
+            return False
+        keys = self._base(node.path, presence=True)[1]
+        return len(keys) > 1 or _field(keys[0])
 
-def _term(node: e.Expr) -> bool:
-    """Whether `node` renders as one parenthesised, called or method-chained term, safe to
-    negate without parentheses: a conjunction or disjunction (parenthesised), a presence
-    test but `"key" in map` (a has(), a parenthesised chain of them, or `.hasValue()`)."""
-    if isinstance(node, (e.And, e.Or)):
-        return True
-    return isinstance(node, e.Has) and (len(node.path.keys) > 1 or _field(node.path.keys[0]))
+
+def _cases(first: e.Expr, second: e.Expr) -> tuple[e.Expr, e.Expr, e.Expr] | None:
+    """(test, then, otherwise) where `first` is `has(p) && then` and `second` is
+    `!has(p) && otherwise`, or the other way round; else None."""
+    for when, unless in ((first, second), (second, first)):
+        if (isinstance(when, e.And) and isinstance(unless, e.And)
+                and isinstance(when.operands[0], e.Has)
+                and unless.operands[0] == e.Not(when.operands[0])):
+            return (when.operands[0], e.and_(*when.operands[1:]),
+                    e.and_(*unless.operands[1:]))
+    return None
 
 
 def _scalar_test(node: e.Cmp) -> bool:

@@ -16,9 +16,9 @@ from pspc.validation import cel
 from pspc.validation import expr as e
 from pspc.validation.requirements import Family
 from pspc.validation.selection import (
+    CEL_NONE_USABLE,
     CEL_SUPERUSER,
     NONE_ADMITS,
-    NONE_USABLE,
     CelSelection,
     _identity_variables,
     check_names,
@@ -73,13 +73,10 @@ def cel_library(families: Iterable[Family]) -> CelSelection:
                      f"variables.{name}" for _, name in named) + "]"}]
     expression = ("variables.unchanged || variables.usablePolicies.exists(p, "
                   "!variables.rejections.exists(found, found.exists(r, r.policy == p.name)))")
-    none_usable = (f'"{NONE_USABLE}" + request.userInfo.username + " or service account " + '
-                   'request.namespace + "/" + variables.serviceAccount + " in namespace " + '
-                   "request.namespace")
     rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + '
                 'variables.rejections.filter(found, size(found) > 0).map(found, found.map(r, '
                 'r.policy + ": " + r.scope + " " + r.offenders.join(", ") + " " + r.reason + '
                 '" (" + r.origin + ")").join("; ")).join("; ")')
     return CelSelection(tuple(variables), expression,
-                        f"size(variables.usable) == 0 ? {none_usable} : {rejected}")
+                        f"size(variables.usable) == 0 ? {CEL_NONE_USABLE} : {rejected}")
 

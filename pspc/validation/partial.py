@@ -48,6 +48,8 @@ def _fold(node: e.Expr, env: dict) -> e.Expr:  # noqa: PLR0911, PLR0912 - one ca
             return e.FALSE
         if isinstance(item, e.Lit) and isinstance(collection, e.Lit):
             return e.Lit(item.value in collection.value)
+        if isinstance(collection, e.Lit) and len(collection.value) == 1:  # `x in [a]`: x == a
+            return e.Cmp("==", item, e.Lit(collection.value[0]))
         return e.In(item, collection)
     if isinstance(node, e.StartsWith):
         text, prefix = _fold(node.text, env), _fold(node.prefix, env)
@@ -67,10 +69,38 @@ def _fold(node: e.Expr, env: dict) -> e.Expr:  # noqa: PLR0911, PLR0912 - one ca
     if isinstance(node, e.And):
         return _exact(e.and_(*(_fold(operand, env) for operand in node.operands)))
     if isinstance(node, e.Or):
-        return e.or_(*(_fold(operand, env) for operand in node.operands))
+        return _unguarded(e.or_(*(_fold(operand, env) for operand in node.operands)))
     if isinstance(node, e.All | e.Any):
         return _quantifier(node, env)
     return node  # Lit, Containers, OnlyKeys: nothing to substitute
+
+
+def _unguarded(node: e.Expr) -> e.Expr:
+    """`!has(p) || X` is X where X holds when p is absent (every read under p gives its
+    default): the guard adds nothing (`seLinuxOptions`, when set, with an allowed type and
+    no user or role: `type in ["", ...] && user == "" && role == ""` holds unset)."""
+    if not isinstance(node, e.Or):
+        return node
+    for guard in node.operands:
+        if isinstance(guard, e.Not) and isinstance(guard.operand, e.Has):
+            rest = e.or_(*(o for o in node.operands if o is not guard))
+            if _fold(_absent(rest, guard.operand.path), {}) == e.TRUE:
+                return _unguarded(rest)
+    return node
+
+
+def _absent(node: object, unset: e.Path) -> object:
+    """`node` where the field at `unset` is absent: its reads are their defaults."""
+    if isinstance(node, e.Val | e.Has | e.Items | e.Keys) and node.path.base == unset.base \
+            and node.path.keys[:len(unset.keys)] == unset.keys:
+        if isinstance(node, e.Val):
+            return _absent(node.default, unset)
+        return e.FALSE if isinstance(node, e.Has) else e.Lit([])
+    if isinstance(node, tuple):
+        return tuple(_absent(item, unset) for item in node)
+    if isinstance(node, e.Lit) or not hasattr(node, "__dataclass_fields__"):
+        return node
+    return type(node)(*(_absent(getattr(node, f), unset) for f in node.__dataclass_fields__))
 
 
 def _access(node: e.Val | e.Has | e.Items | e.Keys, env: dict) -> e.Expr:

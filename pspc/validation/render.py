@@ -103,7 +103,7 @@ _LEVEL_NOTE = re.compile(r" \(Pod Security Standards ([^:()]+): ([^()]+)\)$")
 def _wording(check: Requirement) -> str:
     """What a check requires, for a CEL message: a level's requirement names its control
     only, the level and version being said once (rejection_prefix)."""
-    return _LEVEL_NOTE.sub(r" (\2)", check.requirement)
+    return _LEVEL_NOTE.sub("", check.requirement)
 
 
 def rejection_prefix(policy: ir.Policy, checks: tuple[Requirement, ...]) -> str:
@@ -115,28 +115,99 @@ def rejection_prefix(policy: ir.Policy, checks: tuple[Requirement, ...]) -> str:
     return f"{policy.name}: "
 
 
-def _cel_failures(check: Requirement, cel_writer: cel.CelWriter) -> str:
-    """The messages of `check` for a pod (none when it passes): one per failing container
+# The variable of a pod check over each item of a list whose items a message names, one by
+# one, when they fail it: each sysctl (pspc.validation.requirements, .standards).
+_NAMED_ITEMS = ("sysctl",)
+
+
+def _named_items(check: Requirement) -> e.All | None:
+    ok = check.ok
+    if check.scope == "pod" and isinstance(ok, e.All) and ok.var.name in _NAMED_ITEMS:
+        return ok
+    return None
+
+
+def _offenders(ok: e.All, cel_writer: cel.CelWriter) -> str:
+    """The messages naming the items of `ok`'s list that fail it (`pod sysctl a.b ...`)."""
+    var = ok.var.name
+    name = cel_writer.value(e.Val(e.path(ok.var, "name"), e.Lit("")))
+    return (f"{cel_writer.value(ok.items)}.filter({var}, {cel_writer.condition(e.not_(ok.body))})"
+            f'.map({var}, "pod {var} " + {name} + " is not allowed")')
+
+
+def _cel_message(check: Requirement, cel_writer: cel.CelWriter, subject: str) -> str:
+    """The message of `check` for the pod, or for one container or volume, "" when it
+    passes (`subject` leads a pod's); a check of each sysctl names those that fail."""
+    named = _named_items(check)
+    if named is not None:
+        return f'{_offenders(named, cel_writer)}.join("; ")'
+    return f"{cel_writer.condition(check.ok)} ? \"\" : {json.dumps(subject + _wording(check))}"
+
+
+def _one_failure(check: Requirement, cel_writer: cel.CelWriter) -> str:
+    """The messages of one check (none when the pod passes): one per failing container
     or volume, naming it, or one for the pod."""
-    violated = cel_writer.condition(e.not_(check.ok))
+    named = _named_items(check)
+    if named is not None:
+        return _offenders(named, cel_writer)
+    if check.scope == "pod":
+        return f"({cel_writer.condition(check.ok)} ? [] : [{json.dumps('pod ' + _wording(check))}])"
+    var = C if check.scope == "container" else V
     tail = json.dumps(f" {_wording(check)}")
-    if check.scope == "container":
-        return (f"{cel_writer.value(e.Containers(SPEC))}.filter({C.name}, {violated})"
-                f'.map({C.name}, "container " + {C.name}.name + {tail})')
-    if check.scope == "volume":
-        return (f"{cel_writer.value(e.Items(e.path(SPEC, 'volumes')))}"
-                f'.filter({V.name}, {violated}).map({V.name}, "volume " + {V.name}.name + {tail})')
-    return f"({cel_writer.condition(check.ok)} ? [] : [{json.dumps('pod ' + _wording(check))}])"
+    return (f"{_scope_items(check.scope, cel_writer)}.filter({var.name}, "
+            f"{cel_writer.condition(e.not_(check.ok))})"
+            f'.map({var.name}, "{check.scope} " + {var.name}.name + {tail})')
 
 
-def _failure_list(lines: list[str]) -> str:
-    """Items (each a list of messages) and their comment lines as one flat list of the
-    failed checks' messages; flat, as a chain of `+` would nest as deep as the checks are
-    many."""
-    if not lines:
-        return "[]"
+def _scope_items(scope: str, cel_writer: cel.CelWriter) -> str:
+    if scope == "container":
+        return cel_writer.value(e.Containers(SPEC))
+    return cel_writer.value(e.Items(e.path(SPEC, "volumes")))
+
+
+def _cited(entries: list[tuple[str | None, Requirement]], render) -> list[str]:
+    """One line per check (`render(check)`), each group of checks of one statement under
+    the comment citing it."""
+    lines, cited = [], None
+    for comment, check in entries:
+        if comment != cited and comment:
+            lines.append(comment)
+        cited = comment
+        lines.append(render(check))
+    return lines
+
+
+def _scope_failures(scope: str, entries: list[tuple[str | None, Requirement]],
+                    cel_writer: cel.CelWriter) -> str:
+    """The messages of the checks of one scope. One check is a filter (the failing
+    containers or volumes) or a ternary; several are a list of messages, "" for a check
+    that passes, written once for the pod, or once for each container or volume, whose
+    messages name it."""
+    if len(entries) == 1:
+        ((comment, check),) = entries
+        return "\n".join(filter(None, (comment, _one_failure(check, cel_writer))))
+    subject = "pod " if scope == "pod" else ""
+    lines = _cited(entries, lambda check: _cel_message(check, cel_writer, subject) + ",")
     lines[-1] = lines[-1].removesuffix(",")
-    return "[\n" + "\n".join(lines) + '\n].map(check, check.join("; ")).filter(m, m != "")'
+    listed = "\n".join(f"  {line}" for line in lines) + '\n].filter(m, m != "")'
+    if scope == "pod":
+        return f"[\n{listed}"
+    var = C.name if scope == "container" else V.name
+    return (f"{_scope_items(scope, cel_writer)}.map({var}, [\n{listed}"
+            f'.map(m, "{scope} " + {var}.name + " " + m).join("; ")).filter(m, m != "")')
+
+
+_SCOPES = ("pod", "container", "volume")
+
+
+def _failure_list(entries: list[tuple[str | None, Requirement]], cel_writer: cel.CelWriter) -> str:
+    """The messages of the checks (each with the comment citing it) that the pod fails, a
+    list of strings: the pod's, then the containers', then the volumes'. Each scope is one
+    term of a sum of at most three lists (a sum per check would nest as deep as the checks
+    are many)."""
+    terms = [_scope_failures(scope, found, cel_writer) for scope in _SCOPES
+             if (found := [(c, check) for c, check in entries if check.scope == scope])]
+    return " +\n".join(terms) or "[]"
 
 
 def _level_label(checks: list[Requirement]) -> str:
@@ -152,47 +223,49 @@ def level_variable(checks: list[Requirement]) -> str:
 
 def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
                    cel_writer: cel.CelWriter, sources: dict[str, list[str]],
-                   shared: dict[str, str]) -> str:
+                   levels: dict[str, str], shared: bool = True) -> str:
     """The policy's checks in CEL: the messages of those the pod fails (empty: the policy
-    admits it), one per failed check. Each check is written once, one per line, under a `//`
-    comment citing the source line that asks for it (checks of one statement share it);
-    the checks of intents left at their defaults come last, under one comment.
+    admits it), one for each failed check of the pod and one for each container or volume
+    that fails some (pspc.validation.render._failure_list). Each check is written once, one
+    per line, under a `//` comment citing the source line that asks for it (checks of one
+    statement share it); the checks of intents left at their defaults come last in their
+    scope, under one comment.
 
     The controls of a Pod Security Standards level are the same for every policy that
-    states the level at one version: they go to `shared` (variable name -> expression),
-    defined once, and the policy reads that variable."""
+    states the level at one version: where several policies read them (`shared`), they go
+    to `levels` (variable name -> expression), defined once, and the policy reads that
+    variable; else the policy's own variable holds them."""
     level = [c for c in checks if c.intent == INTENT]
     stated = [c for c in checks if c.intent != INTENT and c.intent in policy.origins]
     defaults = [c for c in checks if c.intent != INTENT and c.intent not in policy.origins]
-    lines, cited = [], None
-    for check in stated:
-        comment = origin_comment(policy, check.intent, sources)
-        if comment != cited:
-            lines.append(f"  {comment}")
-            cited = comment
-        lines.append(f"  {_cel_failures(check, cel_writer)},")
-    if defaults:
-        lines.append(f"  {defaults_comment(policy, [c.intent for c in defaults])}")
-        lines.extend(f"  {_cel_failures(c, cel_writer)}," for c in defaults)
-    own = _failure_list(lines)
+    by_default = {s: [c.intent for c in defaults if c.scope == s] for s in _SCOPES}
+    own = _failure_list(
+        [(origin_comment(policy, c.intent, sources), c) for c in stated]
+        + [(defaults_comment(policy, by_default[c.scope]), c) for c in defaults], cel_writer)
     if not level:
         return own
-    name = level_variable(level)
-    if name not in shared:
-        controls = [f"  {_cel_failures(c, cel_writer)}," for c in level]
-        shared[name] = (f"// the controls of Pod Security Standards {_level_label(level)} "
-                        f"that the pod fails\n{_failure_list(controls)}")
-    reads = f"variables.{name}" + ("" if own == "[]" else f" + {own}")
+    controls = (f"// the controls of Pod Security Standards {_level_label(level)} that the "
+                f"pod fails\n{_failure_list([(None, c) for c in level], cel_writer)}")
+    if shared:
+        name = level_variable(level)
+        levels.setdefault(name, controls)
+        controls = f"variables.{name}"
+    reads = controls + ("" if own == "[]" else f" +\n{own}")
     return f"{origin_comment(policy, INTENT, sources)}\n{reads}"
 
 
 def cel_definitions(cel_writer: cel.CelWriter) -> list[dict]:
-    """The variables every policy's CEL reads: the containers, and the hoisted derivations
-    the writer has used, in HOISTED's order (a derivation after those it reads)."""
+    """The variables every policy's CEL reads: the containers, the annotations if read, and
+    the hoisted derivations the writer has used, in HOISTED's order (a derivation after
+    those it reads)."""
     variables = [{"name": cel.CONTAINERS_VARIABLE, "expression": cel_writer.containers()}]
     for node, name in reversed(HOISTED.items()):  # a definition marks those it reads used
         if name in cel_writer.used:
             cel_writer.definition(node)
+    if cel.ANNOTATIONS_VARIABLE in cel_writer.used:
+        plain = cel.CelWriter(cel_writer.optionals)  # the read itself, not the variable
+        variables.append({"name": cel.ANNOTATIONS_VARIABLE,
+                          "expression": plain.value(cel_writer.used[cel.ANNOTATIONS_VARIABLE])})
     for node, name in HOISTED.items():
         if name in cel_writer.used:
             variables.append({"name": name, "expression": (
@@ -215,10 +288,8 @@ def cel_program(policy: ir.Policy, optionals: bool = False,
     variables, the last of them `violations`, and the validation that it is empty."""
     cel_writer = cel.CelWriter(optionals, HOISTED)
     checks = tuple(requirements(policy)) if checks is None else checks
-    shared: dict[str, str] = {}
-    violations = cel_violations(policy, checks, cel_writer, source_lines(sources or {}), shared)
-    variables = [*cel_definitions(cel_writer),
-                 *({"name": n, "expression": x} for n, x in shared.items()),
-                 {"name": "violations", "expression": violations}]
+    violations = cel_violations(policy, checks, cel_writer, source_lines(sources or {}), {},
+                                shared=False)
+    variables = [*cel_definitions(cel_writer), {"name": "violations", "expression": violations}]
     message = f'{json.dumps(rejection_prefix(policy, checks))} + variables.violations.join("; ")'
     return variables, [CelValidation("size(variables.violations) == 0", message)]

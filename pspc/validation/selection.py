@@ -41,21 +41,28 @@ from pspc.validation.render import (
     HOISTED,
     cel_definitions,
     cel_violations,
+    level_variable,
     rejection_prefix,
     source_lines,
     source_text,
 )
 from pspc.validation.requirements import Family, Requirement
+from pspc.validation.standards import INTENT
 from pspc.workloads import CONTROLLER_GROUPS, WORKLOADS
 
 SUPERUSER_GROUP = "system:masters"
 SERVICE_ACCOUNT_USER = "system:serviceaccount:"
+SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
 # The annotations the checks read (seccomp and AppArmor): an UPDATE that changes none of
 # them and not the spec changes nothing that is checked.
 CHECKED_ANNOTATIONS = (voc.SECCOMP_POD,)
 CHECKED_ANNOTATION_PREFIXES = (voc.SECCOMP_CONTAINER_PREFIX, voc.APPARMOR_CONTAINER_PREFIX)
 NONE_USABLE = "no PodSecurityPolicy-equivalent policy is usable by "
 NONE_ADMITS = "no usable policy admits the pod"
+# who may use no policy: the requester, and the pod's service account (in the request's
+# namespace, where the policies would be used)
+CEL_NONE_USABLE = (f'"{NONE_USABLE}" + request.userInfo.username + " or service account " + '
+                   'request.namespace + "/" + variables.serviceAccount')
 
 
 def identifiers(names: Iterable[str], form: Callable[[str], str]) -> dict[str, str]:
@@ -125,20 +132,35 @@ def _cel_in(item_list: str, values: tuple[str, ...], var: str) -> str:
     return f"variables.{item_list}.exists({var}, {var} in {json.dumps(list(values))})"
 
 
+def _service_account_groups(grant: Grant) -> set[str]:
+    """The groups of a grant that the pod's service account has wherever the grant holds:
+    `system:serviceaccounts`, and `system:serviceaccounts:NS` in namespace NS (its
+    namespace is the request's)."""
+    found = {SERVICE_ACCOUNTS_GROUP}
+    if grant.namespaces is not None and len(grant.namespaces) == 1:
+        found.add(f"{SERVICE_ACCOUNTS_GROUP}:{grant.namespaces[0]}")
+    return found & set(grant.groups)
+
+
 def cel_usable(policy: ir.Policy) -> str:
-    """Whether the requester or the pod's service account may use the policy."""
+    """Whether the requester or the pod's service account may use the policy; a grant to a
+    group the service account has where the grant holds needs no test of who asks."""
     terms = [f"variables.{CEL_SUPERUSER}"]
     for grant in grants(policy):
         who = ([_cel_in("names", grant.names, "n")] if grant.names else []) + (
             [_cel_in("groups", grant.groups, "g")] if grant.groups else [])
-        either = who[0] if len(who) == 1 else "(" + " || ".join(who) + ")"
+        either = None if _service_account_groups(grant) else \
+            who[0] if len(who) == 1 else "(" + " || ".join(who) + ")"
         if grant.namespaces is None:
-            terms.append(either)
+            where = None
         elif len(grant.namespaces) == 1:
-            terms.append(f"(request.namespace == {json.dumps(grant.namespaces[0])} && {either})")
+            where = f"request.namespace == {json.dumps(grant.namespaces[0])}"
         else:
-            terms.append(f"(request.namespace in {json.dumps(list(grant.namespaces))} && "
-                         f"{either})")
+            where = f"request.namespace in {json.dumps(list(grant.namespaces))}"
+        if where is None and either is None:
+            return "true"
+        terms.append(either if where is None else where if either is None else
+                     f"({where} && {either})")
     return " || ".join(terms)
 
 
@@ -152,7 +174,15 @@ def _checked_annotation_cel(key: str) -> str:
 
 
 def _identity_variables(cel_writer: CelWriter) -> list[dict]:
+    """Who asks (the service account, the names and groups of both identities, a
+    superuser) and whether the request is an UPDATE that changes nothing checked. A writer
+    that hoists reads the annotations from the variable its caller defines (render
+    .cel_definitions); another defines it here."""
     annotations = e.path(e.Var("obj"), "metadata", "annotations")
+    defined = [] if cel_writer.hoisted else [
+        {"name": "annotations", "expression": cel_writer.value(e.Keys(annotations))}]
+    if cel_writer.hoisted:
+        cel_writer.annotations()
     old_annotations = e.path(e.Var("oldObject"), "metadata", "annotations")
     # every checked annotation, of either version, is in both with the same value
     same = (f"[variables.annotations, variables.oldAnnotations].all(m, m.all(k,\n"
@@ -174,7 +204,7 @@ def _identity_variables(cel_writer: CelWriter) -> list[dict]:
             '"system:serviceaccounts:" + request.namespace]')},
         {"name": CEL_SUPERUSER, "expression": (
             f'"{SUPERUSER_GROUP}" in {_requester_groups(cel_writer)}')},
-        {"name": "annotations", "expression": cel_writer.value(e.Keys(annotations))},
+        *defined,
         {"name": "oldAnnotations", "expression": (
             f"oldObject != null ? {cel_writer.value(e.Keys(old_annotations))} : {{}}")},
         {"name": "unchanged", "expression": (
@@ -224,34 +254,58 @@ def cel_selection(policies: list[ir.Policy],
     cel_writer = CelWriter(optionals, HOISTED)
     per_policy: list[dict] = []
     levels: dict[str, str] = {}  # the Pod Security Standards levels' controls, once each
+    readers = Counter(level_variable(level) for p in policies
+                      if (level := [c for c in checks(p) if c.intent == INTENT]))
     admitting, usable_names, rejections = [], [], []
     for policy in policies:
         ident = idents[policy.name]
         usable, violations = f"variables.usable_{ident}", f"variables.violations_{ident}"
+        level = [c for c in checks(policy) if c.intent == INTENT]
         per_policy.extend([
             {"name": f"usable_{ident}",
              "expression": f"{_usable_comment(policy, lines)}\n{cel_usable(policy)}"},
             {"name": f"violations_{ident}", "expression": cel_violations(
-                policy, checks(policy), cel_writer, lines, levels)},
+                policy, checks(policy), cel_writer, lines, levels,
+                shared=bool(level) and readers[level_variable(level)] > 1)},
         ])
         admitting.append(f"({usable} && size({violations}) == 0)")
         usable_names.append(f'{usable} ? {json.dumps(policy.name)} : ""')
         rejections.append(f'{usable} ? {json.dumps(rejection_prefix(policy, checks(policy)))} + '
                           f'{violations}.join("; ") : ""')
+    identity = _identity_variables(cel_writer)  # before the definitions: it reads some
     # flat lists (filtered), not chains of `+`, which nest as deep as the policies are many
     variables = [*(cel_definitions(cel_writer) if policies else []),
                  *({"name": n, "expression": x} for n, x in levels.items()),
-                 *_identity_variables(cel_writer), *per_policy,
+                 *identity, *per_policy,
                  {"name": "usable", "expression": _nonempty(usable_names, "name")}]
     expression = (f"variables.unchanged || [{', '.join(admitting)}].exists(admitted, admitted)"
                   if admitting else "variables.unchanged")
-    none_usable = (f'"{NONE_USABLE}" + request.userInfo.username + " or service account " + '
-                   'request.namespace + "/" + variables.serviceAccount + " in namespace " + '
-                   "request.namespace")
     rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + '
                 f'{_nonempty(rejections, "m")}.join("; ")')
-    message = f"size(variables.usable) == 0 ? {none_usable} : {rejected}"
-    return CelSelection(tuple(variables), expression, message)
+    message = f"size(variables.usable) == 0 ? {CEL_NONE_USABLE} : {rejected}"
+    if len(policies) == 1:  # the same, with the one policy's name and prefix spelt out
+        (policy,) = policies
+        ident = idents[policy.name]
+        expression = (f"variables.unchanged || variables.usable_{ident} && "
+                      f"size(variables.violations_{ident}) == 0")
+        prefix = (f"{NONE_ADMITS} (usable: {policy.name}): "
+                  f"{rejection_prefix(policy, checks(policy))}")
+        message = (f"!variables.usable_{ident} ? {CEL_NONE_USABLE} : {json.dumps(prefix)} + "
+                   f'variables.violations_{ident}.join("; ")')
+    return CelSelection(_read(variables, [expression, message]), expression, message)
+
+
+_VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _read(variables: list[dict], expressions: list[str]) -> tuple[dict, ...]:
+    """The variables that the expressions read, directly or through other variables
+    (`names` is read only where a binding names a user or a service account)."""
+    wanted = {n for text in expressions for n in _VARIABLE.findall(text)}
+    for variable in reversed(variables):  # a variable reads only earlier ones
+        if variable["name"] in wanted:
+            wanted.update(_VARIABLE.findall(variable["expression"]))
+    return tuple(v for v in variables if v["name"] in wanted)
 
 
 # -- Rego (Gatekeeper, conftest) ------------------------------------------------------------
@@ -349,7 +403,7 @@ _VERDICT = """\
 	not _unchanged
 	count(usable) == 0
 	msg := concat("", ["{none_usable}", object.get(_requester, "username", ""),
-		" or service account ", _namespace, "/", _service_account, " in namespace ", _namespace])
+		" or service account ", _namespace, "/", _service_account])
 }}
 
 {head}

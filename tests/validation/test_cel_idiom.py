@@ -75,7 +75,7 @@ def test_every_policy_variable_cites_its_source_lines():
                 assert lines[0].startswith("// "), name
             if not name.startswith(("usable_", "violations_")) or lines == ["[]"]:
                 continue
-            first = lines[1] if lines[0] == "[" else lines[0]
+            first = next(line for line in lines if not line.endswith("["))  # a list's start
             assert CITATION.match(first) or first.startswith("// no binding"), (name, first)
             for line in lines:
                 found = CITATION.match(line)
@@ -128,11 +128,15 @@ def test_messages_name_the_container_and_the_field():
 
     build = compile_texts({"p.pspc": "policy web extends restricted {}\n"}, Options(targets=()))
     (policy,) = build.program.policies
-    pod = {"metadata": {"name": "x"}, "spec": {"containers": [
-        {"name": "app", "securityContext": {"privileged": True}}]}}
-    (message,) = CelEngine(policy, "cel-expr-python").messages(pod)
-    assert message.startswith("web (Pod Security Standards restricted v1.30): ")
-    assert "container app must not set securityContext.privileged=true (privileged)" in message
+    pod = {"metadata": {"name": "x"}, "spec": {
+        "securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]},
+        "containers": [{"name": "app", "securityContext": {"privileged": True}}]}}
+    for runtime in ("cel-expr-python", "cel-python"):
+        (message,) = CelEngine(policy, runtime).messages(pod)
+        assert message.startswith("web (Pod Security Standards restricted v1.30): ")
+        assert "container app must not set securityContext.privileged=true;" in message
+        # a list's offending item is named, not the list the check allows
+        assert "pod sysctl kernel.msgmax is not allowed;" in message
 
 
 def test_a_binding_statement_is_cited_once_however_many_namespaces_it_names():
@@ -142,3 +146,45 @@ def test_a_binding_statement_is_cited_once_however_many_namespaces_it_names():
     (usable,) = [v["expression"] for v in build.analysis.cel_selection(True).variables
                  if v["name"] == "usable_web"]
     assert usable.count("// p.pspc:2 bind web") == 1, usable
+
+
+def _selection(source: str) -> dict[str, str]:
+    build = compile_texts({"p.pspc": source}, Options(("vap",)))
+    selection = build.analysis.cel_selection(True)
+    return {v["name"]: v["expression"] for v in selection.variables} | {
+        "": selection.expression, "message": selection.message_expression}
+
+
+def test_only_the_variables_some_expression_reads_are_defined():
+    """A binding to the service accounts of a namespace needs neither the requester's
+    names nor its groups: the pod's service account, in the request's namespace, has the
+    group `system:serviceaccounts:<namespace>`. One policy is spelt out in the validation
+    (no `usable` list), and a level one policy states is that policy's own variable."""
+    found = _selection("policy web extends restricted {}\n"
+                       "bind web to service accounts in namespace web\n")
+    assert found["usable_web"].splitlines()[-1] == \
+        'variables.superuser || request.namespace == "web"'
+    assert not {"names", "groups", "usable"} & set(found), sorted(found)
+    assert not any(LEVEL.fullmatch(name) for name in found), sorted(found)
+    assert found[""] == ("variables.unchanged || variables.usable_web && "
+                         "size(variables.violations_web) == 0")
+    # another namespace's service accounts, a user: who asks is read
+    found = _selection("policy web extends restricted {}\n"
+                       "bind web to group system:serviceaccounts:api in namespace web\n"
+                       "bind web to user jane\n")
+    assert {"names", "groups"} <= set(found)
+    # two policies stating one level share its controls
+    found = _selection("policy a extends restricted {}\npolicy b extends restricted {}\n")
+    assert [n for n in found if LEVEL.fullmatch(n)] == ["pss_restricted_v1_30_violations"]
+    assert {"usable", "violations_a", "violations_b"} <= set(found)
+
+
+def test_checks_of_one_scope_are_written_once_per_container():
+    """The containers' checks are one list of messages per container, named once; a lone
+    check of a scope is one filter."""
+    found = _selection("policy web extends restricted {}\n")["violations_web"]
+    assert found.count("variables.containers.map(c, [") == 1
+    assert found.count('"container " + c.name') == 1
+    assert "variables.containers.filter(" not in found
+    found = _selection("policy web extends privileged {}\n")["violations_web"]  # procMount
+    assert "variables.containers.filter(c, " in found and ".map(c, [" not in found, found

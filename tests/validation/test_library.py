@@ -18,7 +18,9 @@ from pspc.targets import OutputFile
 from pspc.targets import gatekeeper as gatekeeper_target
 from pspc.targets import rego as rego_target
 from pspc.validation import expr as e
-from pspc.validation.requirements import requirements
+from pspc.validation.interpret import holds
+from pspc.validation.partial import specialise
+from pspc.validation.requirements import PSC, SPEC, requirements
 
 regorus = pytest.importorskip("regorus", reason="regorus runs the Rego")
 
@@ -56,6 +58,27 @@ def test_partial_evaluation_leaves_literal_checks_only():
                 assert not found, (policy.name, check.id, found)
                 count += 1
     assert count > 50
+
+
+def test_partial_evaluation_drops_what_the_values_decide():
+    """`!has(p) || X` is X where X holds with p absent; `x in [a]` is `x == a`. A guard X
+    does not make redundant stays (an AppArmor profile, when set, must have a type)."""
+    options, profile = PSC / "seLinuxOptions", PSC / "appArmorProfile"
+    allowed = e.In(e.Val(options / "type", e.Lit("")), e.param("types"))
+    selinux = e.or_(e.not_(e.Has(options)), allowed)
+    assert specialise(selinux, {"types": ["", "container_t"]}) == e.In(
+        e.Val(options / "type", e.Lit("")), e.Lit(["", "container_t"]))
+    assert specialise(selinux, {"types": ["container_t"]}) == e.or_(
+        e.not_(e.Has(options)), e.eq(e.Val(options / "type", e.Lit("")), "container_t"))
+    typed = e.or_(e.not_(e.Has(profile)), e.In(e.Val(profile / "type", e.Lit("")),
+                                                 e.Lit(["Localhost", "RuntimeDefault"])))
+    assert specialise(typed, {}) == typed
+    for pod in ({}, {"securityContext": {}}, {"securityContext": {"seLinuxOptions": {}}},
+                {"securityContext": {"seLinuxOptions": {"type": "spc_t"}}}):
+        env = {"obj": {"spec": pod}, SPEC.name: pod}
+        assert holds(specialise(selinux, {"types": ["", "container_t"]}), env) == holds(
+            e.or_(e.not_(e.Has(options)), e.In(e.Val(options / "type", e.Lit("")),
+                                               e.Lit(["", "container_t"]))), env)
 
 
 def test_the_template_is_the_same_for_any_policies():

@@ -8,7 +8,7 @@ deny contains msg if {
 	not _unchanged
 	count(usable) == 0
 	msg := concat("", ["no PodSecurityPolicy-equivalent policy is usable by ", object.get(_requester, "username", ""),
-		" or service account ", _namespace, "/", _service_account, " in namespace ", _namespace])
+		" or service account ", _namespace, "/", _service_account])
 }
 
 deny contains msg if {
@@ -407,7 +407,7 @@ reasons contains _reason(policy, params, _subject("volume", v), "must not be a h
 }
 
 # pss.capabilities_baseline (pod_security_standard)
-reasons contains _reason(policy, params, _subject("container", c), "must add only capabilities of the baseline set (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT) (Pod Security Standards: capabilities_baseline)") if {
+reasons contains _reason(policy, params, _subject("container", c), "must add only capabilities of the baseline set (Pod Security Standards: capabilities_baseline)") if {
 	some policy in _usable_policies
 	params := policy.pssCapabilitiesBaseline
 	some c in _containers
@@ -513,7 +513,7 @@ reasons contains _reason(policy, params, _subject("container", c), "must not set
 }
 
 # pss.restrictedVolumes (pod_security_standard)
-reasons contains _reason(policy, params, _subject("volume", v), "must be of a restricted volume type (configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret) (Pod Security Standards: restrictedVolumes)") if {
+reasons contains _reason(policy, params, _subject("volume", v), "must be of a volume type the restricted level allows (Pod Security Standards: restrictedVolumes)") if {
 	some policy in _usable_policies
 	params := policy.pssRestrictedVolumes
 	some v in _volumes
@@ -559,7 +559,7 @@ reasons contains _reason(policy, params, _subject("container", c), "must set sec
 }
 
 # pss.capabilities_restricted (pod_security_standard)
-reasons contains _reason(policy, params, _subject("container", c), "must drop ALL capabilities (securityContext.capabilities.drop) and add nothing but NET_BIND_SERVICE (Pod Security Standards: capabilities_restricted)") if {
+reasons contains _reason(policy, params, _subject("container", c), "must drop ALL capabilities and add only NET_BIND_SERVICE (Pod Security Standards: capabilities_restricted)") if {
 	some policy in _usable_policies
 	params := policy.pssCapabilitiesRestricted
 	some c in _containers
