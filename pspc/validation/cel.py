@@ -57,6 +57,9 @@ class CelWriter:
         self.hoisted = hoisted or {}
         self.used: dict[str, e.Expr] = {}
         self._keys: dict[str, e.Path] = {}  # a quantifier's variable -> the map it ranges over
+        # text its callers rendered with it, by what determines the text
+        # (pspc.validation.render.once): policies share most checks
+        self.rendered: dict[tuple, str] = {}
 
     # -- values ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from pspc.diagnostics import Span
@@ -135,9 +136,24 @@ def _offenders(ok: e.All, cel_writer: cel.CelWriter) -> str:
             f'.map({var}, "pod {var} " + {name} + " is not allowed")')
 
 
+def _once(cel_writer: cel.CelWriter, key: tuple, render: Callable[[], str]) -> str:
+    """`render()`, or the text it gave for the same key with this writer: a requirement's
+    text depends only on its key (family and values) and its wording, which many policies
+    share."""
+    found = cel_writer.rendered.get(key)
+    if found is None:
+        found = cel_writer.rendered[key] = render()
+    return found
+
+
 def _cel_message(check: Requirement, cel_writer: cel.CelWriter, subject: str) -> str:
     """The message of `check` for the pod, or for one container or volume, "" when it
     passes (`subject` leads a pod's); a check of each sysctl names those that fail."""
+    return _once(cel_writer, ("message", check.key, check.requirement, subject),
+                 lambda: _render_message(check, cel_writer, subject))
+
+
+def _render_message(check: Requirement, cel_writer: cel.CelWriter, subject: str) -> str:
     named = _named_items(check)
     if named is not None:
         return f'{_offenders(named, cel_writer)}.join("; ")'
@@ -147,6 +163,11 @@ def _cel_message(check: Requirement, cel_writer: cel.CelWriter, subject: str) ->
 def _one_failure(check: Requirement, cel_writer: cel.CelWriter) -> str:
     """The messages of one check (none when the pod passes): one per failing container
     or volume, naming it, or one for the pod."""
+    return _once(cel_writer, ("failures", check.key, check.requirement),
+                 lambda: _render_failures(check, cel_writer))
+
+
+def _render_failures(check: Requirement, cel_writer: cel.CelWriter) -> str:
     named = _named_items(check)
     if named is not None:
         return _offenders(named, cel_writer)
@@ -244,12 +265,17 @@ def cel_violations(policy: ir.Policy, checks: tuple[Requirement, ...],
         + [(defaults_comment(policy, by_default[c.scope]), c) for c in defaults], cel_writer)
     if not level:
         return own
-    controls = (f"// the controls of Pod Security Standards {_level_label(level)} that the "
+    def controls_text() -> str:
+        return (f"// the controls of Pod Security Standards {_level_label(level)} that the "
                 f"pod fails\n{_failure_list([(None, c) for c in level], cel_writer)}")
+
     if shared:
         name = level_variable(level)
-        levels.setdefault(name, controls)
+        if name not in levels:
+            levels[name] = controls_text()
         controls = f"variables.{name}"
+    else:
+        controls = controls_text()
     reads = controls + ("" if own == "[]" else f" +\n{own}")
     return f"{origin_comment(policy, INTENT, sources)}\n{reads}"
 

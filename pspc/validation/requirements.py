@@ -69,12 +69,12 @@ class Family:
     # policies evaluates each family once per distinct value, not once per policy
     _specialised: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def specialised(self, params: dict) -> Expr:
-        """The check with the values `params` substituted and folded (pspc.validation.partial)."""
-        key = _frozen(params)
-        found = self._specialised.get(key)
+    def specialised(self, params: dict, values: object) -> Expr:
+        """The check with the values `params` (`values`, frozen) substituted and folded
+        (pspc.validation.partial)."""
+        found = self._specialised.get(values)
         if found is None:
-            found = self._specialised[key] = specialise(self.check, params)
+            found = self._specialised[values] = specialise(self.check, params)
         return found
 
 
@@ -93,7 +93,8 @@ class Requirement:
     """One requirement. `scope` says what `ok` ranges over: the pod, each container (`c`)
     or each volume (`v`); `requirement` completes "container X ..." / "pod ..." / "volume X
     ..."; `default` is set when PSP would fill the field in instead of rejecting. `ok` is
-    `family`'s check with the policy's values `params` substituted."""
+    `family`'s check with the policy's values `params` substituted. Two requirements with
+    equal `key` (the family and the values) have the same `ok`, so renderers render it once."""
 
     id: str
     intent: str
@@ -103,14 +104,17 @@ class Requirement:
     default: str | None = None
     family: Family | None = None
     params: dict | None = None
+    key: tuple = ()
 
 
 def require(family: Family, params: dict, requirement: str | None = None,
             default: str | None = None) -> Requirement:
     """The requirement of `family` with the policy's values `params`."""
-    return Requirement(family.id, family.intent, family.scope, family.specialised(params),
+    values = _frozen(params)
+    return Requirement(family.id, family.intent, family.scope,
+                       family.specialised(params, values),
                        family.text if requirement is None else requirement, default, family,
-                       params)
+                       params, (family.key, family.id, family.scope, family.intent, values))
 
 
 def _effective(field: str, default: object) -> Val:
