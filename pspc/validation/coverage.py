@@ -12,6 +12,7 @@ from __future__ import annotations
 from pspc.analysis import Analysis
 from pspc.coverage import BINDINGS, EXACT, PARTIAL, Coverage, unsupported
 from pspc.model import ir
+from pspc.validation.requirements import Requirement
 
 # Intents enforced inside another intent's check (a default is what the check asks for).
 CHECKED_WITH = {"forbidden_sysctls": "allowed_unsafe_sysctls",
@@ -94,11 +95,19 @@ def enforced_by(analysis: Analysis, policy: ir.Policy,
                 field: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Which outputs enforce an intent PSA cannot (a gap of the PSS analysis), and the
     fields they require set where PodSecurityPolicy would fill them in."""
-    intent = CHECKED_WITH.get(field, field)
-    found = [c for c in analysis.requirements(policy) if c.intent == intent]
+    by_intent = analysis.once(("requirements by intent", policy.name),
+                              lambda: _by_intent(analysis.requirements(policy)))
+    found = by_intent.get(CHECKED_WITH.get(field, field))
     if not found:
         return (), ()
     return PSA_GAP_TARGETS, tuple(dict.fromkeys(c.default for c in found if c.default))
+
+
+def _by_intent(requirements: tuple[Requirement, ...]) -> dict[str, list[Requirement]]:
+    found: dict[str, list[Requirement]] = {}
+    for requirement in requirements:
+        found.setdefault(requirement.intent, []).append(requirement)
+    return found
 
 
 def enforcement_text(analysis: Analysis, policy: ir.Policy, field: str) -> str:
