@@ -6,14 +6,16 @@ The LALR parser is built once per process from grammar/pspc.lark and reused.
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
+from typing import NamedTuple
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from pspc.diagnostics import Diagnostics, Span
 from pspc.resources import resource_dir
 from pspc.syntax import ast
+from pspc.syntax.lexer import FastContextualLexer
 
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 
@@ -27,19 +29,22 @@ _TERMINAL_WORDS = {
 
 
 class _Parser:
-    """The cached Lark parser plus a per-parse comment sink."""
+    """The cached Lark parser, its AST builder and a per-parse comment sink."""
 
     def __init__(self) -> None:
         self.comments: list[Token] = []
+        self.build = _ToAst()
         grammar = (resource_dir("grammar") / "pspc.lark").read_text(encoding="utf-8")
         self.lark = Lark(
             grammar,
             parser="lalr",
             lexer="contextual",
-            propagate_positions=True,
+            transformer=self.build,
+            keep_all_tokens=True,
             maybe_placeholders=False,
             lexer_callbacks={"COMMENT": self.comments.append},
             cache=True,
+            _plugins={"ContextualLexer": FastContextualLexer},
         )
         self.literals = {
             t.name: t.pattern.value for t in self.lark.terminals if t.pattern.type == "str"
@@ -92,53 +97,74 @@ def _unquote(text: str) -> str:
     return "".join(out)
 
 
-class _ToAst(Transformer):
-    """Build AST nodes bottom-up; each statement rule builds the class of that name."""
+class _Part(NamedTuple):
+    """A value that has no span of its own (a list of words, a user strategy, a clause), with
+    the end of its last token, where the statement around it may end."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self.path = path
+    value: object
+    end: tuple[int, int]
 
-    def _span(self, meta) -> Span:
-        return _span(self.path, meta)
+
+def _end(child) -> tuple[int, int]:
+    """Line and column just after the last token of a child of a rule."""
+    if isinstance(child, Token):
+        return child.end_line, child.end_column
+    if isinstance(child, _Part):
+        return child.end
+    return child.span.end_line, child.span.end_column
+
+
+class _ToAst:
+    """Build AST nodes while Lark parses: an embedded transformer, so no parse tree is built.
+
+    Lark keeps every token (`keep_all_tokens`): a node spans from its first token, always a
+    keyword or a number, to the end of its last child, so keywords and punctuation are passed
+    in and skipped here. Each statement rule builds the class of that name (`__getattr__`);
+    `path` is set for each file before it is parsed."""
+
+    path = ""
+
+    def _span(self, children) -> Span:
+        first = children[0]
+        return Span(self.path, first.line, first.column, *_end(children[-1]))
 
     def _word(self, token: Token) -> ast.Word:
+        span = _span(self.path, token)
         if token.type == "STRING":
-            return ast.Word(_unquote(token.value), _span(self.path, token), quoted=True)
-        return ast.Word(token.value, _span(self.path, token))
+            return ast.Word(_unquote(token.value), span, quoted=True)
+        return ast.Word(token.value, span)
 
     def name(self, children):
         return self._word(children[0])
 
     word = name
 
-    @v_args(meta=True)
-    def id_range(self, meta, children):
+    def id_range(self, children):
         low, high = children[0], children[-1]
         text = low if len(children) == 1 else f"{low}..{high}"
-        return ast.IdRange(_number(low), _number(high), self._span(meta), text)
+        return ast.IdRange(_number(low), _number(high), self._span(children), text)
 
     def words(self, children):
         first = children[0]
-        if isinstance(first, Token) and first.type in ("ANY", "NONE"):
-            return ast.Words(first.type.lower())
-        return ast.Words("list", tuple(children))
+        if isinstance(first, Token):
+            words = ast.Words(first.type.lower())  # `any` or `none`
+        else:
+            words = ast.Words("list", tuple(c for c in children if isinstance(c, ast.Word)))
+        return _Part(words, _end(children[-1]))
 
     def ids(self, children):
-        if_set = bool(children) and children[-1] == "if_set"
+        first = children[0]
         ranges = tuple(c for c in children if isinstance(c, ast.IdRange))
-        if isinstance(children[0], Token):
-            return ast.Ids(children[0].type.lower(), ranges, if_set)
-        return ast.Ids("ranges", ranges, if_set)
+        mode = first.type.lower() if isinstance(first, Token) else "ranges"  # any | none
+        return _Part(ast.Ids(mode, ranges, isinstance(children[-1], _Part)), _end(children[-1]))
 
-    @v_args(meta=True)
-    def selinux(self, meta, children):
-        options = tuple(c for c in children if not isinstance(c, Token))
-        modes = [c.type.lower() for c in children if isinstance(c, Token)]
-        return ast.Selinux(self._span(meta), options, modes[0] if modes else "options")
+    def if_set(self, children):
+        return _Part(True, _end(children[-1]))
 
-    def if_set(self, _children):
-        return "if_set"
+    def selinux(self, children):
+        options = tuple(c.value for c in children if isinstance(c, _Part))
+        modes = [c.type.lower() for c in children[1:] if isinstance(c, Token)]
+        return ast.Selinux(self._span(children), options, modes[0] if modes else "options")
 
     def host_namespace(self, children):
         return self._word(children[0])
@@ -147,29 +173,35 @@ class _ToAst(Transformer):
         return str(children[0])
 
     def selinux_option(self, children):
-        return (children[0], children[1])
+        return _Part((children[0], children[1]), _end(children[1]))
 
-    @v_args(meta=True)
-    def host_path(self, meta, children):
-        return ast.HostPath(children[0], len(children) > 1)
+    def host_path(self, children):
+        return _Part(ast.HostPath(children[0], len(children) > 1), _end(children[-1]))
 
     # -- statements -------------------------------------------------------------------
 
-    def __default__(self, data, children, meta):
+    def __getattr__(self, rule: str):
         """A statement rule: the class of that name, built from its arguments in order.
 
         Keywords are dropped (their words are the class), `allow`/`deny` becomes `allow`,
         and each shape takes its arguments as the grammar rule lists them."""
-        node = ast.STATEMENTS[str(data)]
+        node = ast.STATEMENTS.get(rule)
+        if node is None:
+            raise AttributeError(rule)
+        return partial(self._statement, node)
+
+    def _statement(self, node: type[ast.Statement], children):
         allow, args = None, []
         for child in children:
-            if not isinstance(child, Token):
+            if isinstance(child, _Part):
+                args.append(child.value)
+            elif not isinstance(child, Token):
                 args.append(child)
             elif child.type in ("ALLOW", "DENY"):
                 allow = child.type == "ALLOW"
             elif child.type in ("STRING", "PSS_VERSION"):
                 args.append(self._word(child))
-        span = self._span(meta)
+        span = self._span(children)
         if issubclass(node, ast.Verdict):
             if node is ast.HostPorts or node is ast.HostNamespaces:
                 return node(span, allow, tuple(args))
@@ -178,34 +210,28 @@ class _ToAst(Transformer):
             return node(span, tuple(args))
         return node(span, *args)
 
-    @v_args(meta=True)
-    def policy(self, meta, children):
-        name = children[0]
-        extends = None
-        body = children[1:]
-        if body and isinstance(body[0], tuple) and body[0][0] == "extends":
-            extends = body[0][1]
-            body = body[1:]
-        return ast.PolicyDecl(name, extends, tuple(body), self._span(meta))
+    def policy(self, children):
+        extends = children[2].value if isinstance(children[2], _Part) else None
+        body = children[4 if extends else 3:-1]
+        return ast.PolicyDecl(children[1], extends, tuple(body), self._span(children))
 
     def extends(self, children):
-        return ("extends", children[0])
+        return _Part(children[1], _end(children[1]))
 
-    @v_args(meta=True)
-    def binding(self, meta, children):
-        policy, *rest = children
-        subjects = tuple(c for c in rest if isinstance(c, ast.Subject))
-        scope = next((c for c in rest if isinstance(c, tuple)), ("namespace", ()))
-        return ast.BindingDecl(policy, subjects, scope[1], self._span(meta), scope[0])
+    def binding(self, children):
+        subjects = tuple(c for c in children if isinstance(c, ast.Subject))
+        scope = children[-1].value if isinstance(children[-1], _Part) else ("namespace", ())
+        return ast.BindingDecl(children[1], subjects, scope[1], self._span(children), scope[0])
 
     def scope(self, children):
-        keyword = "namespaces" if len(children) > 1 else "namespace"
-        return (keyword, tuple(children))
+        names = tuple(c for c in children if isinstance(c, ast.Word))
+        keyword = "namespaces" if len(names) > 1 else "namespace"
+        return _Part((keyword, names), _end(children[-1]))
 
     def _subject(kind):  # noqa: N805 - a factory used at class creation
-        @v_args(meta=True)
-        def build(self, meta, children):
-            return ast.Subject(kind, children[0] if children else None, self._span(meta))
+        def build(self, children):
+            name = children[-1] if isinstance(children[-1], ast.Word) else None
+            return ast.Subject(kind, name, self._span(children))
 
         return build
 
@@ -216,49 +242,46 @@ class _ToAst(Transformer):
     all_service_accounts = _subject("all_service_accounts")
     del _subject
 
-    @v_args(meta=True)
-    def namespace_decl(self, meta, children):
-        name, *clauses = children
+    def namespace_decl(self, children):
+        clauses = [c.value for c in children[2:]]
         levels = tuple(c[1] for c in clauses if c[0] == "level")
         versions = tuple(c[1] for c in clauses if c[0] == "version")
         force = next((c[1] for c in clauses if c[0] == "force"), None)
-        return ast.NamespaceDecl(name, levels, versions, force is not None, self._span(meta),
-                                 force)
+        return ast.NamespaceDecl(children[1], levels, versions, force is not None,
+                                 self._span(children), force)
 
     def psa_level(self, children):
-        return ("level", (str(children[0]), children[1]))
+        return _Part(("level", (str(children[0]), children[1])), _end(children[1]))
 
     def psa_version(self, children):
-        return ("version", children[0])
+        return _Part(("version", children[1]), _end(children[1]))
 
-    @v_args(meta=True)
-    def psa_force(self, meta, _children):
-        return ("force", self._span(meta))
+    def psa_force(self, children):
+        return _Part(("force", self._span(children)), _end(children[0]))
 
     def start(self, children):
         return tuple(children)
 
 
 @lru_cache(maxsize=4096)
-def _tree(text: str):
-    """The Lark tree of a text and its comment tokens. Cached: `pspc import` compiles each
-    source it writes several times (to choose it, to check it, to check all together)."""
+def _parse(text: str, path: str) -> ast.SourceFile:
+    """The AST of one file's text. Cached: `pspc import` compiles each source it writes
+    several times (to choose it, to check it, to check all together)."""
     parser = _parser()
     parser.comments.clear()
-    tree = parser.lark.parse(text)
-    return tree, tuple(parser.comments)
+    parser.build.path = path
+    items = parser.lark.parse(text)
+    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in parser.comments)
+    return ast.SourceFile(path, text, items, comments)
 
 
 def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | None:
     """Parse one file's text; on a syntax error report it and return None."""
     try:
-        tree, tokens = _tree(text)
+        return _parse(text, path)
     except UnexpectedInput as exc:
         _report_syntax_error(exc, text, path, diags, _parser())
         return None
-    comments = tuple(ast.Comment(t.value, _span(path, t)) for t in tokens)
-    items = _ToAst(path).transform(tree)
-    return ast.SourceFile(path, text, items, comments)
 
 
 def read_source(path: str, data: bytes, diags: Diagnostics) -> str | None:

@@ -1,0 +1,65 @@
+"""Parsing speed: the synthetic GitOps repository (bench/gitops.py) through parse_sources.
+
+For each size, prints the files, lines and tokens parsed, and the best wall time of a few
+rounds of `pspc.compiler.parse_sources` (what `pspc build` runs: read sources in, ASTs out),
+in the same process after a warm-up (the Lark parser is built once per process, and is not
+timed). Each round ends every file with a different comment, so that the parse cache, keyed
+by text, cannot answer. Printed, never asserted:
+
+    python bench/parse.py [--sizes 1000,10000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from gitops import POLICIES_PER_FILE, policy  # noqa: E402
+
+from pspc.compiler import parse_sources  # noqa: E402
+from pspc.diagnostics import Diagnostics  # noqa: E402
+from pspc.syntax.parser import parse_text  # noqa: E402
+
+
+def repository(count: int) -> dict[str, str]:
+    """The texts of bench/gitops.py's repository of `count` policies, by file name."""
+    return {f"policies-{start // POLICIES_PER_FILE:04d}.pspc":
+            "\n".join(policy(i) for i in range(start, min(count, start + POLICIES_PER_FILE)))
+            for start in range(0, count, POLICIES_PER_FILE)}
+
+
+def best_seconds(texts: dict[str, str], rounds: int) -> float:
+    best = float("inf")
+    for round_ in range(rounds):
+        fresh = {name: f"{text}\n# round {round_}\n" for name, text in texts.items()}
+        diags = Diagnostics()
+        start = time.perf_counter()
+        files = parse_sources(fresh, diags)
+        best = min(best, time.perf_counter() - start)
+        if len(files) != len(texts) or diags.items:
+            raise SystemExit("the synthetic repository does not parse")
+    return best
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--sizes", default="1000", help="policy counts, comma-separated")
+    args.add_argument("--rounds", type=int, default=5)
+    options = args.parse_args()
+    parse_text("policy warm {}", "warm.pspc", Diagnostics())  # builds the parser
+    print(f"{'policies':>9} {'files':>6} {'lines':>8} {'best s':>8} {'lines/s':>10}")
+    for count in (int(n) for n in options.sizes.split(",")):
+        texts = repository(count)
+        lines = sum(text.count("\n") + 1 for text in texts.values())
+        seconds = best_seconds(texts, options.rounds)
+        print(f"{count:>9} {len(texts):>6} {lines:>8} {seconds:>8.3f} {lines / seconds:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Lark's contextual lexer without its per-token overhead.
+
+Lark's ContextualLexer builds one scanner per parser state (the terminals that state accepts)
+and then, for every token and every ignored run of whitespace, goes through a generator, a
+line counter object, a Token constructor and a callback lookup. This subclass keeps Lark's
+scanners, their order and their keyword rules exactly (it reads them from the lexers Lark
+built), and only runs the loop tighter: one regular-expression match per token on the state's
+compiled pattern, keywords told from words by a dictionary instead of a second regex, and
+line/column counted inline. Where that pattern matches nothing, it hands the position back to
+Lark's own loop, so every lexical error is raised by Lark itself, word for word as before.
+
+It is plugged in through Lark's `_plugins` option (how lark_cython replaces the same class),
+which passes the parse table's accepted terminals per state, as for the lexer it replaces.
+"""
+
+from __future__ import annotations
+
+from lark import Token
+from lark.lexer import BasicLexer, ContextualLexer, UnlessCallback
+
+
+class _State:
+    """What one parser state lexes: its compiled pattern, the keywords each terminal turns
+    into when its text is exactly that keyword, the callbacks of the other terminals, and
+    which terminals are skipped or may span lines."""
+
+    __slots__ = ("match", "keywords", "callbacks", "ignore", "newlines")
+
+    def __init__(self, lexer: BasicLexer) -> None:
+        scanner = lexer.scanner  # builds the pattern and lexer.callback
+        (pattern,) = scanner._mres  # one pattern: a state has far fewer than 100 terminals
+        self.match = pattern.match
+        self.keywords: dict[str, dict[str, str]] = {}
+        self.callbacks = {}
+        for name, callback in lexer.callback.items():
+            if isinstance(callback, UnlessCallback):
+                strings = callback.scanner.terminals
+                assert not any(t.pattern.flags for t in strings), "keywords are case-sensitive"
+                self.keywords[name] = {t.pattern.value: t.name for t in strings}
+            else:
+                self.callbacks[name] = callback
+        self.ignore = lexer.ignore_types
+        self.newlines = lexer.newline_types
+
+
+class FastContextualLexer(ContextualLexer):
+    """Lark's ContextualLexer, same tokens and errors, with a tight scanning loop."""
+
+    def __init__(self, conf, states, always_accept=()) -> None:
+        super().__init__(conf, states, always_accept)
+        by_lexer: dict[int, _State] = {}
+        self.states = {state: by_lexer.setdefault(id(lexer), _State(lexer))
+                       for state, lexer in self.lexers.items()}
+
+    def lex(self, lexer_state, parser_state):
+        text = lexer_state.text
+        source, end = text.text, text.end
+        counter = lexer_state.line_ctr
+        pos, line, line_start = counter.char_pos, counter.line, counter.line_start_pos
+        stack, states = parser_state.state_stack, self.states
+        token = lexer_state.last_token
+        while pos < end:
+            state = states[stack[-1]]
+            found = state.match(source, pos)
+            if found is None:
+                break
+            type_, value = found.lastgroup, found.group()
+            start, pos = pos, found.end()
+            start_line, column = line, start - line_start + 1
+            if type_ in state.newlines:
+                newlines = value.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = start + value.rindex("\n") + 1
+            if type_ in state.ignore and type_ not in state.callbacks:
+                continue
+            new = Token(type_, value, start, start_line, column, line, pos - line_start + 1, pos)
+            keywords = state.keywords.get(type_)
+            if keywords is not None:
+                new.type = keywords.get(value, type_)
+            elif type_ in state.callbacks:
+                new = state.callbacks[type_](new)
+            if type_ not in state.ignore:
+                token = new
+                yield new
+        counter.char_pos, counter.line, counter.line_start_pos = pos, line, line_start
+        counter.column = pos - line_start + 1
+        lexer_state.last_token = token
+        if pos < end:  # nothing matches here: Lark's own loop raises the error
+            yield from super().lex(lexer_state, parser_state)
