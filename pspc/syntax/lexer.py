@@ -1,22 +1,29 @@
 """Lark's contextual lexer without its per-token overhead.
 
 Lark's ContextualLexer builds one scanner per parser state (the terminals that state accepts)
-and then, for every token and every ignored run of whitespace, goes through a generator, a
-line counter object, a Token constructor and a callback lookup. This subclass keeps Lark's
-scanners, their order and their keyword rules exactly (it reads them from the lexers Lark
-built), and only runs the loop tighter: one regular-expression match per token on the state's
-compiled pattern, keywords told from words by a dictionary instead of a second regex, and
-line/column counted inline. Where that pattern matches nothing, it hands the position back to
-Lark's own loop, so every lexical error is raised by Lark itself, word for word as before.
+and then, for every token and every run of blanks, goes through a generator, a line counter
+object, a Token constructor and a callback lookup. This subclass keeps Lark's scanners, their
+order and their keyword rules exactly (it reads them from the lexers Lark built) and runs a
+tighter loop: one regular-expression match per token on the state's pattern, which skips the
+blanks before the token (no terminal of the grammar starts with a blank, so skipping them
+first is what matching them as an ignored token does), keywords told from words by a
+dictionary instead of a second regex, and line and column counted inline. Where the pattern
+matches nothing, it hands the position back to Lark's own loop, so every lexical error is
+raised by Lark itself, word for word as before.
 
 It is plugged in through Lark's `_plugins` option (how lark_cython replaces the same class),
-which passes the parse table's accepted terminals per state, as for the lexer it replaces.
+which gives it the terminals each state of the parse table accepts, as to the class it
+replaces.
 """
 
 from __future__ import annotations
 
+import re
+
 from lark import Token
 from lark.lexer import BasicLexer, ContextualLexer, UnlessCallback
+
+BLANK = "WS"  # the ignored terminal of blanks (%import common.WS), skipped before each token
 
 
 class _State:
@@ -26,10 +33,10 @@ class _State:
 
     __slots__ = ("match", "keywords", "callbacks", "ignore", "newlines")
 
-    def __init__(self, lexer: BasicLexer) -> None:
+    def __init__(self, lexer: BasicLexer, blank: str) -> None:
         scanner = lexer.scanner  # builds the pattern and lexer.callback
         (pattern,) = scanner._mres  # one pattern: a state has far fewer than 100 terminals
-        self.match = pattern.match
+        self.match = re.compile(f"(?:{blank})?(?:{pattern.pattern})", pattern.flags).match
         self.keywords: dict[str, dict[str, str]] = {}
         self.callbacks = {}
         for name, callback in lexer.callback.items():
@@ -48,9 +55,13 @@ class FastContextualLexer(ContextualLexer):
 
     def __init__(self, conf, states, always_accept=()) -> None:
         super().__init__(conf, states, always_accept)
-        by_lexer: dict[int, _State] = {}
-        self.states = {state: by_lexer.setdefault(id(lexer), _State(lexer))
-                       for state, lexer in self.lexers.items()}
+        blank = conf.terminals_by_name[BLANK].pattern.to_regexp()
+        assert BLANK in conf.ignore and BLANK not in conf.callbacks, "blanks are skipped"
+        shared: dict[int, _State] = {}  # Lark shares a lexer between states that accept alike
+        for lexer in self.lexers.values():
+            if id(lexer) not in shared:
+                shared[id(lexer)] = _State(lexer, blank)
+        self.states = {state: shared[id(lexer)] for state, lexer in self.lexers.items()}
 
     def lex(self, lexer_state, parser_state):
         text = lexer_state.text
@@ -64,8 +75,15 @@ class FastContextualLexer(ContextualLexer):
             found = state.match(source, pos)
             if found is None:
                 break
-            type_, value = found.lastgroup, found.group()
-            start, pos = pos, found.end()
+            type_ = found.lastgroup
+            value = found.group(type_)
+            pos = found.end()
+            start = pos - len(value)
+            if start > found.start():  # blanks skipped before the token
+                newlines = source.count("\n", found.start(), start)
+                if newlines:
+                    line += newlines
+                    line_start = source.rindex("\n", 0, start) + 1
             start_line, column = line, start - line_start + 1
             if type_ in state.newlines:
                 newlines = value.count("\n")
