@@ -19,6 +19,8 @@ replaces.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import NamedTuple
 
 from lark import Token
 from lark.lexer import BasicLexer, ContextualLexer, UnlessCallback
@@ -26,28 +28,31 @@ from lark.lexer import BasicLexer, ContextualLexer, UnlessCallback
 BLANK = "WS"  # the ignored terminal of blanks (%import common.WS), skipped before each token
 
 
-class _State:
+class _State(NamedTuple):
     """What one parser state lexes: its compiled pattern, the keywords each terminal turns
     into when its text is exactly that keyword, the callbacks of the other terminals, and
     which terminals are skipped or may span lines."""
 
-    __slots__ = ("match", "keywords", "callbacks", "ignore", "newlines")
+    match: Callable
+    keywords: dict[str, dict[str, str]]
+    callbacks: dict[str, Callable]
+    ignore: frozenset[str]
+    newlines: frozenset[str]
 
-    def __init__(self, lexer: BasicLexer, blank: str) -> None:
+    @classmethod
+    def of(cls, lexer: BasicLexer, blank: str) -> _State:
         scanner = lexer.scanner  # builds the pattern and lexer.callback
         (pattern,) = scanner._mres  # one pattern: a state has far fewer than 100 terminals
-        self.match = re.compile(f"(?:{blank})?(?:{pattern.pattern})", pattern.flags).match
-        self.keywords: dict[str, dict[str, str]] = {}
-        self.callbacks = {}
+        keywords, callbacks = {}, {}
         for name, callback in lexer.callback.items():
             if isinstance(callback, UnlessCallback):
                 strings = callback.scanner.terminals
                 assert not any(t.pattern.flags for t in strings), "keywords are case-sensitive"
-                self.keywords[name] = {t.pattern.value: t.name for t in strings}
+                keywords[name] = {t.pattern.value: t.name for t in strings}
             else:
-                self.callbacks[name] = callback
-        self.ignore = lexer.ignore_types
-        self.newlines = lexer.newline_types
+                callbacks[name] = callback
+        match = re.compile(f"(?:{blank})?(?:{pattern.pattern})", pattern.flags).match
+        return cls(match, keywords, callbacks, lexer.ignore_types, lexer.newline_types)
 
 
 class FastContextualLexer(ContextualLexer):
@@ -60,7 +65,7 @@ class FastContextualLexer(ContextualLexer):
         shared: dict[int, _State] = {}  # Lark shares a lexer between states that accept alike
         for lexer in self.lexers.values():
             if id(lexer) not in shared:
-                shared[id(lexer)] = _State(lexer, blank)
+                shared[id(lexer)] = _State.of(lexer, blank)
         self.states = {state: shared[id(lexer)] for state, lexer in self.lexers.items()}
 
     def lex(self, lexer_state, parser_state):
@@ -71,34 +76,32 @@ class FastContextualLexer(ContextualLexer):
         stack, states = parser_state.state_stack, self.states
         token = lexer_state.last_token
         while pos < end:
-            state = states[stack[-1]]
-            found = state.match(source, pos)
+            match, keywords, callbacks, ignore, newlines = states[stack[-1]]
+            found = match(source, pos)
             if found is None:
                 break
             type_ = found.lastgroup
             value = found.group(type_)
-            pos = found.end()
+            skipped, pos = pos, found.end()
             start = pos - len(value)
-            if start > found.start():  # blanks skipped before the token
-                newlines = source.count("\n", found.start(), start)
-                if newlines:
-                    line += newlines
-                    line_start = source.rindex("\n", 0, start) + 1
+            if start > skipped:  # blanks before the token
+                count = source.count("\n", skipped, start)
+                if count:
+                    line += count
+                    line_start = source.rindex("\n", skipped, start) + 1
             start_line, column = line, start - line_start + 1
-            if type_ in state.newlines:
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
+            if type_ in newlines:
+                count = value.count("\n")
+                if count:
+                    line += count
                     line_start = start + value.rindex("\n") + 1
-            if type_ in state.ignore and type_ not in state.callbacks:
+            if type_ in ignore and type_ not in callbacks:
                 continue
-            new = Token(type_, value, start, start_line, column, line, pos - line_start + 1, pos)
-            keywords = state.keywords.get(type_)
-            if keywords is not None:
-                new.type = keywords.get(value, type_)
-            elif type_ in state.callbacks:
-                new = state.callbacks[type_](new)
-            if type_ not in state.ignore:
+            kind = keywords[type_].get(value, type_) if type_ in keywords else type_
+            new = Token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
+            if type_ in callbacks:
+                new = callbacks[type_](new)
+            if type_ not in ignore:
                 token = new
                 yield new
         counter.char_pos, counter.line, counter.line_start_pos = pos, line, line_start
