@@ -98,9 +98,10 @@ def read_sources(paths: list[Path], diags: Diagnostics) -> dict[str, str]:
 
 
 def parse_sources(texts: dict[str, str], diags: Diagnostics) -> list[ast.SourceFile]:
-    from pspc.syntax.parser import parse_texts
+    from pspc.syntax.parser import parse_text
 
-    return parse_texts(texts, diags)
+    parsed = (parse_text(text, name, diags) for name, text in texts.items())
+    return [file for file in parsed if file is not None]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ The LALR parser is built once per process from grammar/pspc.lark and reused.
 
 from __future__ import annotations
 
-import gc
 import re
 from functools import cache, lru_cache, partial
 from typing import NamedTuple
@@ -283,22 +282,6 @@ def parse_text(text: str, path: str, diags: Diagnostics) -> ast.SourceFile | Non
     except UnexpectedInput as exc:
         _report_syntax_error(exc, text, path, diags, _parser())
         return None
-
-
-def parse_texts(texts: dict[str, str], diags: Diagnostics) -> list[ast.SourceFile]:
-    """Parse many files (name -> text), in order; those with a syntax error are left out.
-
-    The cyclic garbage collector is paused meanwhile: the ASTs of a thousand policies are some
-    230,000 objects, none of them in a cycle, and the collector would walk the growing heap
-    again and again while they are built (in a fresh process, half the parsing time)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        parsed = [parse_text(text, name, diags) for name, text in texts.items()]
-    finally:
-        if collecting:
-            gc.enable()
-    return [file for file in parsed if file is not None]
 
 
 def read_source(path: str, data: bytes, diags: Diagnostics) -> str | None:
