@@ -4,10 +4,10 @@ For each size, prints the files and lines parsed and the wall time of
 `pspc.compiler.parse_sources` (what `pspc build` runs: source texts in, ASTs out): of the
 first round, as in a `pspc build` process, and the best of a few rounds in the same process.
 The Lark parser is built once per process before, untimed. Each round ends every file with a
-different comment, so that the parse cache, keyed by text, cannot answer. The garbage
-collector runs at the thresholds the CLI sets for a compile (pspc/cli.py): at CPython's
-default ones, collections of the growing heap would take as long as the parsing. Printed,
-never asserted:
+different comment, so that the parse cache, keyed by text, cannot answer. The cyclic
+garbage collector is off, as the CLI keeps it while compiling (pspc/cli.py): on, at CPython's
+default thresholds, its rescans of the growing heap would take as long as the parsing.
+Printed, never asserted:
 
     python bench/parse.py [--sizes 1000,10000] [--rounds 5]
 """
@@ -57,7 +57,7 @@ def main() -> None:
     args.add_argument("--sizes", default="1000", help="policy counts, comma-separated")
     args.add_argument("--rounds", type=int, default=5)
     options = args.parse_args()
-    gc.set_threshold(200_000, 30, 30)  # as pspc/cli.py does for a compile
+    gc.disable()  # as pspc/cli.py does while compiling
     parse_text("policy warm {}", "warm.pspc", Diagnostics())  # builds the parser
     print(f"{'policies':>9} {'files':>6} {'lines':>8} {'first s':>8} {'best s':>8} "
           f"{'lines/s':>10}")
