@@ -54,7 +54,8 @@ def _token(token: Token | None) -> tuple | None:
 
 
 def _outcome(parser: tuple[Lark, list[Token]], text: str):
-    """Every token (positions included) and comment of a parse, or what its error says."""
+    """Every token (positions included) and comment of a parse, or what its error says (its
+    sets as sets: str(exc) lists them in the order of the set, which may differ)."""
     lark, comments = parser
     comments.clear()
     try:
@@ -64,7 +65,7 @@ def _outcome(parser: tuple[Lark, list[Token]], text: str):
         allowed = exc.allowed if isinstance(exc, UnexpectedCharacters) else None
         return (type(exc).__name__, exc.line, exc.column, _token(found),
                 getattr(exc, "expected", None), getattr(exc, "accepts", None), allowed,
-                [_token(t) for t in exc.token_history or ()], str(exc))
+                [_token(t) for t in exc.token_history or ()], exc.get_context(text))
     tokens = [_token(t) for t in tree.scan_values(lambda v: isinstance(v, Token))]
     return tokens, [_token(t) for t in comments]
 
