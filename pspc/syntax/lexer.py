@@ -55,18 +55,30 @@ class _State(NamedTuple):
         return cls(match, keywords, callbacks, lexer.ignore_types, lexer.newline_types)
 
 
+class _States(dict):
+    """The _State of each parser state, made when the state first lexes (as Lark compiles
+    its scanners: a short file needs a few of them, and `pspc check` starts faster)."""
+
+    def __init__(self, lexers: dict[int, BasicLexer], blank: str) -> None:
+        super().__init__()
+        self.lexers, self.blank = lexers, blank
+        self.shared: dict[int, _State] = {}  # Lark shares a lexer between states alike
+
+    def __missing__(self, state: int) -> _State:
+        lexer = self.lexers[state]
+        if id(lexer) not in self.shared:
+            self.shared[id(lexer)] = _State.of(lexer, self.blank)
+        self[state] = self.shared[id(lexer)]
+        return self[state]
+
+
 class FastContextualLexer(ContextualLexer):
     """Lark's ContextualLexer, same tokens and errors, with a tight scanning loop."""
 
     def __init__(self, conf, states, always_accept=()) -> None:
         super().__init__(conf, states, always_accept)
-        blank = conf.terminals_by_name[BLANK].pattern.to_regexp()
         assert BLANK in conf.ignore and BLANK not in conf.callbacks, "blanks are skipped"
-        shared: dict[int, _State] = {}  # Lark shares a lexer between states that accept alike
-        for lexer in self.lexers.values():
-            if id(lexer) not in shared:
-                shared[id(lexer)] = _State.of(lexer, blank)
-        self.states = {state: shared[id(lexer)] for state, lexer in self.lexers.items()}
+        self.states = _States(self.lexers, conf.terminals_by_name[BLANK].pattern.to_regexp())
 
     def lex(self, lexer_state, parser_state):
         text = lexer_state.text
