@@ -29,30 +29,29 @@ BLANK = "WS"  # the ignored terminal of blanks (%import common.WS), skipped befo
 
 
 class _State(NamedTuple):
-    """What one parser state lexes: its compiled pattern, the keywords each terminal turns
-    into when its text is exactly that keyword, the callbacks of the other terminals, and
-    which terminals are skipped or may span lines."""
+    """What one parser state lexes: its compiled pattern and, by the number of the group
+    that matched, the terminal's name, the keywords it turns into when its text is exactly
+    one, its callback, and whether it is skipped or may span lines."""
 
     match: Callable
-    keywords: dict[str, dict[str, str]]
-    callbacks: dict[str, Callable]
-    ignore: frozenset[str]
-    newlines: frozenset[str]
+    groups: dict[int, tuple[str, dict[str, str] | None, Callable | None, bool, bool]]
 
     @classmethod
     def of(cls, lexer: BasicLexer, blank: str) -> _State:
         scanner = lexer.scanner  # builds the pattern and lexer.callback
         (pattern,) = scanner._mres  # one pattern: a state has far fewer than 100 terminals
-        keywords, callbacks = {}, {}
-        for name, callback in lexer.callback.items():
+        groups = {}
+        for name, number in pattern.groupindex.items():
+            callback = lexer.callback.get(name)
+            keywords = None
             if isinstance(callback, UnlessCallback):
                 strings = callback.scanner.terminals
                 assert not any(t.pattern.flags for t in strings), "keywords are case-sensitive"
-                keywords[name] = {t.pattern.value: t.name for t in strings}
-            else:
-                callbacks[name] = callback
+                keywords, callback = {t.pattern.value: t.name for t in strings}, None
+            groups[number] = (name, keywords, callback, name in lexer.ignore_types,
+                              name in lexer.newline_types)
         match = re.compile(f"(?:{blank})?(?:{pattern.pattern})", pattern.flags).match
-        return cls(match, keywords, callbacks, lexer.ignore_types, lexer.newline_types)
+        return cls(match, groups)
 
 
 class _States(dict):
@@ -88,12 +87,13 @@ class FastContextualLexer(ContextualLexer):
         stack, states = parser_state.state_stack, self.states
         token = lexer_state.last_token
         while pos < end:
-            match, keywords, callbacks, ignore, newlines = states[stack[-1]]
+            match, groups = states[stack[-1]]
             found = match(source, pos)
             if found is None:
                 break
-            type_ = found.lastgroup
-            value = found.group(type_)
+            group = found.lastindex
+            type_, keywords, callback, ignored, newlines = groups[group]
+            value = found.group(group)
             skipped, pos = pos, found.end()
             start = pos - len(value)
             if start > skipped:  # blanks before the token
@@ -102,18 +102,18 @@ class FastContextualLexer(ContextualLexer):
                     line += count
                     line_start = source.rindex("\n", skipped, start) + 1
             start_line, column = line, start - line_start + 1
-            if type_ in newlines:
+            if newlines:
                 count = value.count("\n")
                 if count:
                     line += count
                     line_start = start + value.rindex("\n") + 1
-            if type_ in ignore and type_ not in callbacks:
+            if ignored and callback is None:
                 continue
-            kind = keywords[type_].get(value, type_) if type_ in keywords else type_
+            kind = type_ if keywords is None else keywords.get(value, type_)
             new = Token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
-            if type_ in callbacks:
-                new = callbacks[type_](new)
-            if type_ not in ignore:
+            if callback is not None:
+                new = callback(new)
+            if not ignored:
                 token = new
                 yield new
         counter.char_pos, counter.line, counter.line_start_pos = pos, line, line_start
