@@ -19,6 +19,7 @@ Gatekeeper cannot, and its coverage says so.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from pspc.model import ir
@@ -67,16 +68,22 @@ def _listed(namespaces: set[str]) -> str:
 NAMED = 3  # other policies a reason names; more are counted, so that reasons stay short
 
 
-def _others(names: list[str]) -> str:
-    """"policy `a`", "policies `a` and `b`", or the first NAMED and how many more: with many
-    policies in one namespace, a reason stays one line, not one line per policy."""
-    shown = ", ".join(f"`{n}`" for n in names[:NAMED])
-    if len(names) == 1:
-        return f"policy {shown}"
-    if len(names) <= NAMED:
+def _others(names: list[str], name: str) -> tuple[str, str] | None:
+    """The policies of `names` (sorted) but `name`, and the verb they take: ("policy `a`",
+    "is"), ("policies `a` and `b`", "are"), or the first NAMED and how many more (None:
+    there are none). With many policies in one namespace, a reason stays one line, and
+    costs the same for each of them."""
+    at = bisect.bisect_left(names, name)
+    count = len(names) - (at < len(names) and names[at] == name)
+    shown = ", ".join(f"`{n}`" for n in [n for n in names[:NAMED + 1] if n != name][:NAMED])
+    if count == 0:
+        return None
+    if count == 1:
+        return f"policy {shown}", "is"
+    if count <= NAMED:
         head, _, last = shown.rpartition(", ")
-        return f"policies {head} and {last}"
-    return f"policies {shown} and {len(names) - NAMED} more"
+        return f"policies {head} and {last}", "are"
+    return f"policies {shown} and {count - NAMED} more", "are"
 
 
 def scopes(policies: tuple[ir.Policy, ...]) -> dict[str, Scope]:
@@ -84,40 +91,46 @@ def scopes(policies: tuple[ir.Policy, ...]) -> dict[str, Scope]:
     namespaces but those another policy may be usable in). One pass over an index of who
     may be usable where, so that a build of many policies stays linear in them."""
     reach = {p.name: _reach(p) for p in sorted(policies, key=lambda p: p.name)}
-    everywhere = [name for name, where in reach.items() if where is None]
-    bound_in: dict[str, list[str]] = {}
+    index = _Index([name for name, where in reach.items() if where is None], {},
+                   [name for name, where in reach.items() if where])
     for name, where in reach.items():
         for namespace in sorted(where or ()):
-            bound_in.setdefault(namespace, []).append(name)
+            index.bound_in.setdefault(namespace, []).append(name)
     # members of system:masters may use every usable policy, bound or not
     users = {p.name for p in policies if usable(p)}
-    return {name: _scope(name, where, everywhere, bound_in, bool(users - {name}))
+    return {name: _scope(name, where, index, len(users) > (name in users))
             for name, where in reach.items()}
 
 
-def _scope(name: str, own: set[str] | None, everywhere: list[str],
-           bound_in: dict[str, list[str]], superusers: bool) -> Scope:
+@dataclass(frozen=True)
+class _Index:
+    """Who may be usable where: the policies bound cluster-wide, those bound in each
+    namespace, and those bound in some namespace; each list sorted by name."""
+
+    everywhere: list[str]
+    bound_in: dict[str, list[str]]
+    bound_somewhere: list[str]
+
+
+def _scope(name: str, own: set[str] | None, index: _Index, superusers: bool) -> Scope:
     if own == set():
         return Scope(())  # unbound, or never usable: nothing to fill in
-    wide = [n for n in everywhere if n != name]
+    wide = _others(index.everywhere, name)
     if own is None:
         if wide:
-            return Scope((), (), (f"bound cluster-wide, as {_others(wide)} "
-                                  + ("is" if len(wide) == 1 else "are"),))
-        taken = set(bound_in)
-        others = sorted({n for ns in taken for n in bound_in[ns]})
-        reasons = (f"bound cluster-wide, and {_others(others)} "
-                   + ("is" if len(others) == 1 else "are") + f" bound in {_listed(taken)}",
-                   ) if taken else ()
-        return Scope(None, tuple(sorted(taken)), reasons, tuple(sorted(taken)), superusers)
+            return Scope((), (), (f"bound cluster-wide, as {' '.join(wide)}",))
+        taken = tuple(sorted(index.bound_in))
+        others = _others(index.bound_somewhere, name)
+        reasons = (f"bound cluster-wide, and {' '.join(others)} bound in "
+                   f"{_listed(set(taken))}",) if others else ()
+        return Scope(None, taken, reasons, taken, superusers)
     if wide:
-        return Scope((), (), (f"{_others(wide)} " + ("is" if len(wide) == 1 else "are")
-                              + " bound cluster-wide, so may be usable in every namespace "
-                              "of this one",), tuple(sorted(own)), superusers)
+        return Scope((), (), (f"{' '.join(wide)} bound cluster-wide, so may be usable in "
+                              "every namespace of this one",), tuple(sorted(own)), superusers)
     reasons, taken = [], set()
     for namespace in sorted(own):
-        if others := [n for n in bound_in[namespace] if n != name]:
+        if others := _others(index.bound_in[namespace], name):
             taken.add(namespace)
-            reasons.append(f"shares namespace {namespace} with {_others(others)}")
+            reasons.append(f"shares namespace {namespace} with {others[0]}")
     return Scope(tuple(sorted(own - taken)), (), tuple(reasons), tuple(sorted(taken)),
                  superusers)
