@@ -11,6 +11,12 @@ dictionary instead of a second regex, and line and column counted inline. Where 
 matches nothing, it hands the position back to Lark's own loop, so every lexical error is
 raised by Lark itself, word for word as before.
 
+One rule differs from Lark's, on purpose: a keyword ends where a word does. Where a parser
+state accepts a keyword but no name, Lark matches the keyword as a prefix of a longer word,
+so `in namespaces shop` read as `in namespace` and the namespace `s`, `bind a to groupdevs`
+bound the group `devs`. Here a keyword followed by more of a word is that whole word (a
+WORD), which the parser then refuses where it expects the keyword, at the word's position.
+
 It is plugged in through Lark's `_plugins` option (how lark_cython replaces the same class),
 which gives it the terminals each state of the parse table accepts, as to the class it
 replaces.
@@ -26,21 +32,26 @@ from lark import Token
 from lark.lexer import BasicLexer, ContextualLexer, UnlessCallback
 
 BLANK = "WS"  # the ignored terminal of blanks (%import common.WS), skipped before each token
+WORD = "WORD"  # the terminal of names: a keyword followed by more of one is one
+_KEYWORD = re.compile(r"[A-Za-z][A-Za-z-]*")
 
 
 class _State(NamedTuple):
     """What one parser state lexes: its compiled pattern and, by the number of the group
     that matched, the terminal's name, the keywords it turns into when its text is exactly
-    one, its callback, and whether it is skipped or may span lines."""
+    one, its callback, whether it is skipped or may span lines, and whether it is a keyword
+    (which must not be followed by more of a word)."""
 
     match: Callable
-    groups: dict[int, tuple[str, dict[str, str] | None, Callable | None, bool, bool]]
+    groups: dict[int, tuple[str, dict[str, str] | None, Callable | None, bool, bool, bool]]
 
     @classmethod
     def of(cls, lexer: BasicLexer, blank: str) -> _State:
         scanner = lexer.scanner  # builds the pattern and lexer.callback
         (pattern,) = scanner._mres  # one pattern: a state has far fewer than 100 terminals
         groups = {}
+        keywords_of = {t.name for t in lexer.terminals
+                       if t.pattern.type == "str" and _KEYWORD.fullmatch(t.pattern.value)}
         for name, number in pattern.groupindex.items():
             callback = lexer.callback.get(name)
             keywords = None
@@ -49,7 +60,7 @@ class _State(NamedTuple):
                 assert not any(t.pattern.flags for t in strings), "keywords are case-sensitive"
                 keywords, callback = {t.pattern.value: t.name for t in strings}, None
             groups[number] = (name, keywords, callback, name in lexer.ignore_types,
-                              name in lexer.newline_types)
+                              name in lexer.newline_types, name in keywords_of)
         match = re.compile(f"(?:{blank})?(?:{pattern.pattern})", pattern.flags).match
         return cls(match, groups)
 
@@ -78,13 +89,14 @@ class FastContextualLexer(ContextualLexer):
         super().__init__(conf, states, always_accept)
         assert BLANK in conf.ignore and BLANK not in conf.callbacks, "blanks are skipped"
         self.states = _States(self.lexers, conf.terminals_by_name[BLANK].pattern.to_regexp())
+        self.word = re.compile(conf.terminals_by_name[WORD].pattern.to_regexp()).match
 
     def lex(self, lexer_state, parser_state):
         text = lexer_state.text
         source, end = text.text, text.end
         counter = lexer_state.line_ctr
         pos, line, line_start = counter.char_pos, counter.line, counter.line_start_pos
-        stack, states = parser_state.state_stack, self.states
+        stack, states, word = parser_state.state_stack, self.states, self.word
         token = lexer_state.last_token
         while pos < end:
             match, groups = states[stack[-1]]
@@ -92,10 +104,12 @@ class FastContextualLexer(ContextualLexer):
             if found is None:
                 break
             group = found.lastindex
-            type_, keywords, callback, ignored, newlines = groups[group]
+            type_, keywords, callback, ignored, newlines, keyword = groups[group]
             value = found.group(group)
             skipped, pos = pos, found.end()
             start = pos - len(value)
+            if keyword and (longer := word(source, start)) and longer.end() > pos:
+                type_, value, pos = WORD, longer.group(), longer.end()  # not this keyword
             if start > skipped:  # blanks before the token
                 count = source.count("\n", skipped, start)
                 if count:
