@@ -210,3 +210,24 @@ def test_progress_counts_on_a_terminal_and_clears_its_line():
     progress.update(1)
     progress.close()
     assert quiet.getvalue() == ""
+
+
+def test_a_pod_with_no_name_yet_is_named_pod_by_every_engine(tmp_path):
+    """A workload's pods get their name at creation (generateName): the Rego and the
+    Gatekeeper CEL say "pod must ...", as the VAP's CEL does, not "pod  must ..."."""
+    pytest.importorskip("regorus")
+    (tmp_path / "p.pspc").write_text("policy apps extends restricted {}\n"
+                                     "bind apps to service accounts in namespace shop\n")
+    (tmp_path / "web.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+        "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n"
+        "    metadata: {labels: {app: web}}\n    spec:\n      hostNetwork: true\n"
+        "      containers: [{name: app, image: nginx}]\n")
+    result = CliRunner().invoke(main, [
+        "eval", str(tmp_path / "p.pspc"), "-f", str(tmp_path / "web.yaml"), "--engine", "rego",
+        "--engine", "gatekeeper", "--engine", "cel", "--format", "json"])
+    engines = json.loads(result.stdout)["objects"][0]["engines"]
+    for name in ("rego", "gatekeeper", "cel"):
+        message = engines[name]["message"]
+        assert "pod must not set hostNetwork, hostPID or hostIPC to true" in message, name
+        assert "  " not in message, name

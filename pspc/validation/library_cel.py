@@ -29,8 +29,11 @@ _USABLE_POLICIES = (
     "(!has(g.namespaces) || request.namespace in g.namespaces) && "
     "(has(g.users) && g.users.exists(u, u in variables.names) || "
     "has(g.groups) && g.groups.exists(group, group in variables.groups))))")
-_NAME = {"pod": 'has(object.metadata.name) ? object.metadata.name : ""',
-         "container": 'has(c.name) ? c.name : ""', "volume": 'has(v.name) ? v.name : ""'}
+# the names a message gives its offenders: none for a pod with no name yet (a workload's
+# template, a generateName), so that it reads "pod must ..."
+_NAMES = {"pod": '(has(object.metadata.name) && object.metadata.name != "" ? '
+                 '[object.metadata.name] : [])',
+          "container": 'has(c.name) ? c.name : ""', "volume": 'has(v.name) ? v.name : ""'}
 _ITEMS = {"container": f"variables.{cel.CONTAINERS_VARIABLE}",
           "volume": "(has(object.spec.volumes) ? object.spec.volumes : [])"}
 
@@ -50,11 +53,11 @@ def family_variable(family: Family, name: str) -> dict:
               f'"reason": {json.dumps(family.text)}, "origin": {origin}')
     if family.scope == "pod":
         expression = (f"variables.usablePolicies.filter(p, has({params}) && !({ok})).map(p, "
-                      f"{{{record}, \"offenders\": [{_NAME['pod']}]}})")
+                      f"{{{record}, \"offenders\": {_NAMES['pod']}}})")
     else:
         var = "c" if family.scope == "container" else "v"
         offenders = (f"{_ITEMS[family.scope]}.filter({var}, !({ok}))"
-                     f".map({var}, {_NAME[family.scope]})")
+                     f".map({var}, {_NAMES[family.scope]})")
         expression = (f"variables.usablePolicies.filter(p, has({params})).map(p, "
                       f"{{{record}, \"offenders\": {offenders}}}).filter(r, size(r.offenders) > 0)")
     return {"name": name, "expression": expression}
@@ -75,7 +78,8 @@ def cel_library(families: Iterable[Family]) -> CelSelection:
                   "!variables.rejections.exists(found, found.exists(r, r.policy == p.name)))")
     rejected = (f'"{NONE_ADMITS} (usable: " + variables.usable.join(", ") + "): " + '
                 'variables.rejections.filter(found, size(found) > 0).map(found, found.map(r, '
-                'r.policy + ": " + r.scope + " " + r.offenders.join(", ") + " " + r.reason + '
+                'r.policy + ": " + r.scope + r.offenders.map(o, " " + o).join(",") + " " + '
+                'r.reason + '
                 '" (" + r.origin + ")").join("; ")).join("; ")')
     return CelSelection(tuple(variables), expression,
                         f"size(variables.usable) == 0 ? {CEL_NONE_USABLE} : {rejected}")

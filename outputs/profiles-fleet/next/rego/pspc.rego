@@ -1238,9 +1238,14 @@ _reason(policy, params, subject, text) := [policy.name, sprintf("%s: %s %s (%s)"
 	object.get(params, "origin", object.get(policy, ["podSecurityStandard", "origin"], "")),
 ])]
 
-_pod_subject := concat(" ", ["pod", object.get(_pod, ["metadata", "name"], "")])
+# "pod NAME", or "pod" for one with no name yet (a workload's template, a generateName)
+_pod_subject := concat(" ", ["pod", _pod.metadata.name]) if {
+	_pod.metadata.name != ""
+} else := "pod"
 
-_subject(kind, item) := concat(" ", [kind, object.get(item, "name", "")])
+_subject(kind, item) := concat(" ", [kind, item.name]) if {
+	item.name != ""
+} else := kind
 
 _spec := object.get(_pod, "spec", {})
 
