@@ -35,7 +35,7 @@ def test_an_object_over_256_kib_needs_server_side_apply():
     assert object_sizes.ANNOTATIONS_LIMIT < size < object_sizes.ETCD_LIMIT
     (message,) = [d.message for d in build.diagnostics.items if d.code == "W310"]
     assert message.startswith(
-        f"vap/pspc.yaml: ValidatingAdmissionPolicy/pspc is {size // 1024} KiB")
+        f"vap/pspc.yaml: ValidatingAdmissionPolicy/pspc is {size:,} bytes; client-side")
     assert [d.help for d in build.diagnostics.items if d.code == "W310"] == [
         "apply it with `kubectl apply --server-side`"]
 
@@ -44,4 +44,16 @@ def test_an_object_over_etcds_limit_is_named(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(object_sizes, "ETCD_LIMIT", object_sizes.ANNOTATIONS_LIMIT)
     messages = _w310(60)
     assert {"vap/pspc.yaml", "kyverno/pspc.yaml"} <= {m.split(":")[0] for m in messages}
-    assert all("etcd refuses objects over 1.5 MiB" in m for m in messages)
+    assert all("etcd refuses requests over 1,572,864 (1.5 MiB)" in m for m in messages)
+
+
+def test_a_profile_is_named_and_cited(tmp_path):
+    (tmp_path / "p.pspc").write_text(_policies(60))
+    (tmp_path / "pspc.toml").write_text(
+        '[profiles.prod]\nkubernetes = "1.31"\nenforce = ["vap", "psa"]\n')
+    from pspc.compiler import compile
+
+    build = compile([str(tmp_path)], Options())
+    (found,) = [d for d in build.diagnostics.items if d.code == "W310"]
+    assert found.message.startswith("prod/vap/pspc.yaml: ValidatingAdmissionPolicy/pspc is ")
+    assert found.span is not None and found.span.file.endswith("pspc.toml")

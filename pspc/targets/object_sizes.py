@@ -33,10 +33,10 @@ def _size(document: dict) -> int:
 
 
 def report_object_sizes(build: Build) -> None:
-    """W310 for each object of the build's manifests that a stock cluster cannot take."""
-    prefix = f"profile `{build.profile.name}`: " if build.profile else ""
-    policies = sorted(build.program.policies, key=lambda p: (p.span.file, p.span.line))
-    span = policies[0].span if policies else None
+    """W310 for each object of the build's manifests that a stock cluster cannot take, at
+    the profile that builds it (no source line asks for the size of all policies)."""
+    profile = build.profile
+    folder, span = (f"{profile.name}/", profile.span) if profile else ("", None)
     for name in build.options.targets:
         if not target(name).manifests:
             continue
@@ -45,16 +45,17 @@ def report_object_sizes(build: Build) -> None:
                 size = _size(document)
                 if size <= ANNOTATIONS_LIMIT:
                     continue
-                what = f"{document['kind']}/{document['metadata']['name']}"
+                what = (f"{folder}{file.path}: {document['kind']}/"
+                        f"{document['metadata']['name']} is {size:,} bytes")
                 if size > ETCD_LIMIT:
                     build.diagnostics.warning(
-                        "W310", f"{prefix}{file.path}: {what} is {size / 2**20:.1f} MiB; etcd "
-                        "refuses objects over 1.5 MiB unless its --max-request-bytes is "
-                        "raised", span, help="raise etcd's --max-request-bytes, or build "
-                        "fewer policies into one cluster (one profile per cluster)")
+                        "W310", f"{what}; etcd refuses requests over 1,572,864 (1.5 MiB) "
+                        "unless its --max-request-bytes is raised, and client-side `kubectl "
+                        "apply` objects over 262,144 (256 KiB)", span,
+                        help="raise etcd's --max-request-bytes and apply with `kubectl apply "
+                        "--server-side`, or build fewer policies into one cluster")
                 else:
                     build.diagnostics.warning(
-                        "W310", f"{prefix}{file.path}: {what} is {size // 1024} KiB; "
-                        "client-side `kubectl apply` copies an object into an annotation, "
-                        "and annotations hold 256 KiB at most", span,
+                        "W310", f"{what}; client-side `kubectl apply` copies an object into "
+                        "an annotation, and annotations hold 262,144 (256 KiB) at most", span,
                         help="apply it with `kubectl apply --server-side`")
