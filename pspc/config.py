@@ -109,6 +109,10 @@ class _Locator:
         start = line.find(key)
         return self._span(index, max(start, 0), len(key))
 
+    def text(self, span: Span) -> str:
+        """What is written at a span of one line."""
+        return self.lines[span.line - 1][span.column - 1:span.end_column - 1]
+
     def value(self, table: str, key: str, value: object) -> Span:
         """The span of a value: a quoted string from the key's line on, else the key."""
         index = self.keys.get((table, key))
@@ -215,8 +219,10 @@ def _profile(name: str, table: object, where: _Locator, diags: Diagnostics) -> P
         version = _version(raw)
         span = where.value(path, "kubernetes", raw)
         if isinstance(raw, float | int) and not isinstance(raw, bool):
+            written = where.text(span).split("#")[0].strip() or str(raw)
             diags.error("E052", f"profile `{name}`: write the Kubernetes version as a string "
-                        "(a TOML number 1.30 is 1.3)", span, help=f'kubernetes = "{raw}"')
+                        f"(TOML reads {written} as the number {raw!r})", span,
+                        help=f'kubernetes = "{written}"')
             ok = False
         elif version is None:
             diags.error("E052", f"profile `{name}`: {raw!r} is not a Kubernetes version",
