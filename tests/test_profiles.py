@@ -137,6 +137,15 @@ def test_check_reports_what_build_reports(tmp_path):
     assert check.output.strip() in build.output
 
 
+def test_w304_in_warn_mode_says_the_mode_not_to_build_more(tmp_path):
+    found = [d for d in diagnostics(tmp_path, '[profiles.p]\nkubernetes = "1.24"\n'
+                                    'enforce = ["psp", "gatekeeper"]\nmode = "warn"\n')
+             if d["code"] == "W304"]
+    assert found, "the level is enforced by nothing: gatekeeper only warns"
+    assert all("(gatekeeper only warn in its warn mode)" in d["message"] and
+               'mode = "deny"' in d["help"] for d in found)
+
+
 # -- located errors ---------------------------------------------------------------------------
 
 

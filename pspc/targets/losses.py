@@ -126,9 +126,11 @@ def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> 
     message = (f"{_prefix(build)}policy `{policy.name}`: the PodSecurityPolicy cannot enforce "
                + ", ".join(f"`{_STATEMENTS[w]}`" for w in weaker))
     notes = _notes(build)
+    in_mode = ""  # the targets that would enforce, but only warn or audit in the profile's mode
     if enforcing and build.profile is not None and build.profile.mode != "deny":
-        message += (f", and no target of this profile enforces them ({', '.join(enforcing)} "
-                    f"only {build.profile.mode} in its {build.profile.mode} mode)")
+        in_mode = (f"{', '.join(enforcing)} only {build.profile.mode} in its "
+                   f"{build.profile.mode} mode")
+        message += f", and no target of this profile enforces them ({in_mode})"
         enforcing = []
     elif not enforcing and build.profile is not None:
         message += ", and no target of this profile does: its cluster does not enforce them"
@@ -141,8 +143,10 @@ def _psp_weaker(build: Build, policy: ir.Policy, coverage: dict, span: Span) -> 
         build.diagnostics.warning(
             "W304", f"{_prefix(build)}policy `{policy.name}`: the PodSecurityPolicy only "
             f"approximates Pod Security Standards {standard.level}, and no target of this "
-            "build enforces it", span, notes=notes, help="also build gatekeeper, vap, kyverno "
-            "or psa (`--target`, or the profile's enforce) to enforce the level exactly")
+            "build enforces it" + (f" ({in_mode})" if in_mode else ""), span, notes=notes,
+            help='set the profile\'s mode = "deny" once its workloads pass, to enforce the '
+            "level exactly" if in_mode else "also build gatekeeper, vap, kyverno or psa "
+            "(`--target`, or the profile's enforce) to enforce the level exactly")
     elif build.profile is not None:
         build.diagnostics.warning(
             "W305", message, span, notes=notes, help="add gatekeeper (or psa, vap, kyverno where "
