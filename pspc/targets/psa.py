@@ -49,8 +49,8 @@ def namespace_object(found: NamespaceLevels,
                          "annotations": dict(NO_PRUNE)}}
 
 
-def why(found: NamespaceLevels) -> str:
-    """One line: where the namespace's levels come from."""
+def why(found: NamespaceLevels, modes: tuple[str, ...] = ("enforce", "audit", "warn")) -> str:
+    """One line: the labels written for the `modes` and where their levels come from."""
     enforce = found.enforce
     if found.origin("enforce") == "declared":
         forced = " (forced)" if found.declared and found.declared.force else ""
@@ -62,6 +62,11 @@ def why(found: NamespaceLevels) -> str:
                                                 for p, r in found.policies)
     else:
         reason = "no policy is usable here, so PodSecurityPolicy admits no pod"
+    if "enforce" not in modes:  # a rollout: the labels say what enforcing would reject
+        written = labels(found, modes)
+        listed = ", ".join(f"{mode} {written[LABEL_PREFIX + mode]}" for mode in modes)
+        return (f"{found.name}: {listed} {found.version} (enforce {enforce} in deny mode: "
+                f"{reason})")
     others = ", ".join(f"{mode} {found.levels[mode]}"
                        + (" (declared)" if found.origin(mode) == "declared" else "")
                        for mode in ("audit", "warn"))
@@ -74,7 +79,7 @@ def build(build: Build) -> list[OutputFile]:
         return []
     modes = profiles.psa_modes(build.profile)
     sources = sorted(set().union(*(f.sources() for f in found)))
-    comment = [why(f) for f in found]
+    comment = [why(f, modes) for f in found]
     if "enforce" not in modes:
         comment.append(f"{build.profile.mode} mode (profile {build.profile.name}): no enforce "
                        f"label; {' and '.join(modes)} report what enforcing would reject")
