@@ -417,3 +417,13 @@ def test_every_unit_kustomization_without_config_renders_with_kubectl():
         assert result.returncode == 0, f"{root}: {result.stderr}"
         kinds = {d["kind"] for d in yaml.safe_load_all(result.stdout)}
         assert not ({"PodSecurityPolicy", "ValidatingAdmissionPolicy"} <= kinds)
+
+
+def test_a_profiles_report_has_the_targets_it_builds():
+    build = compile([str(FLEET)], Options())
+    outputs = build.outputs()
+    for profile in build.profiles:
+        chosen = set(build.for_profile(profile).options.targets)
+        report = json.loads(outputs[f"{profile.name}/report.json"])
+        declared = {name for item in report["policies"] for name in item["targets"]}
+        assert declared and declared <= chosen, (profile.name, declared - chosen)

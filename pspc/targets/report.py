@@ -55,14 +55,17 @@ def origins(policy: ir.Policy) -> dict[str, str]:
     return found
 
 
-def entries(analysis: Analysis, version: str = DEFAULT_VERSION) -> list[dict]:
-    """Every target's coverage declarations, whether or not this build writes it; PSA's at
-    Pod Security Standards `version`."""
-    declared = [(name, target(name).coverage) for name in TARGETS]
+def entries(analysis: Analysis, version: str = DEFAULT_VERSION,
+            chosen: tuple[str, ...] = TARGETS) -> list[dict]:
+    """The coverage declarations of the `chosen` targets (by default every target, whether
+    or not this build writes it: what each would carry); PSA's at Pod Security Standards
+    `version`."""
+    declared = [(name, target(name).coverage) for name in chosen if name != "psa"]
     out = []
     for policy in analysis.program.policies:
         targets = {name: declare(analysis, policy) for name, declare in declared if declare}
-        targets["psa"] = psa_coverage(analysis, policy, version)
+        if "psa" in chosen:
+            targets["psa"] = psa_coverage(analysis, policy, version)
         out.append({"policy": policy.name, "source": policy.source,
                     "origins": origins(policy),
                     "psa": psa_level(analysis, policy, version),
@@ -140,7 +143,10 @@ def markdown(report: list[dict]) -> str:
 
 
 def build(build: Build) -> list[OutputFile]:
-    report = entries(build.analysis, profiles.pss_version(build.profile))
+    # a profile is one cluster: its report has the targets it builds; without profiles,
+    # every target, for choosing among them
+    chosen = build.options.targets if build.profile else TARGETS
+    report = entries(build.analysis, profiles.pss_version(build.profile), chosen)
     label = "the policies listed below"
     return [OutputFile("report.md", label, (), markdown(report)),
             OutputFile("report.json", label, (),
