@@ -477,13 +477,20 @@ def test_syntax_error_span_covers_the_unexpected_token():
 def test_unterminated_string():
     diag = syntax_error('policy p {\n  description "abc\n}\n')
     assert (diag.span.line, diag.span.column) == (2, 15)
-    assert "unexpected character `\"`" in diag.message
+    assert diag.message == "syntax error: unterminated string"
+    assert diag.help.startswith('close it with `"` on the same line')
+
+
+def test_an_invisible_character_is_named_by_its_code_point():
+    diag = syntax_error("policy p {\n  deny\u00a0privileged\n}\n")
+    assert (diag.span.line, diag.span.column) == (2, 7)
+    assert diag.message == "syntax error: unexpected character U+00A0 (no-break space)"
 
 
 def test_unterminated_string_at_end_of_file():
     diag = syntax_error('policy p { description "abc')
     assert (diag.span.line, diag.span.column) == (1, 24)
-    assert '`"`' in diag.message
+    assert diag.message == "syntax error: unterminated string"
 
 
 def test_mistyped_intent_after_allow_hints_at_the_typo():

@@ -6,6 +6,7 @@ The LALR parser is built once per process from grammar/pspc.lark and reused.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache, lru_cache, partial
 from typing import NamedTuple
 
@@ -323,8 +324,13 @@ def _report_syntax_error(exc: UnexpectedInput, text: str, path: str, diags: Diag
         width = max(1, len(exc.token.value))
         allowed = exc.accepts or exc.expected
     elif isinstance(exc, UnexpectedCharacters):
-        found = f"character `{text[exc.pos_in_stream]}`"
+        found = _character(text[exc.pos_in_stream])
         allowed = exc.allowed
+        if text[exc.pos_in_stream] == '"' and "STRING" in (allowed or ()):
+            diags.error("E001", "syntax error: unterminated string",
+                        Span(path, line, column, line, column + 1),
+                        help='close it with `"` on the same line (`\\n` writes a line break)')
+            return
     else:
         found = "end of file"
         line, column = _end_of_text(text)
@@ -335,6 +341,15 @@ def _report_syntax_error(exc: UnexpectedInput, text: str, path: str, diags: Diag
         expected = ["`only via pvc` (or an intent after `allow`: is one mistyped?)"]
     help_text = f"expected {_one_of(expected)}" if expected else None
     diags.error("E001", f"syntax error: unexpected {found}", span, help=help_text)
+
+
+def _character(char: str) -> str:
+    """How an error names a character: itself, or its code point where it shows as a blank
+    (a no-break space) or not at all."""
+    if char.isprintable() and not char.isspace():
+        return f"character `{char}`"
+    name = unicodedata.name(char, "").lower()
+    return f"character U+{ord(char):04X}" + (f" ({name})" if name else "")
 
 
 def _one_of(items: list[str]) -> str:
