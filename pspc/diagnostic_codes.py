@@ -9,7 +9,7 @@ diagnostics is checked against it (tests/test_diagnostics.py). Codes by range:
 - E041-E045: `pspc import`
 - W101-W111: pspc sources that compile but probably do not do what was meant
 - W201-W205: YAML inputs that are skipped or incomplete
-- W301-W310, E303: what a build's targets cannot enforce or a cluster cannot take
+- W301-W311, E303: what a build's targets cannot enforce or a cluster cannot take
 - E050-E054: pspc.toml (cluster profiles)
 - W401-W404: what a profile's cluster does differently
 """
@@ -301,6 +301,14 @@ CODES: dict[str, Code] = _codes(
         The policy states something PodSecurityPolicy cannot check, and no target of this
         build enforces it, so the output would be weaker than the policy. Also build
         gatekeeper, vap or kyverno (`--target`)."""),
+    ("W311", WARNING, "a policy bound cluster-wide lowers the Pod Security Admission level "
+     "of namespaces whose own policies are stricter", """
+        A cluster-wide binding makes the policy usable in every namespace, and PodSecurityPolicy
+        admits a pod that any usable policy allows, so PSA may enforce no more than that
+        policy's level there. A classic case is a privileged policy bound to a group that
+        controllers belong to (system:serviceaccounts:kube-system, whose replicaset-controller
+        creates every Deployment's pods). Bind the policy only in the namespaces that need
+        it, unless its subjects really create pods everywhere."""),
     ("W310", WARNING, "a generated object is too large for a stock cluster to take as it "
      "is applied", """
         The cluster-wide outputs (ValidatingAdmissionPolicy, Kyverno ClusterPolicy,

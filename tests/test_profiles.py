@@ -427,3 +427,30 @@ def test_a_profiles_report_has_the_targets_it_builds():
         report = json.loads(outputs[f"{profile.name}/report.json"])
         declared = {name for item in report["policies"] for name in item["targets"]}
         assert declared and declared <= chosen, (profile.name, declared - chosen)
+
+
+WIDE = """\
+policy apps extends restricted {}
+policy cni extends privileged {}
+bind apps to service accounts in namespace shop
+bind apps to service accounts in namespace payments
+bind cni to group system:nodes
+bind cni to service accounts in namespace kube-system
+"""
+
+
+def test_a_cluster_wide_binding_that_lowers_namespaces_levels_is_named(tmp_path):
+    (tmp_path / "p.pspc").write_text(WIDE)
+    build = compile([str(tmp_path)], Options())
+    (found,) = [d for d in build.diagnostics.items if d.code == "W311"]
+    assert found.message.startswith("policy `cni` is bound cluster-wide (to group system:nodes)")
+    assert "labels 2 namespaces privileged" in found.message
+    assert found.message.endswith("payments (restricted), shop (restricted)")
+    assert (found.span.line, found.span.column) == (5, 13)
+    labels = {f.name: f.enforce for f in build.analysis.namespace_levels()}
+    assert labels == {"kube-system": "privileged", "payments": "privileged",
+                      "shop": "privileged"}  # PSP's semantics: the labels are right
+    (tmp_path / "p.pspc").write_text(WIDE.replace("to group system:nodes",
+                                                  "to group system:nodes in namespace kube-system"))
+    build = compile([str(tmp_path)], Options())
+    assert not [d for d in build.diagnostics.items if d.code == "W311"]

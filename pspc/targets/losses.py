@@ -29,6 +29,8 @@ from pspc.model import ir
 from pspc.mutation.coverage import MUTATING, scope_loss
 from pspc.mutation.coverage import filled as filled_in
 from pspc.mutation.defaults import defaults as defaults_of
+from pspc.pss.levels import LEVELS
+from pspc.pss.namespaces import least_strict
 from pspc.targets import target
 
 if TYPE_CHECKING:
@@ -61,6 +63,8 @@ def report_losses(build: Build) -> None:
     prefix, notes = _prefix(build), _notes(build)
     if build.profile is not None:
         _profile_versions(build, notes)
+    if "psa" in chosen:
+        _wide_bindings(build)
     for policy in build.program.policies:
         span = Span(policy.span.file, policy.span.line, policy.span.column,
                     policy.span.line, policy.span.column + 6)
@@ -82,6 +86,42 @@ def report_losses(build: Build) -> None:
                 "the PodSecurityPolicy defaults (" + ", ".join(defaults) + "); they reject "
                 "pods that leave it unset", span, help="set these fields in the workloads "
                 "(see report.md), or rely on the PSP/PSA outputs", notes=notes)
+
+
+def _wide_bindings(build: Build) -> None:
+    """W311: a policy bound cluster-wide is usable in every namespace, so the PSA labels of
+    the namespaces whose own policies are stricter enforce its level instead (PodSecurity-
+    Policy admits there what it admits: the labels are right, the binding is the surprise,
+    e.g. the privileged policy of kube-system bound to a controller's group)."""
+    lowered: dict[str, list[tuple[str, str, str]]] = {}  # policy -> (ns, its level, own)
+    for found in build.analysis.namespace_levels(profiles.pss_cap(build.profile)):
+        if found.origin("enforce") != "computed" or not found.policies:
+            continue
+        own = [r.level for p, r in found.policies if p.namespaces() is not None]
+        wide = [(p, r.level) for p, r in found.policies if p.namespaces() is None]
+        if not own or not wide:
+            continue
+        level = least_strict(own)
+        for policy, wide_level in wide:
+            if wide_level == found.enforce and LEVELS.index(wide_level) < LEVELS.index(level):
+                lowered.setdefault(policy.name, []).append((found.name, wide_level, level))
+    by_name = {p.name: p for p in build.program.policies}
+    for name, namespaces in sorted(lowered.items()):
+        policy = by_name[name]
+        binding = next(b for b in policy.bindings if b.namespace is None)
+        subject = binding.subject
+        who = f"{subject.kind.lower()} {subject.namespace + '/' if subject.namespace else ''}" \
+              f"{subject.name}"
+        listed = ", ".join(f"{ns} ({own})" for ns, _, own in namespaces[:5]) + (
+            f" and {len(namespaces) - 5} more" if len(namespaces) > 5 else "")
+        levels = " or ".join(sorted({level for _, level, _ in namespaces}, key=LEVELS.index))
+        build.diagnostics.warning(
+            "W311", f"{_prefix(build)}policy `{name}` is bound cluster-wide (to {who}), so "
+            f"PodSecurityPolicy lets it admit pods in every namespace: psa/ labels "
+            f"{len(namespaces)} namespace{'s' * (len(namespaces) > 1)} {levels} instead of "
+            f"the level their own policies fit: {listed}", binding.span or policy.span,
+            notes=_notes(build), help="bind it only where it is needed (`in namespace "
+            "...`), unless its subjects create pods everywhere")
 
 
 def _mutating_limits(build: Build, policy: ir.Policy, mutating: list[str], coverage: dict,
