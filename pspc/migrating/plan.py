@@ -153,10 +153,7 @@ class UsablePolicy:
 
 
 def _subject(binding) -> str:
-    s = binding.subject
-    who = {"ServiceAccount": "service account", "User": "user", "Group": "group"}.get(
-        s.kind, s.kind) + " " + (f"{s.namespace}/{s.name}" if s.namespace else s.name)
-    return who + (" (cluster-wide)" if binding.namespace is None else "")
+    return binding.subject.text + (" (cluster-wide)" if binding.namespace is None else "")
 
 
 @dataclass(frozen=True)

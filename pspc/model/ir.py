@@ -81,6 +81,12 @@ class Subject:
     def sort_key(self) -> tuple[str, str, str]:
         return (self.kind, self.namespace or "", self.name)
 
+    @property
+    def text(self) -> str:
+        """As messages and plans name it: `service account ns/sa`, `group g`, `user u`."""
+        kind = "service account" if self.kind == "ServiceAccount" else self.kind.lower()
+        return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"
+
 
 @dataclass(frozen=True)
 class Binding:

@@ -108,10 +108,8 @@ def _wide_bindings(build: Build) -> None:
     by_name = {p.name: p for p in build.program.policies}
     for name, namespaces in sorted(lowered.items()):
         policy = by_name[name]
-        binding = next(b for b in policy.bindings if b.namespace is None)
-        subject = binding.subject
-        who = f"{subject.kind.lower()} {subject.namespace + '/' if subject.namespace else ''}" \
-              f"{subject.name}"
+        wide = [b for b in policy.bindings if b.namespace is None]
+        who = ", ".join(b.subject.text for b in wide)
         listed = ", ".join(f"{ns} ({own})" for ns, _, own in namespaces[:5]) + (
             f" and {len(namespaces) - 5} more" if len(namespaces) > 5 else "")
         levels = " or ".join(sorted({level for _, level, _ in namespaces}, key=LEVELS.index))
@@ -119,7 +117,7 @@ def _wide_bindings(build: Build) -> None:
             "W311", f"{_prefix(build)}policy `{name}` is bound cluster-wide (to {who}), so "
             f"PodSecurityPolicy lets it admit pods in every namespace: psa/ labels "
             f"{len(namespaces)} namespace{'s' * (len(namespaces) > 1)} {levels} instead of "
-            f"the level their own policies fit: {listed}", binding.span or policy.span,
+            f"the level their own policies fit: {listed}", wide[0].span or policy.span,
             notes=_notes(build), help="bind it only where it is needed (`in namespace "
             "...`), unless its subjects create pods everywhere")
 

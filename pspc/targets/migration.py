@@ -128,10 +128,8 @@ def steps(profile: Profile | None, others: tuple[Profile, ...] = ()) -> list[str
 
 
 def _subject(binding: ir.Binding) -> str:
-    s = binding.subject
-    who = f"{s.kind.lower() if s.kind != 'ServiceAccount' else 'service account'} " + (
-        f"{s.namespace}/{s.name}" if s.namespace else s.name)
-    return who + (f" in {binding.namespace}" if binding.namespace else " (cluster-wide)")
+    return binding.subject.text + (f" in {binding.namespace}" if binding.namespace
+                                   else " (cluster-wide)")
 
 
 def _bound_here(policy: ir.Policy, namespace: str | None) -> list[ir.Binding]:
