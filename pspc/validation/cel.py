@@ -58,7 +58,7 @@ class CelWriter:
         self.used: dict[str, e.Expr] = {}
         self._keys: dict[str, e.Path] = {}  # a quantifier's variable -> the map it ranges over
         # text its callers rendered with it, by what determines the text
-        # (pspc.validation.render.once): policies share most checks
+        # (pspc.validation.render._once): policies share most checks
         self.rendered: dict[tuple, str] = {}
 
     # -- values ---------------------------------------------------------------------------
